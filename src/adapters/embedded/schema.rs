@@ -1,0 +1,83 @@
+//! Schema migrations for the embedded store, applied in order at open.
+
+use rusqlite::Connection;
+
+/// Each entry is applied once, in a transaction, and recorded in `schema_migrations`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE prompt_versions (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+) WITHOUT ROWID;
+
+-- The latest pointer: one row per id ever created; `live = 0` once deleted.
+CREATE TABLE prompts (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    live INTEGER NOT NULL,
+    category TEXT COLLATE NOCASE,
+    body TEXT NOT NULL
+);
+CREATE INDEX prompts_by_category ON prompts (category, id) WHERE live = 1;
+
+CREATE TABLE prompt_tags (
+    tag TEXT NOT NULL COLLATE NOCASE,
+    id TEXT NOT NULL,
+    PRIMARY KEY (tag, id)
+) WITHOUT ROWID;
+
+CREATE TABLE labels (
+    id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (id, label)
+) WITHOUT ROWID;
+
+-- The change log doubles as the durable outbox: a change is appended in the same
+-- transaction as the write, and publishers tail it by position.
+CREATE TABLE change_log (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    category TEXT,
+    tags TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    label TEXT
+);
+
+-- How far each publisher has fanned the change log out, so a restart resumes there.
+CREATE TABLE consumer_cursors (
+    consumer TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+
+-- rowid = prompts.rowid
+CREATE VIRTUAL TABLE prompt_search USING fts5(
+    name, description, content, tags, tokenize = 'porter unicode61'
+);
+"#];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY);",
+    )?;
+    let applied: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}

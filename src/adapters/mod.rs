@@ -1,0 +1,4 @@
+//! Adapters: implementations of the ports. `embedded` is the default deployment
+//! (SQLite in a data folder).
+
+pub mod embedded;

@@ -1,0 +1,15 @@
+//! The domain: prompts, versions, labels, templates, change events. Pure: no I/O,
+//! no async runtime, no storage.
+
+pub mod change;
+pub mod label;
+pub mod prompt;
+pub mod prompt_id;
+pub mod template;
+pub mod variable;
+
+pub use change::{ChangeEvent, ChangeKind, PendingChange};
+pub use label::Label;
+pub use prompt::{Prompt, PromptDraft, PromptError, PromptPatch};
+pub use prompt_id::PromptId;
+pub use variable::Variable;

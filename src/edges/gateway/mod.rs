@@ -1,0 +1,80 @@
+//! The local gateway: one axum server for MCP over WebSocket (`/ws`) and health.
+//! It behaves like API Gateway's WebSocket API: each connection gets an id and
+//! its frames go to the same engine the Lambda handlers call.
+
+mod subprotocol;
+mod websocket;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+
+/// Shared state of every route.
+pub struct Gateway {
+    pub engine: Arc<Engine>,
+    pub shutdown: CancellationToken,
+    pub limits: Limits,
+    next_connection: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Frames queued for one connection before it counts as stalled.
+    pub send_queue: usize,
+    /// Hard cap on one WebSocket message; the engine refuses smaller oversize
+    /// messages itself with a JSON-RPC error.
+    pub max_ws_message: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            send_queue: 256,
+            max_ws_message: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl Gateway {
+    pub fn new(engine: Arc<Engine>, shutdown: CancellationToken, limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            shutdown,
+            limits,
+            next_connection: AtomicU64::new(1),
+        })
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/ws", get(websocket::upgrade))
+            .route("/health", get(health))
+            .with_state(self.clone())
+    }
+
+    /// Serves until the shutdown token is cancelled; open WebSockets are closed
+    /// with 1001 (going away) first.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        let shutdown = self.shutdown.clone();
+        axum::serve(
+            listener,
+            self.router()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    }
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(
+        serde_json::json!({"status": "ok", "version": crate::engine::protocol::SERVER_VERSION}),
+    )
+}

@@ -1,0 +1,169 @@
+//! The engine: one JSON-RPC message in, the frames to send back out. It knows
+//! nothing of sockets, HTTP or Lambda events, so every edge calls this same code.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::catalog::Catalog;
+use super::jsonrpc::{self, Incoming, RpcError};
+use super::methods;
+use super::session::{Phase, Session};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Default page size of `prompts/list`, `resources/list` and `list_prompts`.
+    pub page_size: usize,
+    /// Largest message accepted; bigger ones are refused with a JSON-RPC error.
+    pub max_message_bytes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            page_size: 50,
+            max_message_bytes: 1024 * 1024,
+        }
+    }
+}
+
+pub struct Engine {
+    pub catalog: Arc<Catalog>,
+    pub config: EngineConfig,
+}
+
+/// What handling one request produced besides its result: notifications that
+/// must reach the client before the reply (log messages, for instance).
+#[derive(Default)]
+pub struct Outbox {
+    pub frames: Vec<String>,
+}
+
+impl Outbox {
+    pub fn notify(&mut self, method: &str, params: &Value) {
+        self.frames.push(jsonrpc::notification(method, params));
+    }
+}
+
+/// Per-request context handed to method handlers.
+pub struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub session: &'a mut Session,
+    pub out: &'a mut Outbox,
+}
+
+impl Engine {
+    pub fn new(catalog: Arc<Catalog>, config: EngineConfig) -> Self {
+        Self { catalog, config }
+    }
+
+    /// Handles one text frame (a message or, for 2025-03-26 clients, a batch) and
+    /// returns the frames to send, in order.
+    pub async fn handle_text(&self, session: &mut Session, text: &str) -> Vec<String> {
+        let mut out = Outbox::default();
+        if text.len() > self.config.max_message_bytes {
+            let err = RpcError::new(
+                jsonrpc::INVALID_REQUEST,
+                format!(
+                    "message of {} bytes exceeds the limit of {} bytes",
+                    text.len(),
+                    self.config.max_message_bytes
+                ),
+            );
+            out.frames.push(jsonrpc::failure(None, &err));
+            return out.frames;
+        }
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            self.handle_batch(session, trimmed, &mut out).await;
+        } else if let Some(reply) = self.handle_one(session, trimmed, &mut out).await {
+            out.frames.push(reply);
+        }
+        out.frames
+    }
+
+    async fn handle_batch(&self, session: &mut Session, text: &str, out: &mut Outbox) {
+        let items: Vec<&RawValue> = match serde_json::from_str(text) {
+            Ok(items) => items,
+            Err(e) => {
+                let err = RpcError::new(jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
+                out.frames.push(jsonrpc::failure(None, &err));
+                return;
+            }
+        };
+        if items.is_empty() {
+            let err = RpcError::new(jsonrpc::INVALID_REQUEST, "empty batch");
+            out.frames.push(jsonrpc::failure(None, &err));
+            return;
+        }
+        let mut replies = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(reply) = Box::pin(self.handle_one(session, item.get(), out)).await {
+                replies.push(reply);
+            }
+        }
+        if !replies.is_empty() {
+            out.frames.push(format!("[{}]", replies.join(",")));
+        }
+    }
+
+    /// Returns the reply to a request, or `None` for notifications and responses.
+    async fn handle_one(
+        &self,
+        session: &mut Session,
+        text: &str,
+        out: &mut Outbox,
+    ) -> Option<String> {
+        let msg: Incoming<'_> = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let code = if serde_json::from_str::<&RawValue>(text).is_ok() {
+                    jsonrpc::INVALID_REQUEST
+                } else {
+                    jsonrpc::PARSE_ERROR
+                };
+                let err = RpcError::new(code, format!("invalid JSON-RPC message: {e}"));
+                return Some(jsonrpc::failure(None, &err));
+            }
+        };
+        if !msg.is_version_2() {
+            let err = RpcError::new(jsonrpc::INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
+            return Some(jsonrpc::failure(msg.id, &err));
+        }
+        let Some(method) = msg.method.as_deref() else {
+            if msg.id.is_some() && (msg.result.is_some() || msg.error.is_some()) {
+                return None; // A response to one of our pings.
+            }
+            let err = RpcError::new(jsonrpc::INVALID_REQUEST, "message has no \"method\"");
+            return Some(jsonrpc::failure(msg.id, &err));
+        };
+        let Some(id) = msg.id else {
+            methods::notification(self, session, method, msg.params, out);
+            return None;
+        };
+        if !msg.valid_id() {
+            let err = RpcError::new(
+                jsonrpc::INVALID_REQUEST,
+                "request id must be a string or a number",
+            );
+            return Some(jsonrpc::failure(None, &err));
+        }
+        if session.phase == Phase::New && method != "initialize" && method != "ping" {
+            let err = RpcError::new(
+                jsonrpc::INVALID_REQUEST,
+                format!("session not initialized: send \"initialize\" before \"{method}\""),
+            );
+            return Some(jsonrpc::failure(Some(id), &err));
+        }
+        let mut ctx = Ctx {
+            engine: self,
+            session,
+            out,
+        };
+        match methods::request(&mut ctx, method, msg.params).await {
+            Ok(result) => Some(jsonrpc::success(id, &result)),
+            Err(err) => Some(jsonrpc::failure(Some(id), &err)),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! JSON-RPC 2.0 framing: parse one incoming message, build replies.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
+/// MCP: the requested resource does not exist.
+pub const RESOURCE_NOT_FOUND: i64 = -32002;
+
+/// A JSON-RPC error as the engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(INVALID_PARAMS, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(INTERNAL_ERROR, message)
+    }
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// One incoming message. Borrowing the raw `id` and `params` avoids building a
+/// `Value` tree for fields we only echo or decode into a typed struct.
+#[derive(Deserialize)]
+pub struct Incoming<'a> {
+    #[serde(default, borrow)]
+    pub jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default, borrow)]
+    pub params: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub result: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub error: Option<&'a RawValue>,
+}
+
+impl Incoming<'_> {
+    pub fn is_version_2(&self) -> bool {
+        self.jsonrpc.is_some_and(|v| v.get() == "\"2.0\"")
+    }
+
+    /// A JSON-RPC id must be a string or a number (MCP forbids null).
+    pub fn valid_id(&self) -> bool {
+        self.id.is_some_and(|id| {
+            let s = id.get();
+            s.starts_with('"') || s.starts_with('-') || s.as_bytes()[0].is_ascii_digit()
+        })
+    }
+}
+
+/// Decodes a method's params into `T`, naming the problem on failure.
+pub fn decode_params<'a, T: Deserialize<'a>>(
+    method: &str,
+    params: Option<&'a RawValue>,
+) -> Result<T, RpcError> {
+    let raw = params.map(RawValue::get).unwrap_or("{}");
+    serde_json::from_str(raw)
+        .map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
+}
+
+pub fn success(id: &RawValue, result: &Value) -> String {
+    let mut out = String::with_capacity(64);
+    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    out.push_str(id.get());
+    out.push_str(",\"result\":");
+    out.push_str(&serde_json::to_string(result).unwrap_or_else(|_| "{}".into()));
+    out.push('}');
+    out
+}
+
+/// An error reply; `id` is `null` when the request's id could not be read.
+pub fn failure(id: Option<&RawValue>, err: &RpcError) -> String {
+    let mut error = json!({"code": err.code, "message": err.message});
+    if let Some(data) = &err.data {
+        error["data"] = data.clone();
+    }
+    let id = id.map(RawValue::get).unwrap_or("null");
+    format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{error}}}")
+}
+
+pub fn notification(method: &str, params: &Value) -> String {
+    json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+}

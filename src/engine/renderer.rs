@@ -1,0 +1,214 @@
+//! Handlebars rendering with our safe helpers and prompts as partials.
+//!
+//! One registry holds the latest template of every prompt rendered so far, keyed by
+//! prompt id, so `{{> other-id}}` resolves to another prompt. It sits behind a
+//! `std::sync::RwLock`: renders share the read lock, registering a newer version
+//! takes the write lock briefly; neither is held across an `.await`.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use handlebars::{Handlebars, handlebars_helper};
+use serde_json::Value;
+
+use crate::domain::template;
+use crate::domain::{Prompt, PromptId};
+
+pub struct Renderer {
+    registry: RwLock<Registry>,
+}
+
+struct Registry {
+    hb: Handlebars<'static>,
+    /// The version registered under each prompt id.
+    versions: HashMap<PromptId, u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Template(String),
+}
+
+handlebars_helper!(eq: |a: Json, b: Json| a == b);
+handlebars_helper!(ne: |a: Json, b: Json| a != b);
+handlebars_helper!(and: |a: Json, b: Json| truthy(a) && truthy(b));
+handlebars_helper!(or: |a: Json, b: Json| truthy(a) || truthy(b));
+handlebars_helper!(not: |a: Json| !truthy(a));
+handlebars_helper!(upper: |s: Json| text(s).to_uppercase());
+handlebars_helper!(lower: |s: Json| text(s).to_lowercase());
+handlebars_helper!(json: |v: Json| serde_json::to_string_pretty(v).unwrap_or_default());
+handlebars_helper!(join: |items: Json, sep: Json| match items {
+    Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(&text(sep)),
+    other => text(other),
+});
+handlebars_helper!(default: |v: Json, fallback: Json| if truthy(v) { v.clone() } else { fallback.clone() });
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::Object(_) => true,
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut hb = Handlebars::new();
+        // Prompts are text for a model, not HTML: `{{code}}` must not become `&lt;`.
+        hb.register_escape_fn(handlebars::no_escape);
+        hb.set_prevent_indent(true);
+        hb.register_helper("eq", Box::new(eq));
+        hb.register_helper("ne", Box::new(ne));
+        hb.register_helper("and", Box::new(and));
+        hb.register_helper("or", Box::new(or));
+        hb.register_helper("not", Box::new(not));
+        hb.register_helper("upper", Box::new(upper));
+        hb.register_helper("lower", Box::new(lower));
+        hb.register_helper("json", Box::new(json));
+        hb.register_helper("join", Box::new(join));
+        hb.register_helper("default", Box::new(default));
+        Self {
+            registry: RwLock::new(Registry {
+                hb,
+                versions: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Whether `prompt` at its version is already registered.
+    pub fn is_current(&self, prompt: &Prompt) -> bool {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.versions.get(&prompt.id) == Some(&prompt.version)
+    }
+
+    /// Registers (or replaces) the template of a latest prompt version.
+    pub fn register(&self, prompt: &Prompt) -> Result<(), RenderError> {
+        let source = if prompt.is_template {
+            prompt.content.clone()
+        } else {
+            // A literal prompt included as a partial is included verbatim.
+            format!("{{{{{{{{raw}}}}}}}}{}{{{{{{{{/raw}}}}}}}}", prompt.content)
+        };
+        let compiled = if prompt.is_template {
+            template::compile(&source).map_err(|e| RenderError::Template(e.to_string()))?
+        } else {
+            handlebars::template::Template::compile(&source)
+                .map_err(|e| RenderError::Template(e.to_string()))?
+        };
+        let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        reg.hb.register_template(prompt.id.as_str(), compiled);
+        reg.versions.insert(prompt.id.clone(), prompt.version);
+        Ok(())
+    }
+
+    pub fn forget(&self, id: &PromptId) {
+        let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        reg.hb.unregister_template(id.as_str());
+        reg.versions.remove(id);
+    }
+
+    /// Renders the registered latest template of `id`.
+    pub fn render_latest(&self, id: &PromptId, data: &Value) -> Result<String, RenderError> {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.hb
+            .render(id.as_str(), data)
+            .map_err(|e| RenderError::Template(describe(&e)))
+    }
+
+    /// Renders an arbitrary (older) version's template; partials resolve to the
+    /// latest registered prompts.
+    pub fn render_source(&self, source: &str, data: &Value) -> Result<String, RenderError> {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.hb
+            .render_template(source, data)
+            .map_err(|e| RenderError::Template(describe(&e)))
+    }
+}
+
+fn describe(e: &handlebars::RenderError) -> String {
+    match e.reason() {
+        handlebars::RenderErrorReason::PartialNotFound(name) => {
+            format!("template includes prompt '{name}', which does not exist")
+        }
+        other => format!("render failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn prompt(id: &str, content: &str) -> Prompt {
+        serde_json::from_value(json!({
+            "id": id, "name": id, "content": content, "isTemplate": true,
+            "createdAt": "t", "updatedAt": "t", "version": 1
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn renders_helpers_without_html_escaping() {
+        let r = Renderer::new();
+        let p = prompt(
+            "p",
+            r#"{{upper lang}}: {{code}}{{#if (eq tone "formal")}} Regards.{{/if}} [{{join tags ", "}}]"#,
+        );
+        r.register(&p).unwrap();
+        let out = r
+            .render_latest(&p.id, &json!({"lang": "rust", "code": "a < b && c", "tone": "formal", "tags": ["x", "y"]}))
+            .unwrap();
+        assert_eq!(out, "RUST: a < b && c Regards. [x, y]");
+    }
+
+    #[test]
+    fn partials_are_other_prompts() {
+        let r = Renderer::new();
+        r.register(&prompt("footer", "-- {{who}}")).unwrap();
+        let main = prompt("main", "Hello {{who}} {{> footer}}");
+        r.register(&main).unwrap();
+        assert_eq!(
+            r.render_latest(&main.id, &json!({"who": "Ann"})).unwrap(),
+            "Hello Ann -- Ann"
+        );
+    }
+
+    #[test]
+    fn literal_prompts_keep_their_braces() {
+        let r = Renderer::new();
+        let mut p = prompt("lit", "Use {{this}} as is");
+        p.is_template = false;
+        r.register(&p).unwrap();
+        assert_eq!(
+            r.render_latest(&p.id, &json!({})).unwrap(),
+            "Use {{this}} as is"
+        );
+    }
+
+    #[test]
+    fn missing_partial_is_named() {
+        let r = Renderer::new();
+        let p = prompt("main", "{{> nowhere}}");
+        r.register(&p).unwrap();
+        let err = r.render_latest(&p.id, &json!({})).unwrap_err().to_string();
+        assert!(err.contains("nowhere"), "{err}");
+    }
+}

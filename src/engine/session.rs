@@ -1,0 +1,132 @@
+//! MCP session state: everything the engine remembers between messages of one
+//! client. Plain data, so any deployment can keep it where it likes (memory for the
+//! local gateway, a DynamoDB item on AWS).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::PromptId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Nothing but `initialize` and `ping` yet.
+    New,
+    /// `initialize` answered; waiting for `notifications/initialized`.
+    Initializing,
+    Ready,
+}
+
+/// Syslog severities, as MCP's `logging/setLevel` names them (lowest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Critical,
+    Alert,
+    Emergency,
+}
+
+/// Which catalog events a session asked for (`notifications/catalog/changed`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+impl CatalogFilter {
+    pub fn matches(&self, category: Option<&str>, tags: &[String]) -> bool {
+        let category_ok = self
+            .category
+            .as_deref()
+            .is_none_or(|want| category.is_some_and(|c| c.eq_ignore_ascii_case(want)));
+        let tag_ok = self
+            .tag
+            .as_deref()
+            .is_none_or(|want| tags.iter().any(|t| t.eq_ignore_ascii_case(want)));
+        category_ok && tag_ok
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub phase: Phase,
+    pub protocol_version: String,
+    #[serde(default)]
+    pub client_info: Value,
+    #[serde(default)]
+    pub client_capabilities: Value,
+    pub log_level: LogLevel,
+    /// Prompts whose resource the client subscribed to.
+    #[serde(default)]
+    pub subscriptions: BTreeSet<PromptId>,
+    /// Set when the client opted into catalog events.
+    #[serde(default)]
+    pub catalog_events: Option<CatalogFilter>,
+    /// `false` when the client opted out of `list_changed` notifications.
+    pub list_changed: bool,
+}
+
+impl Session {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            phase: Phase::New,
+            protocol_version: super::protocol::LATEST_VERSION.to_string(),
+            client_info: Value::Null,
+            client_capabilities: Value::Null,
+            log_level: LogLevel::Warning,
+            subscriptions: BTreeSet::new(),
+            catalog_events: None,
+            list_changed: true,
+        }
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.phase != Phase::New
+    }
+
+    pub fn logs_at(&self, level: LogLevel) -> bool {
+        level >= self.log_level
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_filter_matches_category_and_tag_case_insensitively() {
+        let f = CatalogFilter {
+            category: Some("Dev".into()),
+            tag: None,
+        };
+        assert!(f.matches(Some("dev"), &[]));
+        assert!(!f.matches(Some("data"), &[]));
+        assert!(!f.matches(None, &[]));
+        let t = CatalogFilter {
+            category: None,
+            tag: Some("sql".into()),
+        };
+        assert!(t.matches(None, &["SQL".into()]));
+        assert!(!t.matches(None, &["rust".into()]));
+        assert!(CatalogFilter::default().matches(None, &[]));
+    }
+
+    #[test]
+    fn log_levels_order_by_severity() {
+        let mut s = Session::new("s");
+        assert!(!s.logs_at(LogLevel::Info));
+        s.log_level = LogLevel::Debug;
+        assert!(s.logs_at(LogLevel::Info));
+    }
+}

@@ -1,0 +1,21 @@
+//! mcp-prompts: a realtime prompt hub.
+//!
+//! People and programs keep a catalog of prompts (handlebars templates with
+//! arguments, categories, tags, every edit a version); MCP clients list, render,
+//! search and edit them, and hear about changes as they happen.
+//!
+//! The crate is laid out as ports and adapters (see `ARCHITECTURE.md`):
+//! - [`domain`]: prompts, versions, labels, template analysis. Pure.
+//! - [`ports`]: the traits the engine needs (prompt store, clock).
+//! - [`engine`]: MCP session state machine, JSON-RPC dispatch, the catalog service.
+//! - [`adapters`]: the embedded SQLite store.
+//! - [`edges`]: the local gateway (WebSocket) and the command line.
+
+pub mod adapters;
+pub mod domain;
+pub mod edges;
+pub mod engine;
+pub mod ports;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,11 @@
+use clap::Parser;
+use mcp_prompts::edges::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    mcp_prompts::telemetry::init();
+    match cli.command {
+        Command::Serve(args) => mcp_prompts::startup::serve(args).await,
+    }
+}

@@ -1,0 +1,8 @@
+//! Ports: the small traits the engine needs from the outside world. Adapters
+//! (`crate::adapters`) implement them for the embedded and AWS deployments.
+
+pub mod clock;
+pub mod prompt_store;
+
+pub use clock::{Clock, SystemClock};
+pub use prompt_store::{ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};

@@ -1,0 +1,14 @@
+//! Logging setup, in one place. Logs go to stderr (stdout carries the URLs and,
+//! for stdio, the protocol); `RUST_LOG` overrides the default level.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("mcp_prompts=info,warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
