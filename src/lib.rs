@@ -9,6 +9,7 @@
 //! - [`ports`]: the traits the engine needs (prompt store, clock).
 //! - [`engine`]: MCP session state machine, JSON-RPC dispatch, the catalog service.
 //! - [`adapters`]: the embedded SQLite store.
+//! - [`realtime`]: local connection registry and change publisher (fan-out).
 //! - [`edges`]: the local gateway (WebSocket) and the command line.
 
 pub mod adapters;
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod edges;
 pub mod engine;
 pub mod ports;
+pub mod realtime;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpSocket;
@@ -13,6 +14,7 @@ use crate::edges::cli::ServeArgs;
 use crate::edges::gateway::{Gateway, Limits};
 use crate::engine::{Catalog, Engine, EngineConfig};
 use crate::ports::{PromptStore, SystemClock};
+use crate::realtime::{Publisher, PublisherConfig, Registry};
 
 /// Runs `serve` until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -36,16 +38,35 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         page_size: args.page_size.max(1),
         max_message_bytes: args.max_message_bytes,
     };
-    let engine = Arc::new(Engine::new(catalog, config));
+    let engine = Arc::new(Engine::new(catalog.clone(), config));
 
     let shutdown = CancellationToken::new();
     let listener = bind(args.addr)?;
     let addr = listener.local_addr()?;
-    let gateway = Gateway::new(engine, shutdown.clone(), Limits::default());
+    let registry = Arc::new(Registry::new(args.send_queue));
+    let publisher = Publisher {
+        store: store.clone(),
+        cursor: store.clone(),
+        wake: Publisher::wake_on_commit(&catalog),
+        catalog: catalog.clone(),
+        registry: registry.clone(),
+        config: PublisherConfig {
+            window: Duration::from_millis(args.coalesce_ms),
+            consumer: Some(format!("gateway@{}", args.addr)),
+            ..Default::default()
+        },
+    };
+    let publishing = tokio::spawn(publisher.run(shutdown.clone()));
+    let limits = Limits {
+        ping_interval: Duration::from_secs(args.ping_secs.max(1)),
+        ..Default::default()
+    };
+    let gateway = Gateway::new(engine, registry, shutdown.clone(), limits);
     announce(&addr, &data, prompts)?;
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
     gateway.serve(listener).await?;
+    let _ = publishing.await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -34,6 +34,17 @@ pub struct ServeArgs {
     /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_message_bytes: usize,
+    /// Coalescing window for change notifications, in milliseconds: a burst of
+    /// changes within it reaches each session as one list_changed.
+    #[arg(long, default_value_t = 50)]
+    pub coalesce_ms: u64,
+    /// Frames queued for one connection before it counts as not reading and is
+    /// closed (code 1008).
+    #[arg(long, default_value_t = 1024)]
+    pub send_queue: usize,
+    /// Seconds of silence after which a WebSocket is pinged.
+    #[arg(long, default_value_t = 30)]
+    pub ping_secs: u64,
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long)]
     pub no_seed: bool,

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod cursor;
 pub mod dispatch;
+pub mod fanout;
 pub mod jsonrpc;
 pub mod methods;
 pub mod protocol;

@@ -98,6 +98,25 @@ impl Session {
     pub fn logs_at(&self, level: LogLevel) -> bool {
         level >= self.log_level
     }
+
+    /// What this session wants to hear about catalog changes.
+    pub fn interest(&self) -> Interest {
+        Interest {
+            initialized: self.is_initialized(),
+            list_changed: self.list_changed,
+            subscriptions: self.subscriptions.clone(),
+            catalog_events: self.catalog_events.clone(),
+        }
+    }
+}
+
+/// The part of a session the fan-out reads: which notifications it wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interest {
+    pub initialized: bool,
+    pub list_changed: bool,
+    pub subscriptions: BTreeSet<PromptId>,
+    pub catalog_events: Option<CatalogFilter>,
 }
 
 #[cfg(test)]

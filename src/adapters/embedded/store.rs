@@ -15,7 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 
 use super::schema;
 use crate::domain::{ChangeEvent, ChangeKind, Label, PendingChange, Prompt, PromptId};
-use crate::ports::{Clock, ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};
+use crate::ports::{
+    ChangeCursor, Clock, ListQuery, PromptStore, SearchQuery, StoreError, StoreResult,
+};
 
 const READERS: usize = 2;
 
@@ -93,9 +95,11 @@ impl EmbeddedStore {
         })
         .await
     }
+}
 
-    /// Where a publisher named `consumer` left off in the change log.
-    pub async fn consumer_position(&self, consumer: &str) -> StoreResult<Option<u64>> {
+#[async_trait]
+impl ChangeCursor for EmbeddedStore {
+    async fn load(&self, consumer: &str) -> StoreResult<Option<u64>> {
         let consumer = consumer.to_string();
         self.read(move |c| {
             c.query_row(
@@ -109,7 +113,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub async fn save_consumer_position(&self, consumer: &str, position: u64) -> StoreResult<()> {
+    async fn save(&self, consumer: &str, position: u64) -> StoreResult<()> {
         let consumer = consumer.to_string();
         self.write(move |tx, _| {
             tx.execute(

@@ -7,7 +7,6 @@ mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use axum::routing::get;
@@ -15,19 +14,20 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
+use crate::realtime::Registry;
 
 /// Shared state of every route.
 pub struct Gateway {
     pub engine: Arc<Engine>,
+    pub registry: Arc<Registry>,
     pub shutdown: CancellationToken,
     pub limits: Limits,
-    next_connection: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Frames queued for one connection before it counts as stalled.
-    pub send_queue: usize,
+    /// Idle connections are pinged this often.
+    pub ping_interval: std::time::Duration,
     /// Hard cap on one WebSocket message; the engine refuses smaller oversize
     /// messages itself with a JSON-RPC error.
     pub max_ws_message: usize,
@@ -36,19 +36,24 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            send_queue: 256,
+            ping_interval: std::time::Duration::from_secs(30),
             max_ws_message: 16 * 1024 * 1024,
         }
     }
 }
 
 impl Gateway {
-    pub fn new(engine: Arc<Engine>, shutdown: CancellationToken, limits: Limits) -> Arc<Self> {
+    pub fn new(
+        engine: Arc<Engine>,
+        registry: Arc<Registry>,
+        shutdown: CancellationToken,
+        limits: Limits,
+    ) -> Arc<Self> {
         Arc::new(Self {
             engine,
+            registry,
             shutdown,
             limits,
-            next_connection: AtomicU64::new(1),
         })
     }
 

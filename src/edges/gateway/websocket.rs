@@ -1,23 +1,28 @@
 //! MCP over WebSocket: one JSON-RPC message per text frame.
 //!
-//! Each connection is a reader loop (which runs the engine, one message at a time,
-//! so replies keep request order) and a writer task draining a bounded queue.
+//! Each connection is a reader loop (which runs the engine one message at a time,
+//! so replies keep request order) and a writer task draining the connection's
+//! bounded queue in the registry, where the fan-out also puts notifications.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::Gateway;
 use super::subprotocol::{self, ACCEPTED};
 use crate::engine::Session;
 use crate::engine::jsonrpc::{self, RpcError};
+use crate::realtime::Outgoing;
+use crate::realtime::registry::{CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON};
 
 pub async fn upgrade(
     State(gw): State<Arc<Gateway>>,
@@ -35,36 +40,33 @@ pub async fn upgrade(
         let body = format!("unsupported WebSocket subprotocol '{offered}'; accepted: {ACCEPTED}\n");
         return (StatusCode::BAD_REQUEST, body).into_response();
     };
-    let id = gw.next_connection.fetch_add(1, Ordering::Relaxed);
-    let connection_id = format!("{id:x}");
-    tracing::debug!(%peer, %connection_id, protocol = %chosen.echo, "websocket connect");
+    tracing::debug!(%peer, protocol = %chosen.echo, "websocket connect");
     ws.protocols([chosen.echo])
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(gw.limits.max_ws_message)
         .max_frame_size(gw.limits.max_ws_message)
-        .on_upgrade(move |socket| run(gw, socket, connection_id))
+        .on_upgrade(move |socket| run(gw, socket))
 }
 
-async fn run(gw: Arc<Gateway>, socket: WebSocket, connection_id: String) {
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Message>(gw.limits.send_queue);
-    let writer = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            let closing = matches!(msg, Message::Close(_));
-            if sink.send(msg).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+async fn run(gw: Arc<Gateway>, socket: WebSocket) {
+    let (sink, mut stream) = socket.split();
+    let (conn, rx) = gw.registry.register();
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        conn.dropped.clone(),
+        gw.limits.ping_interval,
+    ));
+    let tx = conn.sender().clone();
 
     let mut session = Session::new(uuid::Uuid::new_v4().to_string());
     loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
+            _ = conn.dropped.cancelled() => break,
             _ = gw.shutdown.cancelled() => {
-                let _ = tx.send(close(close_code::AWAY, "server shutting down")).await;
+                let _ = tx.send(Outgoing::Close { code: close_code::AWAY, reason: "server shutting down" }).await;
                 break;
             }
         };
@@ -82,28 +84,66 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket, connection_id: String) {
             Some(Ok(Message::Close(_))) | None => break,
             Some(Ok(_)) => continue, // ping/pong: answered by the socket layer.
             Some(Err(e)) => {
-                tracing::debug!(%connection_id, error = %e, "websocket read failed");
+                tracing::debug!(connection = conn.id, error = %e, "websocket read failed");
                 break;
             }
         };
+        conn.set_interest(&session.interest());
         for frame in frames {
-            if tx
-                .send(Message::Text(Utf8Bytes::from(frame)))
-                .await
-                .is_err()
-            {
+            if tx.send(Outgoing::Frame(frame.into())).await.is_err() {
                 break;
             }
         }
     }
+    gw.registry.remove(conn.id);
     drop(tx);
+    drop(conn);
     let _ = writer.await;
-    tracing::debug!(%connection_id, session = %session.id, "websocket closed");
+    tracing::debug!(session = %session.id, "websocket closed");
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
+/// Drains the queue into the socket, pings when idle, and closes with a clear
+/// code when the hub drops a client that stopped reading.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    dropped: CancellationToken,
+    ping_interval: Duration,
+) {
+    let mut ping = tokio::time::interval(ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.reset();
+    loop {
+        let next = tokio::select! {
+            next = rx.recv() => next,
+            _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
+            _ = dropped.cancelled() => {
+                let close = Message::Close(Some(CloseFrame { code: CLOSE_SLOW_CLIENT, reason: Utf8Bytes::from_static(SLOW_CLIENT_REASON) }));
+                let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(close)).await;
+                return;
+            }
+        };
+        let msg = match next {
+            None => break,
+            Some(Outgoing::Frame(b)) if b.is_empty() => Message::Ping(bytes::Bytes::new()),
+            Some(Outgoing::Frame(b)) => match Utf8Bytes::try_from(b) {
+                Ok(text) => Message::Text(text),
+                Err(_) => continue,
+            },
+            Some(Outgoing::Close { code, reason }) => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: Utf8Bytes::from_static(reason),
+                    })))
+                    .await;
+                return;
+            }
+        };
+        if sink.send(msg).await.is_err() {
+            return;
+        }
+        ping.reset();
+    }
+    let _ = sink.close().await;
 }

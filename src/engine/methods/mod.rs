@@ -4,7 +4,7 @@ mod completion;
 mod lifecycle;
 pub(crate) mod logging;
 mod prompts;
-mod resources;
+pub(crate) mod resources;
 
 use serde_json::Value;
 use serde_json::value::RawValue;

@@ -1,0 +1,8 @@
+//! Realtime delivery for the local deployment: the connection registry (the
+//! pusher) and the publisher that tails the change log into the fan-out.
+
+pub mod publisher;
+pub mod registry;
+
+pub use publisher::{Publisher, PublisherConfig};
+pub use registry::{Connection, Outgoing, Registry};
