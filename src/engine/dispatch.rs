@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use super::catalog::Catalog;
 use super::jsonrpc::{self, Incoming, RpcError};
 use super::methods;
+use super::modern;
 use super::session::{Phase, Session};
 
 #[derive(Debug, Clone)]
@@ -149,6 +150,14 @@ impl Engine {
             );
             return Some(jsonrpc::failure(None, &err));
         }
+        if let Some(envelope) = modern::envelope(msg.params) {
+            return self
+                .handle_modern(session, method, id, msg.params, envelope, out)
+                .await;
+        }
+        if method == "server/discover" {
+            return Some(jsonrpc::success(id, &modern::discover()));
+        }
         if session.phase == Phase::New && method != "initialize" && method != "ping" {
             let err = RpcError::new(
                 jsonrpc::INVALID_REQUEST,
@@ -165,5 +174,65 @@ impl Engine {
             Ok(result) => Some(jsonrpc::success(id, &result)),
             Err(err) => Some(jsonrpc::failure(Some(id), &err)),
         }
+    }
+
+    /// A stateless (2026-07-28) request: it carries its own version, capabilities
+    /// and log level, and needs no `initialize`. Only `subscriptions/listen` touches
+    /// the connection's session, to attach its stream.
+    async fn handle_modern(
+        &self,
+        session: &mut Session,
+        method: &str,
+        id: &RawValue,
+        params: Option<&RawValue>,
+        envelope: modern::Envelope,
+        out: &mut Outbox,
+    ) -> Option<String> {
+        if envelope.protocol_version != modern::MODERN_VERSION {
+            return Some(jsonrpc::failure(
+                Some(id),
+                &modern::unsupported_version(&envelope.protocol_version),
+            ));
+        }
+        if method == "subscriptions/listen" {
+            session.protocol_version = envelope.protocol_version;
+            return match methods::subscriptions::listen(session, id, params, out) {
+                // The response comes only when the stream ends.
+                Ok(()) => None,
+                Err(err) => Some(jsonrpc::failure(Some(id), &err)),
+            };
+        }
+        if modern::removed_in_modern(method) || method == "initialize" {
+            let err = RpcError::new(
+                jsonrpc::METHOD_NOT_FOUND,
+                format!(
+                    "method not found in revision {}: {method}",
+                    modern::MODERN_VERSION
+                ),
+            );
+            return Some(jsonrpc::failure(Some(id), &err));
+        }
+        let mut stateless = Session::stateless(
+            &envelope.protocol_version,
+            envelope.log_level,
+            envelope.client_capabilities,
+        );
+        let result = if method == "server/discover" {
+            Ok(modern::discover())
+        } else {
+            let mut ctx = Ctx {
+                engine: self,
+                session: &mut stateless,
+                out,
+            };
+            methods::request(&mut ctx, method, params).await
+        };
+        Some(match result {
+            Ok(mut result) => {
+                modern::decorate(method, &mut result);
+                jsonrpc::success(id, &result)
+            }
+            Err(err) => jsonrpc::failure(Some(id), &err),
+        })
     }
 }

@@ -16,7 +16,8 @@ use serde_json::json;
 
 use super::jsonrpc;
 use super::methods::resources::latest_uri;
-use super::session::Interest;
+use super::modern::META_SUBSCRIPTION_ID;
+use super::session::{Interest, Listener};
 use crate::domain::{ChangeEvent, PromptId};
 
 /// The frames one batch of changes produces.
@@ -129,6 +130,48 @@ impl Delivery {
             .map(|(_, frame)| frame);
         lists.chain(updates).chain(events)
     }
+
+    /// The frames of one `subscriptions/listen` stream, tagged with its id. The
+    /// shared frames all start their params with `"_meta":{`, so tagging is a
+    /// splice, not a re-serialization.
+    pub fn listener_frames(&self, listener: &Listener, mut emit: impl FnMut(Bytes)) {
+        let tag = |frame: &Bytes| splice_subscription_id(frame, &listener.id);
+        if let Some([prompts, resources]) = &self.list_changed {
+            if listener.prompts_list_changed {
+                emit(tag(prompts));
+            }
+            if listener.resources_list_changed {
+                emit(tag(resources));
+            }
+        }
+        for (id, frame) in &self.updated {
+            if listener.resource_subscriptions.contains(id) {
+                emit(tag(frame));
+            }
+        }
+        if let Some(filter) = &listener.catalog_events {
+            for (c, frame) in &self.events {
+                if filter.matches(c.category.as_deref(), &c.tags) {
+                    emit(tag(frame));
+                }
+            }
+        }
+    }
+}
+
+const META_OPEN: &[u8] = b"\"_meta\":{";
+
+fn splice_subscription_id(frame: &Bytes, id_json: &str) -> Bytes {
+    let Some(at) = frame.windows(META_OPEN.len()).position(|w| w == META_OPEN) else {
+        return frame.clone();
+    };
+    let at = at + META_OPEN.len();
+    let key = format!("\"{META_SUBSCRIPTION_ID}\":{id_json},");
+    let mut out = Vec::with_capacity(frame.len() + key.len());
+    out.extend_from_slice(&frame[..at]);
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(&frame[at..]);
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -226,6 +269,34 @@ mod tests {
                 "notifications/catalog/changed@2"
             ]
         );
+    }
+
+    #[test]
+    fn listener_frames_carry_the_subscription_id() {
+        let d = Delivery::plan(&[change(3, "a", ChangeKind::Updated, "dev")]);
+        let listener = Listener {
+            id: "\"sub-1\"".into(),
+            prompts_list_changed: true,
+            resources_list_changed: false,
+            resource_subscriptions: [PromptId::parse("a").unwrap()].into(),
+            catalog_events: None,
+        };
+        let mut frames = Vec::new();
+        d.listener_frames(&listener, |f| frames.push(f));
+        let parsed: Vec<serde_json::Value> = frames
+            .iter()
+            .map(|f| serde_json::from_slice(f).unwrap())
+            .collect();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0]["method"], "notifications/prompts/list_changed");
+        assert_eq!(parsed[1]["params"]["uri"], "prompt://a");
+        for p in &parsed {
+            assert_eq!(
+                p["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+                "sub-1"
+            );
+            assert_eq!(p["params"]["_meta"]["position"], 3);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod fanout;
 pub mod jsonrpc;
 pub mod methods;
+pub mod modern;
 pub mod protocol;
 pub mod renderer;
 pub mod session;

@@ -31,6 +31,9 @@ pub enum LogLevel {
     Critical,
     Alert,
     Emergency,
+    /// Above every level: nothing is logged (not an MCP level; never sent).
+    #[serde(skip)]
+    Off,
 }
 
 /// Which catalog events a session asked for (`notifications/catalog/changed`).
@@ -74,6 +77,21 @@ pub struct Session {
     pub catalog_events: Option<CatalogFilter>,
     /// `false` when the client opted out of `list_changed` notifications.
     pub list_changed: bool,
+    /// Open `subscriptions/listen` streams (revision 2026-07-28).
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+}
+
+/// One `subscriptions/listen` stream: what it asked for, under its request id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listener {
+    /// The JSON text of the listen request's id, echoed as the subscription id.
+    pub id: String,
+    pub prompts_list_changed: bool,
+    pub resources_list_changed: bool,
+    pub resource_subscriptions: BTreeSet<PromptId>,
+    pub catalog_events: Option<CatalogFilter>,
 }
 
 impl Session {
@@ -88,7 +106,23 @@ impl Session {
             subscriptions: BTreeSet::new(),
             catalog_events: None,
             list_changed: true,
+            listeners: Vec::new(),
         }
+    }
+
+    /// A throwaway session for one stateless (2026-07-28) request.
+    pub fn stateless(
+        protocol_version: &str,
+        log_level: Option<LogLevel>,
+        capabilities: Value,
+    ) -> Self {
+        let mut s = Self::new("stateless");
+        s.phase = Phase::Ready;
+        s.protocol_version = protocol_version.to_string();
+        s.client_capabilities = capabilities;
+        // No level in the envelope means no log messages for this request.
+        s.log_level = log_level.unwrap_or(LogLevel::Off);
+        s
     }
 
     pub fn is_initialized(&self) -> bool {
@@ -106,6 +140,7 @@ impl Session {
             list_changed: self.list_changed,
             subscriptions: self.subscriptions.clone(),
             catalog_events: self.catalog_events.clone(),
+            listeners: self.listeners.clone(),
         }
     }
 }
@@ -117,6 +152,7 @@ pub struct Interest {
     pub list_changed: bool,
     pub subscriptions: BTreeSet<PromptId>,
     pub catalog_events: Option<CatalogFilter>,
+    pub listeners: Vec<Listener>,
 }
 
 #[cfg(test)]

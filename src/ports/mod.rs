@@ -3,8 +3,14 @@
 
 pub mod change_cursor;
 pub mod clock;
+pub mod connection_store;
 pub mod prompt_store;
+pub mod pusher;
+pub mod session_store;
 
 pub use change_cursor::ChangeCursor;
 pub use clock::{Clock, SystemClock};
+pub use connection_store::{ConnectionRecord, ConnectionStore, Topic};
 pub use prompt_store::{ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};
+pub use pusher::{PushOutcome, Pusher};
+pub use session_store::{SessionRecord, SessionStore};

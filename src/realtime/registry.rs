@@ -108,19 +108,29 @@ impl Registry {
             let connections = self.read();
             for conn in connections.values() {
                 let interest = conn.interest.lock().unwrap_or_else(|e| e.into_inner());
-                let mut any = false;
-                for frame in delivery.frames_for(&interest) {
-                    any = true;
-                    match conn.tx.try_send(Outgoing::Frame(frame.clone())) {
-                        Ok(()) => stats.frames += 1,
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            slow.push(conn.clone());
-                            break;
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => break,
+                let mut sent = 0;
+                let mut full = false;
+                let mut push = |frame: Bytes| {
+                    if full {
+                        return;
                     }
+                    match conn.tx.try_send(Outgoing::Frame(frame)) {
+                        Ok(()) => sent += 1,
+                        Err(mpsc::error::TrySendError::Full(_)) => full = true,
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
+                };
+                for frame in delivery.frames_for(&interest) {
+                    push(frame.clone());
                 }
-                stats.sessions += usize::from(any);
+                for listener in &interest.listeners {
+                    delivery.listener_frames(listener, &mut push);
+                }
+                if full {
+                    slow.push(conn.clone());
+                }
+                stats.frames += sent;
+                stats.sessions += usize::from(sent > 0);
             }
         }
         stats.dropped_slow = slow.len();

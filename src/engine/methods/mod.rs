@@ -5,6 +5,7 @@ mod lifecycle;
 pub(crate) mod logging;
 mod prompts;
 pub(crate) mod resources;
+pub(crate) mod subscriptions;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -49,12 +50,14 @@ pub fn notification(
     _engine: &Engine,
     session: &mut Session,
     method: &str,
-    _params: Option<&RawValue>,
+    params: Option<&RawValue>,
     _out: &mut Outbox,
 ) {
     // Cancellation and progress of client requests need no action: a request
     // finishes before the next message is read. Unknown notifications are ignored.
-    if method == "notifications/initialized" {
-        lifecycle::initialized(session);
+    match method {
+        "notifications/initialized" => lifecycle::initialized(session),
+        "notifications/cancelled" => subscriptions::cancelled(session, params),
+        _ => {}
     }
 }
