@@ -7,5 +7,7 @@ async fn main() -> anyhow::Result<()> {
     mcp_prompts::telemetry::init();
     match cli.command {
         Command::Serve(args) => mcp_prompts::startup::serve(args).await,
+        Command::Stdio(args) => mcp_prompts::startup::stdio(args).await,
+        Command::Aws(command) => mcp_prompts::edges::aws_gateway::bootstrap(command).await,
     }
 }

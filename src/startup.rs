@@ -2,15 +2,18 @@
 //! command-line settings. Tests start the same thing through the binary.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpSocket;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::embedded::EmbeddedStore;
-use crate::edges::cli::ServeArgs;
+use crate::adapters::memory::MemorySessionStore;
+use crate::edges::cli::{ServeArgs, StdioArgs};
 use crate::edges::gateway::{Gateway, Limits};
 use crate::engine::{Catalog, Engine, EngineConfig};
 use crate::ports::{PromptStore, SystemClock};
@@ -18,14 +21,129 @@ use crate::realtime::{Publisher, PublisherConfig, Registry};
 
 /// Runs `serve` until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let data = args.data_dir();
+    if args.backend == crate::edges::cli::Backend::Aws {
+        return crate::edges::aws_gateway::serve(args).await;
+    }
+    let shutdown = CancellationToken::new();
+    let listener = bind(args.addr)?;
+    let addr = listener.local_addr()?;
+    let hub = open_hub(
+        HubSettings::from(&args),
+        Some(format!("gateway@{}", args.addr)),
+        &shutdown,
+    )
+    .await?;
+    let limits = Limits {
+        ping_interval: Duration::from_secs(args.ping_secs.max(1)),
+        session_grace: Duration::from_secs(args.session_grace_secs),
+        ..Default::default()
+    };
+    let gateway = Gateway::new(hub.engine, hub.registry, shutdown.clone(), limits);
+    announce(&addr, &hub.data, hub.prompts)?;
+
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    gateway.serve(listener).await?;
+    let _ = hub.publishing.await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Runs `stdio` until stdin closes or SIGINT/SIGTERM. Nothing but MCP messages
+/// goes to stdout.
+pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let mut settings = HubSettings::from(&args);
+    settings.publisher.poll = Duration::from_millis(args.poll_ms.max(10));
+    // No saved position: a stdio session hears about changes from its start on.
+    let hub = open_hub(settings, None, &shutdown).await?;
+    tracing::info!(prompts = hub.prompts, data = %hub.data.display(), "serving MCP on stdio");
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    crate::edges::stdio::run(hub.engine, hub.registry, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = hub.publishing.await;
+    Ok(())
+}
+
+/// What `serve` and `stdio` configure alike.
+struct HubSettings {
+    data: PathBuf,
+    seed: bool,
+    engine: EngineConfig,
+    send_queue: usize,
+    publisher: PublisherConfig,
+    /// Bounds of the change history: (most changes, oldest age).
+    history: (u64, Duration),
+}
+
+const DEFAULT_HISTORY: (u64, Duration) = (100_000, Duration::from_secs(7 * 24 * 3600));
+
+impl From<&ServeArgs> for HubSettings {
+    fn from(args: &ServeArgs) -> Self {
+        Self {
+            data: args.data_dir(),
+            seed: !args.no_seed,
+            engine: EngineConfig {
+                page_size: args.page_size.max(1),
+                max_message_bytes: args.max_message_bytes,
+            },
+            send_queue: args.send_queue,
+            publisher: PublisherConfig {
+                window: Duration::from_millis(args.coalesce_ms),
+                ..Default::default()
+            },
+            history: (
+                args.history_max_changes.max(1),
+                Duration::from_secs(args.history_max_age_secs),
+            ),
+        }
+    }
+}
+
+impl From<&StdioArgs> for HubSettings {
+    fn from(args: &StdioArgs) -> Self {
+        Self {
+            data: args.data_dir(),
+            seed: !args.no_seed,
+            engine: EngineConfig {
+                page_size: args.page_size.max(1),
+                max_message_bytes: args.max_message_bytes,
+            },
+            send_queue: args.send_queue,
+            publisher: PublisherConfig {
+                window: Duration::from_millis(args.coalesce_ms),
+                ..Default::default()
+            },
+            history: DEFAULT_HISTORY,
+        }
+    }
+}
+
+/// The embedded hub on a data folder: store, catalog (seeded when empty),
+/// engine, and a registry fed by a running change publisher.
+struct Hub {
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    /// The publisher task; it ends when `shutdown` is cancelled.
+    publishing: JoinHandle<()>,
+    prompts: u64,
+    data: PathBuf,
+}
+
+/// Opens the store and starts the publisher. `consumer` names the saved
+/// publisher position (`None`: start at the head of the change log).
+async fn open_hub(
+    settings: HubSettings,
+    consumer: Option<String>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Hub> {
+    let data = settings.data;
     let clock = Arc::new(SystemClock);
     let store = Arc::new(
         EmbeddedStore::open(&data, clock.clone())
             .with_context(|| format!("opening the data folder {}", data.display()))?,
     );
     let catalog = Arc::new(Catalog::new(store.clone(), clock));
-    if !args.no_seed {
+    if settings.seed {
         let seeded = crate::seed::seed_if_empty(&catalog)
             .await
             .context("seeding the starter catalog")?;
@@ -34,46 +152,70 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let prompts = store.count_live().await?;
-    let config = EngineConfig {
-        page_size: args.page_size.max(1),
-        max_message_bytes: args.max_message_bytes,
-    };
-    let engine = Arc::new(Engine::new(catalog.clone(), config));
-
-    let shutdown = CancellationToken::new();
-    let listener = bind(args.addr)?;
-    let addr = listener.local_addr()?;
-    let registry = Arc::new(Registry::new(args.send_queue));
+    let sessions = Arc::new(MemorySessionStore::default());
+    let engine =
+        Arc::new(Engine::new(catalog.clone(), settings.engine).with_sessions(sessions.clone()));
+    tokio::spawn(prune_sessions(sessions, shutdown.clone()));
+    let registry = Arc::new(Registry::new(settings.send_queue));
     let publisher = Publisher {
         store: store.clone(),
         cursor: store.clone(),
         wake: Publisher::wake_on_commit(&catalog),
-        catalog: catalog.clone(),
+        catalog,
         registry: registry.clone(),
         config: PublisherConfig {
-            window: Duration::from_millis(args.coalesce_ms),
-            consumer: Some(format!("gateway@{}", args.addr)),
-            ..Default::default()
+            consumer,
+            ..settings.publisher
         },
     };
     let publishing = tokio::spawn(publisher.run(shutdown.clone()));
-    let limits = Limits {
-        ping_interval: Duration::from_secs(args.ping_secs.max(1)),
-        ..Default::default()
-    };
-    let gateway = Gateway::new(engine, registry, shutdown.clone(), limits);
-    announce(&addr, &data, prompts)?;
+    tokio::spawn(prune_history(
+        store.clone(),
+        settings.history,
+        shutdown.clone(),
+    ));
+    Ok(Hub {
+        engine,
+        registry,
+        publishing,
+        prompts,
+        data,
+    })
+}
 
-    tokio::spawn(wait_for_signal(shutdown.clone()));
-    gateway.serve(listener).await?;
-    let _ = publishing.await;
-    tracing::info!("shut down cleanly");
-    Ok(())
+/// Keeps the change history within its bounds: at start, then once a minute.
+async fn prune_history(
+    store: Arc<EmbeddedStore>,
+    (max_changes, max_age): (u64, Duration),
+    shutdown: CancellationToken,
+) {
+    loop {
+        match store.prune_history(max_changes, max_age).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned the change history"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the change history"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets sessions whose grace period ended, once a minute.
+async fn prune_sessions(sessions: Arc<MemorySessionStore>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        sessions.prune_expired(crate::engine::methods::lifecycle::unix_now());
+    }
 }
 
 /// Binds with a large listen backlog: tokio's default of 128 makes thousands of
 /// clients connecting at once wait for SYN retries.
-fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+pub(crate) fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -104,11 +246,15 @@ fn announce(
         out,
         "  MCP over WebSocket: ws://{addr}/ws   (subprotocol \"mcp\")"
     )?;
+    writeln!(
+        out,
+        "  MCP over HTTP:      http://{addr}/mcp   (Streamable HTTP)"
+    )?;
     writeln!(out, "  Health:             http://{addr}/health")?;
     out.flush()
 }
 
-async fn wait_for_signal(shutdown: CancellationToken) {
+pub(crate) async fn wait_for_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {

@@ -1,4 +1,4 @@
-//! The command line: `mcp-prompts serve`.
+//! The command line: `mcp-prompts serve`, `mcp-prompts stdio`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +16,12 @@ pub struct Cli {
 pub enum Command {
     /// Serve the hub: MCP over WebSocket at /ws, health at /health.
     Serve(ServeArgs),
+    /// Serve one MCP client on stdin/stdout (newline-delimited JSON-RPC; logs
+    /// on stderr), for clients that launch the hub as a subprocess.
+    Stdio(StdioArgs),
+    /// AWS column tools (`aws bootstrap`).
+    #[command(subcommand)]
+    Aws(crate::edges::aws_gateway::AwsCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -45,17 +51,81 @@ pub struct ServeArgs {
     /// Seconds of silence after which a WebSocket is pinged.
     #[arg(long, default_value_t = 30)]
     pub ping_secs: u64,
+    /// How long an MCP session outlives its WebSocket, in seconds: a client that
+    /// reconnects within it resumes the session (`initialize` with
+    /// `mcpSessionId`) and gets the changes it missed.
+    #[arg(long, default_value_t = 600)]
+    pub session_grace_secs: u64,
+    /// The change history kept for replay: at most this many changes...
+    #[arg(long, default_value_t = 100_000)]
+    pub history_max_changes: u64,
+    /// ...and none older than this many seconds (default 7 days).
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    pub history_max_age_secs: u64,
+    /// Do not seed an empty data folder with the starter catalog.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// Where prompts, sessions and change events live: the embedded SQLite
+    /// store, or DynamoDB/S3/SQS behind a local API Gateway-style gateway.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub aws: crate::edges::lambda::AwsArgs,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+impl ServeArgs {
+    pub fn data_dir(&self) -> PathBuf {
+        data_dir_or_default(self.data.as_ref())
+    }
+}
+
+/// `mcp-prompts stdio`: the same store and engine as `serve`, one client.
+#[derive(Args, Debug, Clone)]
+pub struct StdioArgs {
+    /// Data folder holding the embedded database (as for `serve`; a `serve` on
+    /// the same folder shares the catalog, and its changes arrive as
+    /// notifications).
+    #[arg(long, env = "MCP_PROMPTS_DATA")]
+    pub data: Option<PathBuf>,
+    /// Default page size for prompts/list, resources/list and list_prompts.
+    #[arg(long, default_value_t = 50)]
+    pub page_size: usize,
+    /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Coalescing window for change notifications, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub coalesce_ms: u64,
+    /// How often to look for changes other processes made to the data
+    /// folder, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub poll_ms: u64,
+    /// Notifications queued for the client before it counts as not reading.
+    #[arg(long, default_value_t = 1024)]
+    pub send_queue: usize,
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long)]
     pub no_seed: bool,
 }
 
-impl ServeArgs {
+impl StdioArgs {
     pub fn data_dir(&self) -> PathBuf {
-        self.data.clone().unwrap_or_else(|| {
-            dirs::data_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("mcp-prompts")
-        })
+        data_dir_or_default(self.data.as_ref())
     }
+}
+
+/// The data folder: the given one, else the user's data dir, e.g.
+/// ~/.local/share/mcp-prompts.
+fn data_dir_or_default(data: Option<&PathBuf>) -> PathBuf {
+    data.cloned().unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("mcp-prompts")
+    })
 }

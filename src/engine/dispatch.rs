@@ -11,6 +11,7 @@ use super::jsonrpc::{self, Incoming, RpcError};
 use super::methods;
 use super::modern;
 use super::session::{Phase, Session};
+use crate::ports::SessionStore;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -32,6 +33,9 @@ impl Default for EngineConfig {
 pub struct Engine {
     pub catalog: Arc<Catalog>,
     pub config: EngineConfig,
+    /// Where sessions wait between connections; without one, every `initialize`
+    /// starts a fresh session.
+    pub sessions: Option<Arc<dyn SessionStore>>,
 }
 
 /// What handling one request produced besides its result: notifications that
@@ -39,6 +43,28 @@ pub struct Engine {
 #[derive(Default)]
 pub struct Outbox {
     pub frames: Vec<String>,
+    /// A resumed session's previous connection, which the transport must close.
+    pub takeover: Option<String>,
+    /// The message may have changed what the session remembers (phase,
+    /// subscriptions, filters, log level, listeners): persist it and refresh its
+    /// interest. Plain reads leave it `false`, keeping the hot path cheap.
+    pub session_changed: bool,
+}
+
+/// Methods and notifications after which session state may differ.
+fn changes_session(method: &str) -> bool {
+    matches!(
+        method,
+        "initialize"
+            | "notifications/initialized"
+            | "notifications/cancelled"
+            | "resources/subscribe"
+            | "resources/unsubscribe"
+            | "logging/setLevel"
+            | "catalog/subscribe"
+            | "catalog/unsubscribe"
+            | "subscriptions/listen"
+    )
 }
 
 impl Outbox {
@@ -56,13 +82,37 @@ pub struct Ctx<'a> {
 
 impl Engine {
     pub fn new(catalog: Arc<Catalog>, config: EngineConfig) -> Self {
-        Self { catalog, config }
+        Self {
+            catalog,
+            config,
+            sessions: None,
+        }
+    }
+
+    /// Lets sessions outlive connections: `initialize` with `mcpSessionId`
+    /// resumes a stored session.
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Like `handle_text`, also returning the connection a resumed session was
+    /// taken over from (the transport closes it).
+    pub async fn handle_text_with_effects(&self, session: &mut Session, text: &str) -> Outbox {
+        let mut out = Outbox::default();
+        self.handle_into(session, text, &mut out).await;
+        out
     }
 
     /// Handles one text frame (a message or, for 2025-03-26 clients, a batch) and
     /// returns the frames to send, in order.
     pub async fn handle_text(&self, session: &mut Session, text: &str) -> Vec<String> {
         let mut out = Outbox::default();
+        self.handle_into(session, text, &mut out).await;
+        out.frames
+    }
+
+    async fn handle_into(&self, session: &mut Session, text: &str, out: &mut Outbox) {
         if text.len() > self.config.max_message_bytes {
             let err = RpcError::new(
                 jsonrpc::INVALID_REQUEST,
@@ -73,15 +123,14 @@ impl Engine {
                 ),
             );
             out.frames.push(jsonrpc::failure(None, &err));
-            return out.frames;
+            return;
         }
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
-            self.handle_batch(session, trimmed, &mut out).await;
-        } else if let Some(reply) = self.handle_one(session, trimmed, &mut out).await {
+            self.handle_batch(session, trimmed, out).await;
+        } else if let Some(reply) = self.handle_one(session, trimmed, out).await {
             out.frames.push(reply);
         }
-        out.frames
     }
 
     async fn handle_batch(&self, session: &mut Session, text: &str, out: &mut Outbox) {
@@ -139,6 +188,7 @@ impl Engine {
             let err = RpcError::new(jsonrpc::INVALID_REQUEST, "message has no \"method\"");
             return Some(jsonrpc::failure(msg.id, &err));
         };
+        out.session_changed |= changes_session(method);
         let Some(id) = msg.id else {
             methods::notification(self, session, method, msg.params, out);
             return None;

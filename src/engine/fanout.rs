@@ -24,9 +24,9 @@ use crate::domain::{ChangeEvent, PromptId};
 #[derive(Debug, Default)]
 pub struct Delivery {
     /// `prompts/list_changed` then `resources/list_changed`, if the listing changed.
-    list_changed: Option<[Bytes; 2]>,
+    list_changed: Option<(u64, [Bytes; 2])>,
     /// One `resources/updated` per changed prompt.
-    updated: BTreeMap<PromptId, Bytes>,
+    updated: BTreeMap<PromptId, (u64, Bytes)>,
     /// One `catalog/changed` per change, in order, with what filters look at.
     events: Vec<(ChangeEvent, Bytes)>,
     /// Position of the newest change in the batch.
@@ -46,7 +46,7 @@ impl Delivery {
             .map(|c| c.position);
         let list_changed = listing_position.map(|p| {
             let params = json!({ "_meta": meta(p) });
-            [
+            let frames = [
                 Bytes::from(jsonrpc::notification(
                     "notifications/prompts/list_changed",
                     &params,
@@ -55,7 +55,8 @@ impl Delivery {
                     "notifications/resources/list_changed",
                     &params,
                 )),
-            ]
+            ];
+            (p, frames)
         });
         let mut newest: BTreeMap<&PromptId, u64> = BTreeMap::new();
         for c in changes {
@@ -67,10 +68,13 @@ impl Delivery {
                 let params = json!({ "uri": latest_uri(id), "_meta": meta(position) });
                 (
                     id.clone(),
-                    Bytes::from(jsonrpc::notification(
-                        "notifications/resources/updated",
-                        &params,
-                    )),
+                    (
+                        position,
+                        Bytes::from(jsonrpc::notification(
+                            "notifications/resources/updated",
+                            &params,
+                        )),
+                    ),
                 )
             })
             .collect();
@@ -106,17 +110,26 @@ impl Delivery {
         &'a self,
         interest: &'a Interest,
     ) -> impl Iterator<Item = &'a Bytes> + 'a {
+        self.positioned_frames_for(interest).map(|(_, frame)| frame)
+    }
+
+    /// Like `frames_for`, with the change-log position each frame announces (a
+    /// reconnecting session uses it to skip what its replay already sent).
+    pub fn positioned_frames_for<'a>(
+        &'a self,
+        interest: &'a Interest,
+    ) -> impl Iterator<Item = (u64, &'a Bytes)> + 'a {
         let active = interest.initialized;
         let lists = self
             .list_changed
             .iter()
             .filter(move |_| active && interest.list_changed)
-            .flat_map(|pair| pair.iter());
+            .flat_map(|(p, pair)| pair.iter().map(move |f| (*p, f)));
         let updates = self
             .updated
             .iter()
             .filter(move |(id, _)| active && interest.subscriptions.contains(*id))
-            .map(|(_, frame)| frame);
+            .map(|(_, (p, frame))| (*p, frame));
         let events = self
             .events
             .iter()
@@ -127,7 +140,7 @@ impl Delivery {
                         .as_ref()
                         .is_some_and(|f| f.matches(c.category.as_deref(), &c.tags))
             })
-            .map(|(_, frame)| frame);
+            .map(|(c, frame)| (c.position, frame));
         lists.chain(updates).chain(events)
     }
 
@@ -136,7 +149,7 @@ impl Delivery {
     /// splice, not a re-serialization.
     pub fn listener_frames(&self, listener: &Listener, mut emit: impl FnMut(Bytes)) {
         let tag = |frame: &Bytes| splice_subscription_id(frame, &listener.id);
-        if let Some([prompts, resources]) = &self.list_changed {
+        if let Some((_, [prompts, resources])) = &self.list_changed {
             if listener.prompts_list_changed {
                 emit(tag(prompts));
             }
@@ -144,7 +157,7 @@ impl Delivery {
                 emit(tag(resources));
             }
         }
-        for (id, frame) in &self.updated {
+        for (id, (_, frame)) in &self.updated {
             if listener.resource_subscriptions.contains(id) {
                 emit(tag(frame));
             }
@@ -218,6 +231,7 @@ mod tests {
             list_changed: true,
             subscriptions: [PromptId::parse("a").unwrap()].into(),
             catalog_events: Some(CatalogFilter::default()),
+            listeners: Vec::new(),
         };
         let got = methods(&d, &everything);
         assert_eq!(

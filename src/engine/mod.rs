@@ -11,6 +11,7 @@ pub mod methods;
 pub mod modern;
 pub mod protocol;
 pub mod renderer;
+pub mod replay;
 pub mod session;
 pub mod tools;
 

@@ -80,6 +80,11 @@ pub struct Session {
     /// Open `subscriptions/listen` streams (revision 2026-07-28).
     #[serde(default)]
     pub listeners: Vec<Listener>,
+    /// Set by `initialize` when missed changes must be replayed from this
+    /// position; the transport runs the replay once `notifications/initialized`
+    /// arrives (see `Engine::replay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_from: Option<u64>,
 }
 
 /// One `subscriptions/listen` stream: what it asked for, under its request id.
@@ -107,6 +112,7 @@ impl Session {
             catalog_events: None,
             list_changed: true,
             listeners: Vec::new(),
+            replay_from: None,
         }
     }
 
@@ -136,7 +142,8 @@ impl Session {
     /// What this session wants to hear about catalog changes.
     pub fn interest(&self) -> Interest {
         Interest {
-            initialized: self.is_initialized(),
+            // Notifications start once the client said `notifications/initialized`.
+            initialized: self.phase == Phase::Ready,
             list_changed: self.list_changed,
             subscriptions: self.subscriptions.clone(),
             catalog_events: self.catalog_events.clone(),

@@ -94,5 +94,10 @@ pub trait PromptStore: Send + Sync + 'static {
     async fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<ChangeEvent>>;
     /// The position of the newest change-log entry (0 for an empty log).
     async fn head_position(&self) -> StoreResult<u64>;
+    /// The oldest position still in the bounded change history (1 when nothing
+    /// was ever pruned): a replay from before it is incomplete.
+    async fn oldest_position(&self) -> StoreResult<u64> {
+        Ok(1)
+    }
     async fn count_live(&self) -> StoreResult<u64>;
 }

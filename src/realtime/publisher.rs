@@ -61,7 +61,10 @@ impl Publisher {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let mut position = match self.start_position().await {
-            Ok(p) => p,
+            Ok(p) => {
+                self.registry.start_at(p);
+                p
+            }
             Err(e) => {
                 tracing::error!(error = %e, "change publisher cannot start");
                 return;

@@ -7,7 +7,7 @@
 //! hold up the others; a client whose queue is full is closed instead.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
@@ -31,23 +31,74 @@ pub enum Outgoing {
 pub struct Connection {
     pub id: u64,
     tx: mpsc::Sender<Outgoing>,
-    interest: Mutex<Interest>,
+    state: Mutex<ConnectionState>,
+    /// The newest change position this connection has been brought up to.
+    seen: AtomicU64,
     /// Cancelled when the hub drops the connection (slow client, shutdown).
     pub dropped: CancellationToken,
+    /// Set when another connection resumed this one's session.
+    taken_over: AtomicBool,
+}
+
+#[derive(Default)]
+struct ConnectionState {
+    interest: Interest,
+    /// While a replay is being sent, live frames wait here (with their positions)
+    /// so they follow the replay instead of overtaking it.
+    catching_up: Option<Vec<(u64, Bytes)>>,
 }
 
 impl Connection {
     /// Records what the session wants to hear; called after each message that may
     /// have changed it.
     pub fn set_interest(&self, interest: &Interest) {
-        let mut current = self.interest.lock().unwrap_or_else(|e| e.into_inner());
-        if *current != *interest {
-            *current = interest.clone();
+        let mut state = self.lock();
+        if state.interest != *interest {
+            state.interest = interest.clone();
         }
     }
 
     pub fn sender(&self) -> &mpsc::Sender<Outgoing> {
         &self.tx
+    }
+
+    pub fn seen(&self) -> u64 {
+        self.seen.load(Ordering::Relaxed)
+    }
+
+    pub fn is_taken_over(&self) -> bool {
+        self.taken_over.load(Ordering::Relaxed)
+    }
+
+    /// Starts holding live frames back (call before reading the replay range).
+    pub fn begin_catch_up(&self) {
+        self.lock().catching_up.get_or_insert_with(Vec::new);
+    }
+
+    /// Sends the replay, then the live frames held back meanwhile that the replay
+    /// did not already cover (position > `upto`), then lets live frames through.
+    pub async fn finish_catch_up(&self, replay: Vec<(u64, Bytes)>, upto: u64) -> bool {
+        for (_, frame) in replay {
+            if self.tx.send(Outgoing::Frame(frame)).await.is_err() {
+                return false;
+            }
+        }
+        let mut state = self.lock();
+        let held = state.catching_up.take().unwrap_or_default();
+        let mut newest = upto;
+        for (position, frame) in held.into_iter().filter(|(p, _)| *p > upto) {
+            newest = newest.max(position);
+            if self.tx.try_send(Outgoing::Frame(frame)).is_err() {
+                self.dropped.cancel();
+                return false;
+            }
+        }
+        self.seen.fetch_max(newest, Ordering::Relaxed);
+        true
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ConnectionState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -62,6 +113,8 @@ pub struct Registry {
     connections: RwLock<HashMap<u64, Arc<Connection>>>,
     next_id: AtomicU64,
     queue_capacity: usize,
+    /// The newest position delivered; where new connections start.
+    position: AtomicU64,
 }
 
 impl Registry {
@@ -70,6 +123,7 @@ impl Registry {
             connections: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
+            position: AtomicU64::new(0),
         }
     }
 
@@ -80,8 +134,10 @@ impl Registry {
         let conn = Arc::new(Connection {
             id,
             tx,
-            interest: Mutex::new(Interest::default()),
+            state: Mutex::new(ConnectionState::default()),
+            seen: AtomicU64::new(self.position()),
             dropped: CancellationToken::new(),
+            taken_over: AtomicBool::new(false),
         });
         self.write().insert(id, conn.clone());
         (conn, rx)
@@ -89,6 +145,30 @@ impl Registry {
 
     pub fn remove(&self, id: u64) {
         self.write().remove(&id);
+    }
+
+    /// The newest change position delivered so far.
+    pub fn position(&self) -> u64 {
+        self.position.load(Ordering::Relaxed)
+    }
+
+    /// Where delivery starts (the publisher's starting position).
+    pub fn start_at(&self, position: u64) {
+        self.position.fetch_max(position, Ordering::Relaxed);
+    }
+
+    /// Closes connection `id` with `code` because its session moved to another
+    /// connection; returns whether it was open.
+    pub fn take_over(&self, id: u64, code: u16, reason: &'static str) -> bool {
+        let Some(conn) = self.read().get(&id).cloned() else {
+            return false;
+        };
+        conn.taken_over.store(true, Ordering::Relaxed);
+        if conn.tx.try_send(Outgoing::Close { code, reason }).is_err() {
+            conn.dropped.cancel();
+        }
+        self.remove(id);
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -107,7 +187,17 @@ impl Registry {
         {
             let connections = self.read();
             for conn in connections.values() {
-                let interest = conn.interest.lock().unwrap_or_else(|e| e.into_inner());
+                let mut guard = conn.lock();
+                let state = &mut *guard;
+                if let Some(held) = state.catching_up.as_mut() {
+                    held.extend(
+                        delivery
+                            .positioned_frames_for(&state.interest)
+                            .map(|(p, f)| (p, f.clone())),
+                    );
+                    continue;
+                }
+                let interest = &state.interest;
                 let mut sent = 0;
                 let mut full = false;
                 let mut push = |frame: Bytes| {
@@ -120,12 +210,13 @@ impl Registry {
                         Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
                 };
-                for frame in delivery.frames_for(&interest) {
+                for frame in delivery.frames_for(interest) {
                     push(frame.clone());
                 }
                 for listener in &interest.listeners {
                     delivery.listener_frames(listener, &mut push);
                 }
+                conn.seen.fetch_max(delivery.position, Ordering::Relaxed);
                 if full {
                     slow.push(conn.clone());
                 }
@@ -133,6 +224,8 @@ impl Registry {
                 stats.sessions += usize::from(sent > 0);
             }
         }
+        self.position
+            .fetch_max(delivery.position, Ordering::Relaxed);
         stats.dropped_slow = slow.len();
         for conn in slow {
             tracing::warn!(

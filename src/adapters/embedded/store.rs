@@ -128,6 +128,37 @@ impl ChangeCursor for EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Bounds the change history: drops entries beyond the newest `max_changes`
+    /// or older than `max_age`, but never the newest one (it carries the head
+    /// position) nor any a publisher has yet to deliver. Returns how many went.
+    pub async fn prune_history(
+        &self,
+        max_changes: u64,
+        max_age: std::time::Duration,
+    ) -> StoreResult<usize> {
+        let cutoff = time::OffsetDateTime::now_utc() - max_age;
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        let cutoff = cutoff
+            .format(&format)
+            .map_err(|e| backend(&e.to_string()))?;
+        self.write(move |tx, _| {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM change_log WHERE position < (SELECT MAX(position) FROM change_log)
+                       AND position <= COALESCE((SELECT MIN(position) FROM consumer_cursors), 1 << 62)
+                       AND (position <= (SELECT MAX(position) FROM change_log) - ?1 OR at < ?2)",
+                    params![max_changes as i64, cutoff],
+                )
+                .map_err(sql_error)?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
 fn configure(c: &Connection) -> rusqlite::Result<()> {
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
@@ -552,6 +583,18 @@ impl PromptStore for EmbeddedStore {
         self.read(|c| {
             c.query_row(
                 "SELECT COALESCE(MAX(position), 0) FROM change_log",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|p| p as u64)
+        })
+        .await
+    }
+
+    async fn oldest_position(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(MIN(position), 1) FROM change_log",
                 [],
                 |r| r.get::<_, i64>(0),
             )

@@ -2,7 +2,7 @@
 //! It behaves like API Gateway's WebSocket API: each connection gets an id and
 //! its frames go to the same engine the Lambda handlers call.
 
-mod subprotocol;
+pub(crate) mod subprotocol;
 mod websocket;
 
 use std::net::SocketAddr;
@@ -28,6 +28,8 @@ pub struct Gateway {
 pub struct Limits {
     /// Idle connections are pinged this often.
     pub ping_interval: std::time::Duration,
+    /// How long a session outlives its connection, waiting to be resumed.
+    pub session_grace: std::time::Duration,
     /// Hard cap on one WebSocket message; the engine refuses smaller oversize
     /// messages itself with a JSON-RPC error.
     pub max_ws_message: usize,
@@ -37,6 +39,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             ping_interval: std::time::Duration::from_secs(30),
+            session_grace: std::time::Duration::from_secs(600),
             max_ws_message: 16 * 1024 * 1024,
         }
     }
@@ -62,6 +65,7 @@ impl Gateway {
             .route("/ws", get(websocket::upgrade))
             .route("/health", get(health))
             .with_state(self.clone())
+            .merge(crate::edges::http::router(self))
     }
 
     /// Serves until the shutdown token is cancelled; open WebSockets are closed

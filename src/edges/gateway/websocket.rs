@@ -20,7 +20,12 @@ use tokio_util::sync::CancellationToken;
 use super::Gateway;
 use super::subprotocol::{self, ACCEPTED};
 use crate::engine::Session;
+use crate::engine::dispatch::Outbox;
 use crate::engine::jsonrpc::{self, RpcError};
+use crate::engine::methods::lifecycle::unix_now;
+use crate::engine::session::Phase;
+use crate::ports::SessionRecord;
+use crate::realtime::Connection;
 use crate::realtime::Outgoing;
 use crate::realtime::registry::{CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON};
 
@@ -52,12 +57,13 @@ pub async fn upgrade(
 async fn run(gw: Arc<Gateway>, socket: WebSocket) {
     let (sink, mut stream) = socket.split();
     let (conn, rx) = gw.registry.register();
-    let writer = tokio::spawn(write_loop(
+    let mut writer = tokio::spawn(write_loop(
         sink,
         rx,
         conn.dropped.clone(),
         gw.limits.ping_interval,
     ));
+    let mut writer_done = false;
     let tx = conn.sender().clone();
 
     let mut session = Session::new(uuid::Uuid::new_v4().to_string());
@@ -65,22 +71,31 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
         let msg = tokio::select! {
             msg = stream.next() => msg,
             _ = conn.dropped.cancelled() => break,
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
             _ = gw.shutdown.cancelled() => {
                 let _ = tx.send(Outgoing::Close { code: close_code::AWAY, reason: "server shutting down" }).await;
                 break;
             }
         };
-        let frames = match msg {
+        let out = match msg {
             Some(Ok(Message::Text(text))) => {
-                gw.engine.handle_text(&mut session, text.as_str()).await
+                gw.engine
+                    .handle_text_with_effects(&mut session, text.as_str())
+                    .await
             }
-            Some(Ok(Message::Binary(_))) => vec![jsonrpc::failure(
-                None,
-                &RpcError::new(
-                    jsonrpc::INVALID_REQUEST,
-                    "binary frames are not supported: send JSON-RPC as text frames",
-                ),
-            )],
+            Some(Ok(Message::Binary(_))) => Outbox {
+                frames: vec![jsonrpc::failure(
+                    None,
+                    &RpcError::new(
+                        jsonrpc::INVALID_REQUEST,
+                        "binary frames are not supported: send JSON-RPC as text frames",
+                    ),
+                )],
+                ..Default::default()
+            },
             Some(Ok(Message::Close(_))) | None => break,
             Some(Ok(_)) => continue, // ping/pong: answered by the socket layer.
             Some(Err(e)) => {
@@ -88,18 +103,78 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
                 break;
             }
         };
-        conn.set_interest(&session.interest());
-        for frame in frames {
+        if let Some(old) = out.takeover.as_deref().and_then(|c| c.parse::<u64>().ok())
+            && old != conn.id
+        {
+            gw.registry
+                .take_over(old, close_code::NORMAL, TAKEN_OVER_REASON);
+        }
+        let mut open = true;
+        for frame in out.frames {
             if tx.send(Outgoing::Frame(frame.into())).await.is_err() {
+                open = false;
                 break;
             }
         }
+        if !open {
+            break;
+        }
+        if out.session_changed {
+            sync_session(&gw, &conn, &mut session).await;
+        }
     }
     gw.registry.remove(conn.id);
+    if session.is_initialized() && !conn.is_taken_over() {
+        save_record(&gw, &session, None, conn.seen()).await;
+    }
     drop(tx);
-    drop(conn);
-    let _ = writer.await;
+    if !writer_done {
+        let _ = writer.await;
+    }
     tracing::debug!(session = %session.id, "websocket closed");
+}
+
+/// Close reason for a connection whose session was resumed elsewhere.
+pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
+
+/// After a message that may have changed the session: refresh what the fan-out
+/// sends this connection, run a pending replay (held-back live frames follow it,
+/// none twice), and persist the session so a reconnect can resume it.
+async fn sync_session(gw: &Gateway, conn: &Connection, session: &mut Session) {
+    match session.replay_from {
+        Some(from) if session.phase == Phase::Ready => {
+            session.replay_from = None;
+            conn.begin_catch_up();
+            conn.set_interest(&session.interest());
+            let (frames, upto) = match gw.engine.replay(session, from).await {
+                Ok(r) => (r.frames, r.upto),
+                Err(e) => {
+                    tracing::warn!(error = %e, "replay failed");
+                    (Vec::new(), from)
+                }
+            };
+            conn.finish_catch_up(frames, upto).await;
+        }
+        _ => conn.set_interest(&session.interest()),
+    }
+    if session.is_initialized() {
+        save_record(gw, session, Some(conn.id.to_string()), conn.seen()).await;
+    }
+}
+
+async fn save_record(gw: &Gateway, session: &Session, connection: Option<String>, position: u64) {
+    let Some(store) = gw.engine.sessions.as_ref() else {
+        return;
+    };
+    let record = SessionRecord {
+        session: session.clone(),
+        connection_id: connection,
+        last_position: position,
+        expires_at: unix_now() + gw.limits.session_grace.as_secs(),
+    };
+    if let Err(e) = store.save(&record).await {
+        tracing::warn!(error = %e, session = %session.id, "could not save the session");
+    }
 }
 
 /// Drains the queue into the socket, pings when idle, and closes with a clear

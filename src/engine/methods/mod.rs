@@ -1,7 +1,7 @@
 //! MCP methods, one file per family, routed by name.
 
 mod completion;
-mod lifecycle;
+pub(crate) mod lifecycle;
 pub(crate) mod logging;
 mod prompts;
 pub(crate) mod resources;
@@ -23,7 +23,7 @@ pub async fn request(
     params: Option<&RawValue>,
 ) -> Result<Value, RpcError> {
     match method {
-        "initialize" => lifecycle::initialize(ctx, params),
+        "initialize" => lifecycle::initialize(ctx, params).await,
         "ping" => Ok(Value::Object(Default::default())),
         "prompts/list" => prompts::list(ctx, params).await,
         "prompts/get" => prompts::get(ctx, params).await,

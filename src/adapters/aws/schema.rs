@@ -1,0 +1,111 @@
+//! Table, index and attribute names, and the definitions `aws bootstrap` creates
+//! (the same ones a CDK stack deploys: keep them in step).
+//!
+//! Prompts table (`pk`, `sk`), one item per fact:
+//! - `P#{id}` / `V#{version:020}`: one version, immutable (`body`, optional `blob`).
+//! - `P#{id}` / `LATEST`: the latest pointer (`version`, `live`, `body`); carries
+//!   `live_key` and `category_key` only while live, so the `live` and
+//!   `by-category` indexes are sparse and list exactly the live prompts.
+//! - `P#{id}` / `L#{label}`: a label (`version`).
+//! - `CHANGES` / `C#{position:020}`: the change log (`event`); an item also
+//!   carries `outbox_key` until it was published to SQS (the sparse `outbox` index).
+//! - `META` / `HEAD`: the change-log head (`position`), moved under a condition in
+//!   every write transaction, which is what makes positions gapless and monotonic.
+//! - `CURSOR` / `{consumer}`: where a change-log consumer left off.
+//!
+//! Sessions table (`id`): `record` (the `SessionRecord` JSON), `ttl`.
+//! Connections table (`pk` = connection id, `sk`): `CONN` (`session_id`,
+//! `connected_at`, `ttl`) and one `T#{topic}` item per topic it listens on
+//! (`topic`, `interest`, `ttl`), indexed by topic in `by-topic`.
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+pub const LATEST: &str = "LATEST";
+pub const HEAD_PK: &str = "META";
+pub const HEAD_SK: &str = "HEAD";
+pub const CHANGES_PK: &str = "CHANGES";
+pub const CURSOR_PK: &str = "CURSOR";
+
+pub const LIVE_INDEX: &str = "live";
+pub const LIVE_KEY: &str = "live_key";
+pub const LIVE_VALUE: &str = "LIVE";
+pub const CATEGORY_INDEX: &str = "by-category";
+pub const CATEGORY_KEY: &str = "category_key";
+/// Sort key of both prompt indexes: the prompt id, so pages come in id order.
+pub const ID: &str = "id";
+pub const OUTBOX_INDEX: &str = "outbox";
+pub const OUTBOX_KEY: &str = "outbox_key";
+pub const OUTBOX_PENDING: &str = "PENDING";
+
+pub const SESSION_ID: &str = "id";
+pub const CONNECTION_SK: &str = "CONN";
+pub const TOPIC_INDEX: &str = "by-topic";
+pub const TOPIC: &str = "topic";
+/// The TTL attribute of the sessions and connections tables (unix seconds).
+pub const TTL: &str = "ttl";
+
+pub fn prompt_pk(id: &str) -> String {
+    format!("P#{id}")
+}
+
+pub fn version_sk(version: u64) -> String {
+    format!("V#{version:020}")
+}
+
+pub fn label_sk(label: &str) -> String {
+    format!("L#{label}")
+}
+
+pub fn change_sk(position: u64) -> String {
+    format!("C#{position:020}")
+}
+
+pub fn topic_sk(topic: &str) -> String {
+    format!("T#{topic}")
+}
+
+/// A key attribute: name and whether it is a string (`S`) or number (`N`).
+pub type KeyAttr = (&'static str, &'static str);
+
+/// A table: hash and range key, global secondary indexes (name, hash, range),
+/// and its TTL attribute.
+pub struct TableDef {
+    pub hash: KeyAttr,
+    pub range: Option<KeyAttr>,
+    pub indexes: &'static [(&'static str, KeyAttr, KeyAttr)],
+    pub ttl: Option<&'static str>,
+}
+
+pub const PROMPTS_TABLE: TableDef = TableDef {
+    hash: (PK, "S"),
+    range: Some((SK, "S")),
+    indexes: &[
+        (LIVE_INDEX, (LIVE_KEY, "S"), (ID, "S")),
+        (CATEGORY_INDEX, (CATEGORY_KEY, "S"), (ID, "S")),
+        (OUTBOX_INDEX, (OUTBOX_KEY, "S"), (SK, "S")),
+    ],
+    ttl: None,
+};
+
+pub const SESSIONS_TABLE: TableDef = TableDef {
+    hash: (SESSION_ID, "S"),
+    range: None,
+    indexes: &[],
+    ttl: Some(TTL),
+};
+
+pub const CONNECTIONS_TABLE: TableDef = TableDef {
+    hash: (PK, "S"),
+    range: Some((SK, "S")),
+    indexes: &[(TOPIC_INDEX, (TOPIC, "S"), (PK, "S"))],
+    ttl: Some(TTL),
+};
+
+/// Receives before a change message is parked in the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 3;
+/// The change queue's visibility timeout: six times the fan-out function's
+/// timeout, as AWS advises for Lambda event sources.
+pub const QUEUE_VISIBILITY_SECS: u32 = 30;
+/// Dead letters are kept for the maximum, 14 days.
+pub const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;

@@ -1,0 +1,156 @@
+//! `serve --backend aws`: a local gateway that behaves like API Gateway's
+//! WebSocket API in front of the Lambda handlers (`crate::edges::lambda`),
+//! called in-process, on the AWS adapters against any AWS-compatible endpoint
+//! (moto locally, or a real account). It also serves the `@connections`
+//! management endpoint the handlers post to, polls SQS for the fan-out, and runs
+//! the outbox sweeper. `aws bootstrap` lives here too.
+
+mod bootstrap;
+pub mod connections;
+pub mod sqs;
+mod websocket;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
+
+pub use bootstrap::{AwsCommand, bootstrap};
+use connections::LocalConnections;
+
+use crate::adapters::aws::{ApiGatewayPusher, AwsClients};
+use crate::edges::cli::ServeArgs;
+use crate::edges::lambda::{LambdaApp, LambdaLimits};
+use crate::engine::EngineConfig;
+use crate::ports::PromptStore;
+
+/// API Gateway closes a WebSocket after 10 idle minutes.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// How often the outbox sweeper looks for unpublished changes.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+pub struct AwsGateway {
+    pub app: LambdaApp,
+    pub clients: Arc<AwsClients>,
+    pub local: LocalConnections,
+    pub shutdown: CancellationToken,
+    pub idle_timeout: Duration,
+    pub queue_capacity: usize,
+    /// `host:port` the events name as `domainName`.
+    pub domain: String,
+}
+
+impl AwsGateway {
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/ws", get(websocket::upgrade))
+            .route(
+                "/@connections/{id}",
+                post(connections::post)
+                    .get(connections::describe)
+                    .delete(connections::delete),
+            )
+            .route("/health", get(health))
+            .with_state(self.clone())
+    }
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "backend": "aws",
+        "version": crate::engine::protocol::SERVER_VERSION
+    }))
+}
+
+/// Runs the gateway until SIGINT/SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.aws.settings();
+    let clients = Arc::new(AwsClients::load(&settings).await);
+    let listener = crate::startup::bind(args.addr)?;
+    let addr = listener.local_addr()?;
+    let endpoint = format!("http://{addr}");
+    let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
+    let limits = LambdaLimits::default();
+    let config = EngineConfig {
+        page_size: args.page_size.max(1),
+        max_message_bytes: args.max_message_bytes.min(limits.max_message_bytes),
+    };
+    let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    if !args.no_seed {
+        let seeded = crate::seed::seed_if_empty(&app.engine.catalog)
+            .await
+            .context("seeding the starter catalog (did you run `mcp-prompts aws bootstrap`?)")?;
+        if seeded > 0 {
+            tracing::info!(seeded, "seeded the starter catalog");
+        }
+    }
+    let prompts = store
+        .count_live()
+        .await
+        .context("reading the prompts table")?;
+    let shutdown = CancellationToken::new();
+    let gateway = Arc::new(AwsGateway {
+        app,
+        clients,
+        local: LocalConnections::default(),
+        shutdown: shutdown.clone(),
+        idle_timeout: IDLE_TIMEOUT,
+        queue_capacity: args.send_queue.max(1),
+        domain: addr.to_string(),
+    });
+    let tasks = [
+        tokio::spawn(sqs::poll_changes(
+            gateway.clone(),
+            store.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(sqs::sweep_outbox(
+            store.clone(),
+            SWEEP_EVERY,
+            shutdown.clone(),
+        )),
+    ];
+    announce(&addr, &settings.prompts_table, prompts)?;
+    tokio::spawn(crate::startup::wait_for_signal(shutdown.clone()));
+    let router = gateway.router();
+    let closing = gateway.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        closing.shutdown.cancelled().await;
+        closing.local.close_all();
+    })
+    .await?;
+    for t in tasks {
+        let _ = t.await;
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+fn announce(addr: &SocketAddr, table: &str, prompts: u64) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "mcp-prompts {} serving {prompts} prompts from DynamoDB table {table} (backend aws)",
+        crate::engine::protocol::SERVER_VERSION
+    )?;
+    writeln!(
+        out,
+        "  MCP over WebSocket: ws://{addr}/ws   (subprotocol \"mcp\")"
+    )?;
+    writeln!(
+        out,
+        "  @connections:       http://{addr}/@connections/{{id}}"
+    )?;
+    writeln!(out, "  Health:             http://{addr}/health")?;
+    out.flush()
+}

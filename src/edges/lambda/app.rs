@@ -1,0 +1,125 @@
+//! What every Lambda handler needs: the engine and the ports, built once per
+//! Lambda instance (init) and shared by its invocations.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::adapters::aws::{
+    AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
+};
+use crate::engine::{Catalog, Engine, EngineConfig};
+use crate::ports::{Clock, ConnectionStore, Pusher, SessionStore, SystemClock};
+
+/// Change-log pages read to catch up one cache (500 changes each).
+const MAX_REFRESH_PAGES: usize = 20;
+
+/// API Gateway's WebSocket limits, and how long state outlives a connection.
+#[derive(Debug, Clone)]
+pub struct LambdaLimits {
+    /// API Gateway refuses messages over 128 KB, both ways.
+    pub max_message_bytes: usize,
+    /// `PostToConnection` calls in flight at once in one fan-out invocation.
+    pub fanout_concurrency: usize,
+    /// A connection lives at most 2 h on API Gateway; its items a bit longer.
+    pub connection_ttl_secs: u64,
+    /// How long a session survives without a connection (for resume).
+    pub session_ttl_secs: u64,
+}
+
+impl Default for LambdaLimits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 128 * 1024,
+            fanout_concurrency: 32,
+            connection_ttl_secs: 2 * 3600 + 600,
+            session_ttl_secs: 3 * 3600,
+        }
+    }
+}
+
+pub struct LambdaApp {
+    pub engine: Arc<Engine>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub pusher: Arc<dyn Pusher>,
+    pub limits: LambdaLimits,
+    /// The change-log position this instance's catalog cache reflects.
+    seen_position: AtomicU64,
+}
+
+impl LambdaApp {
+    pub fn new(
+        engine: Arc<Engine>,
+        sessions: Arc<dyn SessionStore>,
+        connections: Arc<dyn ConnectionStore>,
+        pusher: Arc<dyn Pusher>,
+        limits: LambdaLimits,
+    ) -> Self {
+        Self {
+            engine,
+            sessions,
+            connections,
+            pusher,
+            limits,
+            seen_position: AtomicU64::new(0),
+        }
+    }
+
+    /// The app on DynamoDB/S3/SQS; returns the prompt store too (the gateway runs
+    /// its outbox sweeper). Makes no network call.
+    pub fn on_aws(
+        clients: &Arc<AwsClients>,
+        settings: &AwsSettings,
+        pusher: Arc<dyn Pusher>,
+        engine_config: EngineConfig,
+        limits: LambdaLimits,
+    ) -> (Self, Arc<DynamoPromptStore>) {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = Arc::new(DynamoPromptStore::new(
+            clients.clone(),
+            settings,
+            clock.clone(),
+        ));
+        let catalog = Arc::new(Catalog::new(store.clone(), clock));
+        let engine = Arc::new(Engine::new(catalog, engine_config));
+        let sessions = Arc::new(DynamoSessionStore::new(
+            clients.clone(),
+            settings.sessions_table.clone(),
+        ));
+        let connections = Arc::new(DynamoConnectionStore::new(
+            clients.clone(),
+            settings.connections_table.clone(),
+        ));
+        let app = Self::new(engine, sessions, connections, pusher, limits);
+        (app, store)
+    }
+
+    /// Drops cached prompts that changed since this instance last looked: other
+    /// Lambda instances write to the same table, and a stale cache would serve an
+    /// old version. One consistent read of the head per request; the change log
+    /// only when it moved.
+    pub async fn refresh_catalog(&self) {
+        let store = self.engine.catalog.store();
+        let Ok(head) = store.head_position().await else {
+            return;
+        };
+        let mut seen = self.seen_position.load(Ordering::Acquire);
+        // A fresh instance has nothing cached yet: it only needs to note the head.
+        if seen != 0 {
+            for _ in 0..MAX_REFRESH_PAGES {
+                if seen >= head {
+                    break;
+                }
+                let Ok(changes) = store.changes_since(seen, 500).await else {
+                    return;
+                };
+                let Some(last) = changes.last() else { break };
+                seen = last.position;
+                for c in &changes {
+                    self.engine.catalog.invalidate(&c.id);
+                }
+            }
+        }
+        self.seen_position.store(head, Ordering::Release);
+    }
+}
