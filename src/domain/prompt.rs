@@ -136,7 +136,12 @@ impl Prompt {
                     .unwrap_or_else(|| self.description.clone()),
             ),
             content: patch.content.unwrap_or_else(|| self.content.clone()),
-            is_template: patch.is_template.or(Some(self.is_template)),
+            // A prompt that was literal only because it had no braces is
+            // re-inferred from new content; an explicit literal stays literal.
+            is_template: patch.is_template.or_else(|| {
+                let inferred_literal = !self.is_template && !self.content.contains("{{");
+                (!inferred_literal).then_some(self.is_template)
+            }),
             variables: if keep_vars {
                 Some(
                     self.variables

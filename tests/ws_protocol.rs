@@ -1,0 +1,330 @@
+//! MCP over WebSocket with raw frames: the lifecycle, every error path a client can
+//! provoke, and that bad input changes nothing and leaves the connection usable.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use common::ws::{WsClient, init_params};
+use serde_json::{Value, json};
+
+fn error_code(reply: &Value) -> i64 {
+    reply["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error, got {reply}"))
+}
+
+fn error_message(reply: &Value) -> String {
+    reply["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_request_before_initialize_is_an_error_not_silence() {
+    let server = TestServer::start();
+    let mut c = WsClient::connect(&server.ws_url).await;
+    let reply = c.request("prompts/list", json!({})).await;
+    assert_eq!(error_code(&reply), -32600);
+    assert!(error_message(&reply).contains("initialize"), "{reply}");
+    // ping is allowed before initialize.
+    assert_eq!(c.request("ping", json!({})).await["result"], json!({}));
+}
+
+#[tokio::test]
+async fn initialize_negotiates_the_revision() {
+    let server = TestServer::start();
+    for (asked, answered) in [
+        ("2025-11-25", "2025-11-25"),
+        ("2025-06-18", "2025-06-18"),
+        ("2025-03-26", "2025-03-26"),
+        ("2024-11-05", "2024-11-05"),
+        ("2030-01-01", "2025-11-25"),
+    ] {
+        let mut c = WsClient::connect(&server.ws_url).await;
+        let reply = c
+            .request("initialize", init_params(json!({"protocolVersion": asked})))
+            .await;
+        let result = &reply["result"];
+        assert_eq!(result["protocolVersion"], answered, "asked {asked}");
+        assert_eq!(result["serverInfo"]["name"], "mcp-prompts");
+        assert_eq!(result["capabilities"]["prompts"]["listChanged"], true);
+        assert_eq!(result["capabilities"]["resources"]["subscribe"], true);
+        assert!(
+            result["mcpSessionId"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_messages_get_precise_errors_and_the_connection_lives_on() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+
+    let reply = c.send_and_receive("{not json").await;
+    assert_eq!(error_code(&reply), -32700);
+    assert_eq!(reply["id"], Value::Null);
+
+    let reply = c
+        .send_and_receive(r#"{"jsonrpc":"1.0","id":5,"method":"ping"}"#)
+        .await;
+    assert_eq!(error_code(&reply), -32600);
+    assert_eq!(reply["id"], 5);
+
+    let reply = c
+        .send_and_receive(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#)
+        .await;
+    assert_eq!(error_code(&reply), -32600);
+
+    let reply = c.request("no/such/method", json!({})).await;
+    assert_eq!(error_code(&reply), -32601);
+    assert!(error_message(&reply).contains("no/such/method"));
+
+    let reply = c.request("prompts/get", json!({"name": 42})).await;
+    assert_eq!(error_code(&reply), -32602);
+    assert!(error_message(&reply).contains("prompts/get"), "{reply}");
+
+    let reply = c.request("prompts/list", json!({"cursor": "forged"})).await;
+    assert_eq!(error_code(&reply), -32602);
+    assert!(error_message(&reply).contains("cursor"));
+
+    c.send_binary(b"\x00\x01").await;
+    let reply = c
+        .next_raw(Duration::from_secs(5))
+        .await
+        .expect("reply to binary");
+    assert_eq!(error_code(&reply), -32600);
+    assert!(error_message(&reply).contains("binary"));
+
+    // Still fully usable.
+    let list = c.request("prompts/list", json!({})).await;
+    assert!(list["result"]["prompts"].as_array().unwrap().len() >= 20);
+}
+
+#[tokio::test]
+async fn an_oversize_message_is_refused_with_an_error_naming_the_limit() {
+    let server = TestServer::start_with(None, &["--max-message-bytes", "4096"]);
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let big = "x".repeat(10_000);
+    let msg = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "create_prompt", "arguments": {"name": "Big", "content": big}}});
+    let reply = c.send_and_receive(&msg.to_string()).await;
+    assert_eq!(error_code(&reply), -32600);
+    assert!(error_message(&reply).contains("4096"), "{reply}");
+    let missing = c.request("prompts/get", json!({"name": "big"})).await;
+    assert_eq!(error_code(&missing), -32602, "nothing was written");
+}
+
+#[tokio::test]
+async fn batches_of_the_2025_03_26_revision_are_answered_as_a_batch() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let reply = c
+        .send_and_receive(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
+        )
+        .await;
+    let replies = reply.as_array().expect("a batch reply");
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0]["result"], json!({}));
+    assert_eq!(replies[1]["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn unsupported_subprotocols_get_http_400_naming_the_accepted_ones() {
+    let server = TestServer::start();
+    let (status, body) = WsClient::try_connect(&server.ws_url, Some("graphql-ws"))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("mcp") && body.contains("mcp.version."),
+        "{body}"
+    );
+    let (status, _) = WsClient::try_connect(&server.ws_url, None)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(status, 400);
+    // tower-mcp's binding: the version entry is echoed, the token never.
+    let c = WsClient::try_connect(
+        &server.ws_url,
+        Some("mcp.version.2025-06-18, mcp.auth.secret"),
+    )
+    .await
+    .expect("accepted");
+    c.close().await;
+}
+
+#[tokio::test]
+async fn prompts_get_errors_name_the_prompt_and_the_argument() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let reply = c
+        .request("prompts/get", json!({"name": "no-such-prompt"}))
+        .await;
+    assert_eq!(error_code(&reply), -32602);
+    assert!(error_message(&reply).contains("no-such-prompt"));
+
+    let reply = c
+        .request(
+            "prompts/get",
+            json!({"name": "code-review", "arguments": {"language": "rust"}}),
+        )
+        .await;
+    assert_eq!(error_code(&reply), -32602);
+    assert!(error_message(&reply).contains("'code'"), "{reply}");
+
+    let reply = c
+        .request(
+            "prompts/get",
+            json!({"name": "code-review", "arguments": {"code": 1}}),
+        )
+        .await;
+    assert_eq!(error_code(&reply), -32602, "non-string argument");
+}
+
+#[tokio::test]
+async fn bad_writes_are_tool_errors_and_change_nothing() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let created = c
+        .call_tool(
+            "create_prompt",
+            json!({"id": "greet", "name": "Greet", "content": "Hi {{who}}", "variables": ["who"]}),
+        )
+        .await;
+    assert_eq!(created["isError"], false, "{created}");
+    assert_eq!(created["structuredContent"]["version"], 1);
+
+    let cases = [
+        (
+            json!({"id": "greet", "content": "Hi {{#if who}}"}),
+            "syntax",
+        ),
+        (json!({"id": "greet", "content": "Hi {{whom}}"}), "whom"),
+        (json!({"id": "greet", "content": "{{shout who}}"}), "shout"),
+        (
+            json!({"id": "greet", "content": "{{> missing-partial}}"}),
+            "missing-partial",
+        ),
+        (
+            json!({"id": "greet", "expectedVersion": 7, "description": "x"}),
+            "current version is 1",
+        ),
+        (json!({"id": "nobody", "description": "x"}), "nobody"),
+        (json!({"id": "greet", "name": 5}), "invalid arguments"),
+    ];
+    for (args, needle) in cases {
+        let r = c.call_tool("update_prompt", args.clone()).await;
+        assert_eq!(r["isError"], true, "{args} → {r}");
+        let text = r["content"][0]["text"].as_str().unwrap_or_default();
+        assert!(text.contains(needle), "{args}: {text:?} lacks {needle:?}");
+    }
+    let dup = c
+        .call_tool(
+            "create_prompt",
+            json!({"id": "greet", "name": "Again", "content": "x"}),
+        )
+        .await;
+    assert_eq!(dup["isError"], true);
+
+    let now = c.call_tool("get_prompt", json!({"id": "greet"})).await;
+    assert_eq!(
+        now["structuredContent"]["version"], 1,
+        "nothing was written"
+    );
+    assert_eq!(now["structuredContent"]["content"], "Hi {{who}}");
+    let history = c.call_tool("prompt_history", json!({"id": "greet"})).await;
+    assert_eq!(
+        history["structuredContent"]["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let unknown = c
+        .request("tools/call", json!({"name": "rm_rf", "arguments": {}}))
+        .await;
+    assert_eq!(
+        error_code(&unknown),
+        -32602,
+        "unknown tool is a protocol error"
+    );
+}
+
+#[tokio::test]
+async fn partial_cycles_are_refused_naming_the_cycle() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    for (id, content) in [("part-a", "A"), ("part-b", "B {{> part-a}}")] {
+        let r = c
+            .call_tool(
+                "create_prompt",
+                json!({"id": id, "name": id, "content": content}),
+            )
+            .await;
+        assert_eq!(r["isError"], false, "{r}");
+    }
+    let r = c
+        .call_tool(
+            "update_prompt",
+            json!({"id": "part-a", "content": "A {{> part-b}}"}),
+        )
+        .await;
+    assert_eq!(r["isError"], true);
+    let text = r["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("part-a -> part-b -> part-a"), "{text}");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let mut server = TestServer::start();
+    {
+        let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+        let r = c
+            .call_tool(
+                "create_prompt",
+                json!({"id": "kept", "name": "Kept", "content": "v1"}),
+            )
+            .await;
+        assert_eq!(r["isError"], false);
+        let r = c
+            .call_tool(
+                "update_prompt",
+                json!({"id": "kept", "content": "v2", "expectedVersion": 1}),
+            )
+            .await;
+        assert_eq!(r["structuredContent"]["version"], 2);
+        let r = c
+            .call_tool(
+                "set_label",
+                json!({"id": "kept", "label": "production", "version": 1}),
+            )
+            .await;
+        assert_eq!(r["isError"], false, "{r}");
+        c.close().await;
+    }
+    let status = server.stop().expect("server was running");
+    assert!(status.success(), "SIGTERM exits cleanly: {status}");
+    server.restart();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let r = c.request("prompts/get", json!({"name": "kept"})).await;
+    assert_eq!(r["result"]["messages"][0]["content"]["text"], "v2");
+    let r = c
+        .call_tool("get_prompt", json!({"id": "kept", "label": "production"}))
+        .await;
+    assert_eq!(r["structuredContent"]["content"], "v1");
+    let r = c.request("prompts/list", json!({})).await;
+    let count = r["result"]["prompts"].as_array().unwrap().len();
+    assert!(
+        count >= 21,
+        "seed not re-applied over existing data, nothing lost: {count}"
+    );
+}
