@@ -194,7 +194,8 @@ async fn write_loop(
             _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
             _ = dropped.cancelled() => {
                 let close = Message::Close(Some(CloseFrame { code: CLOSE_SLOW_CLIENT, reason: Utf8Bytes::from_static(SLOW_CLIENT_REASON) }));
-                let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(close)).await;
+                // The socket may be full: the frame goes out once the client reads again.
+                let _ = tokio::time::timeout(Duration::from_secs(30), sink.send(close)).await;
                 return;
             }
         };
