@@ -71,11 +71,22 @@ struct HubSettings {
     engine: EngineConfig,
     send_queue: usize,
     publisher: PublisherConfig,
-    /// Bounds of the change history: (most changes, oldest age).
-    history: (u64, Duration),
+    history: HistoryBounds,
 }
 
-const DEFAULT_HISTORY: (u64, Duration) = (100_000, Duration::from_secs(7 * 24 * 3600));
+/// Bounds of the change history kept for replay, and how often to enforce them.
+#[derive(Clone, Copy)]
+struct HistoryBounds {
+    max_changes: u64,
+    max_age: Duration,
+    every: Duration,
+}
+
+const DEFAULT_HISTORY: HistoryBounds = HistoryBounds {
+    max_changes: 100_000,
+    max_age: Duration::from_secs(7 * 24 * 3600),
+    every: Duration::from_secs(60),
+};
 
 impl From<&ServeArgs> for HubSettings {
     fn from(args: &ServeArgs) -> Self {
@@ -91,10 +102,11 @@ impl From<&ServeArgs> for HubSettings {
                 window: Duration::from_millis(args.coalesce_ms),
                 ..Default::default()
             },
-            history: (
-                args.history_max_changes.max(1),
-                Duration::from_secs(args.history_max_age_secs),
-            ),
+            history: HistoryBounds {
+                max_changes: args.history_max_changes.max(1),
+                max_age: Duration::from_secs(args.history_max_age_secs),
+                every: Duration::from_secs(args.history_prune_secs.max(1)),
+            },
         }
     }
 }
@@ -183,20 +195,23 @@ async fn open_hub(
     })
 }
 
-/// Keeps the change history within its bounds: at start, then once a minute.
+/// Keeps the change history within its bounds: at start, then every `bounds.every`.
 async fn prune_history(
     store: Arc<EmbeddedStore>,
-    (max_changes, max_age): (u64, Duration),
+    bounds: HistoryBounds,
     shutdown: CancellationToken,
 ) {
     loop {
-        match store.prune_history(max_changes, max_age).await {
+        match store
+            .prune_history(bounds.max_changes, bounds.max_age)
+            .await
+        {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "pruned the change history"),
             Err(e) => tracing::warn!(error = %e, "could not prune the change history"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(bounds.every) => {}
             _ = shutdown.cancelled() => return,
         }
     }

@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// ...and none older than this many seconds (default 7 days).
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     pub history_max_age_secs: u64,
+    /// How often the change history is pruned to its bounds, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub history_prune_secs: u64,
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long)]
     pub no_seed: bool,

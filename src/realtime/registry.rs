@@ -210,8 +210,12 @@ impl Registry {
                         Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
                 };
-                for frame in delivery.frames_for(interest) {
-                    push(frame.clone());
+                // A replay may already have covered part of this batch.
+                let seen = conn.seen.load(Ordering::Relaxed);
+                for (position, frame) in delivery.positioned_frames_for(interest) {
+                    if position > seen {
+                        push(frame.clone());
+                    }
                 }
                 for listener in &interest.listeners {
                     delivery.listener_frames(listener, &mut push);
