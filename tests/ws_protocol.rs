@@ -120,18 +120,39 @@ async fn an_oversize_message_is_refused_with_an_error_naming_the_limit() {
 }
 
 #[tokio::test]
-async fn batches_of_the_2025_03_26_revision_are_answered_as_a_batch() {
+async fn batches_are_answered_only_in_the_2025_03_26_revision() {
     let server = TestServer::start();
-    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
-    let reply = c
-        .send_and_receive(
-            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
-        )
-        .await;
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#;
+    let (mut old, _) =
+        WsClient::initialized(&server.ws_url, json!({"protocolVersion": "2025-03-26"})).await;
+    let reply = old.send_and_receive(batch).await;
     let replies = reply.as_array().expect("a batch reply");
     assert_eq!(replies.len(), 2);
     assert_eq!(replies[0]["result"], json!({}));
     assert_eq!(replies[1]["error"]["code"], -32601);
+
+    let (mut new, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let reply = new.send_and_receive(batch).await;
+    assert_eq!(error_code(&reply), -32600);
+    assert!(error_message(&reply).contains("batches"), "{reply}");
+}
+
+#[tokio::test]
+async fn null_ids_array_params_and_a_second_initialize_are_refused() {
+    let server = TestServer::start();
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let reply = c
+        .send_and_receive(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#)
+        .await;
+    assert_eq!(error_code(&reply), -32600);
+    let reply = c
+        .send_and_receive(r#"{"jsonrpc":"2.0","id":3,"method":"prompts/list","params":[]}"#)
+        .await;
+    assert_eq!(error_code(&reply), -32602);
+    assert!(error_message(&reply).contains("object"), "{reply}");
+    let reply = c.request("initialize", init_params(json!({}))).await;
+    assert_eq!(error_code(&reply), -32600);
+    assert!(error_message(&reply).contains("already initialized"));
 }
 
 #[tokio::test]

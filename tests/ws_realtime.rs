@@ -15,7 +15,10 @@ const QUIET: Duration = Duration::from_millis(400);
 
 async fn update(c: &mut WsClient, id: &str, description: &str) -> Value {
     let r = c
-        .call_tool("update_prompt", json!({"id": id, "description": description}))
+        .call_tool(
+            "update_prompt",
+            json!({"id": id, "description": description}),
+        )
         .await;
     assert_eq!(r["isError"], false, "{r}");
     r["structuredContent"].clone()
@@ -34,7 +37,10 @@ async fn one_edit_reaches_every_other_session_exactly_once() {
     .await;
     let mut uninitialized = WsClient::connect(&server.ws_url).await;
     let sub = subscriber
-        .request("resources/subscribe", json!({"uri": "prompt://code-review"}))
+        .request(
+            "resources/subscribe",
+            json!({"uri": "prompt://code-review"}),
+        )
         .await;
     assert_eq!(sub["result"], json!({}));
 
@@ -55,7 +61,10 @@ async fn one_edit_reaches_every_other_session_exactly_once() {
 
     // After unsubscribing only the list notifications remain.
     subscriber
-        .request("resources/unsubscribe", json!({"uri": "prompt://code-review"}))
+        .request(
+            "resources/unsubscribe",
+            json!({"uri": "prompt://code-review"}),
+        )
         .await;
     update(&mut editor, "code-review", "again").await;
     assert_eq!(methods(&subscriber.notifications(QUIET).await).len(), 2);
@@ -71,7 +80,10 @@ async fn a_burst_is_coalesced_yet_every_catalog_event_arrives_in_order() {
     )
     .await;
     watcher
-        .request("resources/subscribe", json!({"uri": "prompt://code-review"}))
+        .request(
+            "resources/subscribe",
+            json!({"uri": "prompt://code-review"}),
+        )
         .await;
     let mut last_version = 0;
     for i in 0..40 {
@@ -86,13 +98,20 @@ async fn a_burst_is_coalesced_yet_every_catalog_event_arrives_in_order() {
         .iter()
         .filter(|m| m["method"] == "notifications/prompts/list_changed")
         .count();
-    assert!(lists >= 1 && lists < 20, "coalesced: {lists} list_changed for 41 changes");
+    assert!(
+        lists >= 1 && lists < 20,
+        "coalesced: {lists} list_changed for 41 changes"
+    );
     let events: Vec<u64> = got
         .iter()
         .filter(|m| m["method"] == "notifications/catalog/changed")
         .map(|m| m["params"]["version"].as_u64().unwrap())
         .collect();
-    assert_eq!(events, (2..=last_version).collect::<Vec<_>>(), "every version, in order");
+    assert_eq!(
+        events,
+        (2..=last_version).collect::<Vec<_>>(),
+        "every version, in order"
+    );
     // The final state is announced: the last list_changed names the last position.
     let positions: Vec<u64> = got
         .iter()
@@ -107,11 +126,21 @@ async fn a_burst_is_coalesced_yet_every_catalog_event_arrives_in_order() {
         last_list["params"]["_meta"]["position"].as_u64(),
         positions.iter().max().copied()
     );
-    let updated = got.iter().rev().find(|m| m["method"] == "notifications/resources/updated").unwrap();
+    let updated = got
+        .iter()
+        .rev()
+        .find(|m| m["method"] == "notifications/resources/updated")
+        .unwrap();
     assert_eq!(updated["params"]["uri"], "prompt://code-review");
-    let event = got.iter().find(|m| m["method"] == "notifications/catalog/changed").unwrap();
+    let event = got
+        .iter()
+        .find(|m| m["method"] == "notifications/catalog/changed")
+        .unwrap();
     for field in ["id", "version", "kind", "actor", "timestamp", "position"] {
-        assert!(!event["params"][field].is_null(), "event lacks {field}: {event}");
+        assert!(
+            !event["params"][field].is_null(),
+            "event lacks {field}: {event}"
+        );
     }
     assert_eq!(event["params"]["kind"], "updated");
 }
@@ -148,7 +177,10 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_still_hear() {
     assert!(close.reason.contains("send queue full"), "{close:?}");
     update(&mut editor, "code-review", "after the drop").await;
     let got = healthy.notifications(QUIET).await;
-    assert!(got.iter().any(|m| m["params"]["version"].as_u64().is_some()));
+    assert!(
+        got.iter()
+            .any(|m| m["params"]["version"].as_u64().is_some())
+    );
 }
 
 #[tokio::test]
@@ -159,9 +191,15 @@ async fn changes_made_by_another_process_are_announced() {
     let (mut editor, _) = WsClient::initialized(&other.ws_url, json!({})).await;
     update(&mut editor, "commit-message", "edited elsewhere").await;
     let got = methods(&listener.notifications(Duration::from_secs(1)).await);
-    assert!(got.iter().any(|m| m.starts_with("notifications/prompts/list_changed")), "{got:?}");
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("notifications/prompts/list_changed")),
+        "{got:?}"
+    );
     // And the listener's server reads the new version, not a stale cache.
-    let r = listener.call_tool("get_prompt", json!({"id": "commit-message"})).await;
+    let r = listener
+        .call_tool("get_prompt", json!({"id": "commit-message"}))
+        .await;
     assert_eq!(r["structuredContent"]["description"], "edited elsewhere");
 }
 

@@ -218,3 +218,24 @@ async fn a_position_older_than_the_history_is_reported_as_truncated() {
         .count();
     assert!(events <= 6, "only the kept history replays: {events}");
 }
+
+/// The official Python SDK 1.x, unmodified, resumes with extra `initialize` params.
+#[test]
+fn python_sdk_client_resumes_and_gets_exactly_what_it_missed() {
+    let python = common::tool_path("MCP_PROMPTS_PYTHON", ".tools/venv/bin/python");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py_ws_resume.py");
+    let server = TestServer::start();
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script)
+        .arg(&server.ws_url)
+        .env("PYTHONUNBUFFERED", "1");
+    let out = common::run_client(cmd, common::CLIENT_TIMEOUT);
+    assert!(
+        out.status.success(),
+        "py_ws_resume.py failed\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- server ---\n{}",
+        out.stdout,
+        out.stderr,
+        server.output()
+    );
+}

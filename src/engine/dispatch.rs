@@ -126,7 +126,19 @@ impl Engine {
             return;
         }
         let trimmed = text.trim_start();
-        if trimmed.starts_with('[') {
+        if trimmed.starts_with('[')
+            && session.is_initialized()
+            && session.protocol_version != "2025-03-26"
+        {
+            let err = RpcError::new(
+                jsonrpc::INVALID_REQUEST,
+                format!(
+                    "JSON-RPC batches are not supported in revision {} (only 2025-03-26 had them)",
+                    session.protocol_version
+                ),
+            );
+            out.frames.push(jsonrpc::failure(None, &err));
+        } else if trimmed.starts_with('[') {
             self.handle_batch(session, trimmed, out).await;
         } else if let Some(reply) = self.handle_one(session, trimmed, out).await {
             out.frames.push(reply);
@@ -207,6 +219,13 @@ impl Engine {
         }
         if method == "server/discover" {
             return Some(jsonrpc::success(id, &modern::discover()));
+        }
+        if method == "initialize" && session.is_initialized() {
+            let err = RpcError::new(
+                jsonrpc::INVALID_REQUEST,
+                "session already initialized: open a new connection to start another",
+            );
+            return Some(jsonrpc::failure(Some(id), &err));
         }
         if session.phase == Phase::New && method != "initialize" && method != "ping" {
             let err = RpcError::new(

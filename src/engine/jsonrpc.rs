@@ -46,7 +46,9 @@ impl RpcError {
 pub struct Incoming<'a> {
     #[serde(default, borrow)]
     pub jsonrpc: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    /// `Some` whenever the member is present, even as `null` (which is then
+    /// refused as an id instead of being mistaken for a notification).
+    #[serde(default, borrow, deserialize_with = "present")]
     pub id: Option<&'a RawValue>,
     #[serde(default)]
     pub method: Option<String>,
@@ -72,12 +74,21 @@ impl Incoming<'_> {
     }
 }
 
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
 /// Decodes a method's params into `T`, naming the problem on failure.
 pub fn decode_params<'a, T: Deserialize<'a>>(
     method: &str,
     params: Option<&'a RawValue>,
 ) -> Result<T, RpcError> {
     let raw = params.map(RawValue::get).unwrap_or("{}");
+    if !raw.trim_start().starts_with('{') {
+        return Err(RpcError::invalid_params(format!(
+            "invalid params for {method}: params must be an object"
+        )));
+    }
     serde_json::from_str(raw)
         .map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
 }

@@ -264,8 +264,12 @@ mod tests {
     use crate::domain::{ChangeEvent, ChangeKind, PromptId};
 
     fn delivery() -> Delivery {
+        delivery_at(1)
+    }
+
+    fn delivery_at(position: u64) -> Delivery {
         Delivery::plan(&[ChangeEvent {
-            position: 1,
+            position,
             id: PromptId::parse("a").unwrap(),
             version: 2,
             kind: ChangeKind::Updated,
@@ -298,15 +302,36 @@ mod tests {
     }
 
     #[test]
+    fn frames_a_connection_already_has_are_not_sent_again() {
+        let reg = Registry::new(8);
+        let (a, mut rx) = reg.register();
+        a.set_interest(&listening());
+        assert_eq!(reg.deliver(&delivery_at(3)).frames, 2);
+        assert_eq!(
+            reg.deliver(&delivery_at(3)).frames,
+            0,
+            "position 3 was seen"
+        );
+        assert_eq!(a.seen(), 3);
+        let (late, _rx_late) = reg.register();
+        assert_eq!(
+            late.seen(),
+            3,
+            "a new connection starts at the delivered position"
+        );
+        while rx.try_recv().is_ok() {}
+    }
+
+    #[test]
     fn a_full_queue_drops_that_client_and_spares_the_rest() {
         let reg = Registry::new(2);
         let (slow, _rx_slow) = reg.register();
         let (fast, mut rx_fast) = reg.register();
         slow.set_interest(&listening());
         fast.set_interest(&listening());
-        reg.deliver(&delivery());
+        reg.deliver(&delivery_at(1));
         while rx_fast.try_recv().is_ok() {}
-        let stats = reg.deliver(&delivery());
+        let stats = reg.deliver(&delivery_at(2));
         assert_eq!(stats.dropped_slow, 1);
         assert!(slow.dropped.is_cancelled());
         assert!(!fast.dropped.is_cancelled());

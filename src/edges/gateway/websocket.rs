@@ -57,10 +57,12 @@ pub async fn upgrade(
 async fn run(gw: Arc<Gateway>, socket: WebSocket) {
     let (sink, mut stream) = socket.split();
     let (conn, rx) = gw.registry.register();
+    let finished = CancellationToken::new();
     let mut writer = tokio::spawn(write_loop(
         sink,
         rx,
         conn.dropped.clone(),
+        finished.clone(),
         gw.limits.ping_interval,
     ));
     let mut writer_done = false;
@@ -124,6 +126,9 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
         }
     }
     gw.registry.remove(conn.id);
+    // Lets the writer flush what is queued (including the reply to a client's
+    // Close frame, which the socket layer queues itself) and close the socket.
+    finished.cancel();
     if session.is_initialized() && !conn.is_taken_over() {
         save_record(&gw, &session, None, conn.seen()).await;
     }
@@ -183,6 +188,7 @@ async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
     dropped: CancellationToken,
+    finished: CancellationToken,
     ping_interval: Duration,
 ) {
     let mut ping = tokio::time::interval(ping_interval);
@@ -190,14 +196,16 @@ async fn write_loop(
     ping.reset();
     loop {
         let next = tokio::select! {
-            next = rx.recv() => next,
-            _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
+            biased;
             _ = dropped.cancelled() => {
                 let close = Message::Close(Some(CloseFrame { code: CLOSE_SLOW_CLIENT, reason: Utf8Bytes::from_static(SLOW_CLIENT_REASON) }));
                 // The socket may be full: the frame goes out once the client reads again.
                 let _ = tokio::time::timeout(Duration::from_secs(30), sink.send(close)).await;
                 return;
             }
+            next = rx.recv() => next,
+            _ = finished.cancelled() => None,
+            _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
         };
         let msg = match next {
             None => break,
@@ -221,5 +229,5 @@ async fn write_loop(
         }
         ping.reset();
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
 }
