@@ -355,18 +355,7 @@ impl Catalog {
         out: &mut Vec<Variable>,
     ) -> CatalogResult<()> {
         for partial in prompt.partials() {
-            if let Some(start) = stack.iter().position(|p| *p == partial) {
-                let mut cycle: Vec<&str> = stack[start..].iter().map(PromptId::as_str).collect();
-                cycle.push(partial.as_str());
-                return Err(CatalogError::PartialCycle(cycle.join(" -> ")));
-            }
-            let included = match self.get(&partial).await {
-                Ok(p) => p,
-                Err(CatalogError::Store(StoreError::NotFound(_))) => {
-                    return Err(CatalogError::UnknownPartial(partial.to_string()));
-                }
-                Err(e) => return Err(e),
-            };
+            let included = self.include(&partial, stack).await?;
             for v in &included.variables {
                 if !out.iter().any(|o| o.name == v.name) {
                     out.push(v.clone());
@@ -377,6 +366,22 @@ impl Catalog {
             stack.pop();
         }
         Ok(())
+    }
+
+    /// The latest version of a prompt included as a partial by the prompts on
+    /// `stack`; refuses an inclusion that loops back, naming the loop.
+    async fn include(&self, partial: &PromptId, stack: &[PromptId]) -> CatalogResult<Arc<Prompt>> {
+        if let Some(start) = stack.iter().position(|p| p == partial) {
+            let mut cycle: Vec<&str> = stack[start..].iter().map(PromptId::as_str).collect();
+            cycle.push(partial.as_str());
+            return Err(CatalogError::PartialCycle(cycle.join(" -> ")));
+        }
+        match self.get(partial).await {
+            Err(CatalogError::Store(StoreError::NotFound(_))) => {
+                Err(CatalogError::UnknownPartial(partial.to_string()))
+            }
+            other => other,
+        }
     }
 
     /// Registers `prompt` (if latest) and every prompt it includes at their latest
@@ -397,18 +402,7 @@ impl Catalog {
         }
         stack.push(prompt.id.clone());
         for partial in prompt.partials() {
-            if stack.contains(&partial) {
-                let mut cycle: Vec<&str> = stack.iter().map(PromptId::as_str).collect();
-                cycle.push(partial.as_str());
-                return Err(CatalogError::PartialCycle(cycle.join(" -> ")));
-            }
-            let included = match self.get(&partial).await {
-                Ok(p) => p,
-                Err(CatalogError::Store(StoreError::NotFound(_))) => {
-                    return Err(CatalogError::UnknownPartial(partial.to_string()));
-                }
-                Err(e) => return Err(e),
-            };
+            let included = self.include(&partial, stack).await?;
             Box::pin(self.ensure_registered(&included, stack, true)).await?;
         }
         stack.pop();
