@@ -1,6 +1,8 @@
 //! Logging setup, in one place. Logs go to stderr (stdout carries the URLs and,
 //! for stdio, the protocol); `RUST_LOG` overrides the default level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -9,6 +11,9 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: MCP clients that launch `stdio` keep
+        // its stderr as a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

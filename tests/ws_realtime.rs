@@ -99,7 +99,7 @@ async fn a_burst_is_coalesced_yet_every_catalog_event_arrives_in_order() {
         .filter(|m| m["method"] == "notifications/prompts/list_changed")
         .count();
     assert!(
-        lists >= 1 && lists < 20,
+        (1..20).contains(&lists),
         "coalesced: {lists} list_changed for 41 changes"
     );
     let events: Vec<u64> = got

@@ -171,7 +171,7 @@ async fn a_second_connection_for_the_same_session_closes_the_first_with_1000() {
 #[tokio::test]
 async fn unknown_and_expired_session_ids_get_fresh_sessions() {
     let server = TestServer::start_with(None, &["--session-grace-secs", "1"]);
-    let (mut c, result) =
+    let (c, result) =
         WsClient::initialized(&server.ws_url, json!({"mcpSessionId": "no-such-session"})).await;
     assert_eq!(result["resumed"], false);
     assert_ne!(result["mcpSessionId"], "no-such-session");
@@ -190,7 +190,7 @@ async fn a_position_older_than_the_history_is_reported_as_truncated() {
         &["--history-max-changes", "5", "--history-prune-secs", "1"],
     );
     let (mut editor, _) = WsClient::initialized(&server.ws_url, json!({})).await;
-    let (mut sub, first) = WsClient::initialized(&server.ws_url, events_opt_in()).await;
+    let (sub, first) = WsClient::initialized(&server.ws_url, events_opt_in()).await;
     let session_id = first["mcpSessionId"].as_str().unwrap().to_string();
     sub.close().await;
     for n in 0..20 {

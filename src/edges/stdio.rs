@@ -113,7 +113,13 @@ async fn handle_batch(
     let mut chunk = Vec::with_capacity(batch.len() * 256);
     for line in batch {
         let frames = match line {
-            Line::Text(text) => engine.handle_text(session, &text).await,
+            Line::Text(text) => {
+                let out = engine.handle_text_with_effects(session, &text).await;
+                if out.session_changed {
+                    conn.set_interest(&session.interest());
+                }
+                out.frames
+            }
             Line::TooLong(len) => vec![jsonrpc::failure(
                 None,
                 &RpcError::new(
@@ -125,7 +131,6 @@ async fn handle_batch(
                 ),
             )],
         };
-        conn.set_interest(&session.interest());
         for frame in frames {
             chunk.extend_from_slice(frame.as_bytes());
             chunk.push(b'\n');

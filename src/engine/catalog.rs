@@ -34,6 +34,13 @@ pub enum CatalogError {
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
 
+/// What a prompt version's template includes and leaves unused.
+struct Analysis {
+    version: u64,
+    partials: Vec<PromptId>,
+    unused_variables: Vec<String>,
+}
+
 /// Which version of a prompt to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
@@ -61,6 +68,10 @@ pub struct Catalog {
     clock: Arc<dyn Clock>,
     renderer: Renderer,
     latest: RwLock<HashMap<PromptId, Arc<Prompt>>>,
+    /// What each prompt version's template includes and leaves unused: parsing a
+    /// template is the most expensive step of a render, so it happens once per
+    /// version, not once per `prompts/get`.
+    analyses: RwLock<HashMap<PromptId, Arc<Analysis>>>,
     on_commit: RwLock<Vec<CommitHook>>,
 }
 
@@ -71,6 +82,7 @@ impl Catalog {
             clock,
             renderer: Renderer::new(),
             latest: RwLock::new(HashMap::new()),
+            analyses: RwLock::new(HashMap::new()),
             on_commit: RwLock::new(Vec::new()),
         }
     }
@@ -311,7 +323,7 @@ impl Catalog {
             })?
         };
         Ok(Rendered {
-            unused_variables: prompt.unused_variables(),
+            unused_variables: self.analysis(&prompt).unused_variables.clone(),
             unknown_arguments,
             prompt,
             text,
@@ -354,18 +366,42 @@ impl Catalog {
         stack: &mut Vec<PromptId>,
         out: &mut Vec<Variable>,
     ) -> CatalogResult<()> {
-        for partial in prompt.partials() {
-            let included = self.include(&partial, stack).await?;
+        for partial in self.analysis(prompt).partials.iter() {
+            let included = self.include(partial, stack).await?;
             for v in &included.variables {
                 if !out.iter().any(|o| o.name == v.name) {
                     out.push(v.clone());
                 }
             }
-            stack.push(partial);
+            stack.push(partial.clone());
             Box::pin(self.collect_partial_arguments(&included, stack, out)).await?;
             stack.pop();
         }
         Ok(())
+    }
+
+    /// The cached analysis of `prompt`'s template at its version.
+    fn analysis(&self, prompt: &Prompt) -> Arc<Analysis> {
+        let cached = self
+            .analyses
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&prompt.id)
+            .filter(|a| a.version == prompt.version)
+            .cloned();
+        if let Some(a) = cached {
+            return a;
+        }
+        let fresh = Arc::new(Analysis {
+            version: prompt.version,
+            partials: prompt.partials(),
+            unused_variables: prompt.unused_variables(),
+        });
+        self.analyses
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(prompt.id.clone(), fresh.clone());
+        fresh
     }
 
     /// The latest version of a prompt included as a partial by the prompts on
@@ -401,8 +437,8 @@ impl Catalog {
                 })?;
         }
         stack.push(prompt.id.clone());
-        for partial in prompt.partials() {
-            let included = self.include(&partial, stack).await?;
+        for partial in self.analysis(prompt).partials.iter() {
+            let included = self.include(partial, stack).await?;
             Box::pin(self.ensure_registered(&included, stack, true)).await?;
         }
         stack.pop();

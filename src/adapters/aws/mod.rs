@@ -22,6 +22,7 @@ pub mod prompt_store;
 pub mod pusher;
 pub mod schema;
 pub mod sessions;
+mod transact;
 mod writes;
 
 pub use config::{AwsClients, AwsSettings};

@@ -13,20 +13,19 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update,
 };
 
 use super::items::{self, Item};
 use super::outbox::Outbox;
 use super::prompt_store::{DynamoPromptStore, decode_body};
-use super::schema::{self, CATEGORY_KEY, ID, LATEST, LIVE_KEY, LIVE_VALUE};
+use super::schema::{self, CATEGORY_KEY, LATEST, LIVE_KEY};
 use super::sdk_error;
+use super::transact::Condition;
 use crate::domain::{ChangeEvent, Label, PendingChange, Prompt, PromptId};
 use crate::ports::{StoreError, StoreResult};
 
 const MAX_ATTEMPTS: u32 = 8;
-/// Room left in a 400 KB item for keys and attributes besides the body.
-const MAX_BODY_BYTES: usize = 350 * 1024;
 
 /// The latest pointer as a write reads it.
 struct Pointer {
@@ -41,12 +40,6 @@ enum Plan {
     /// fields (id, version, category, tags).
     Write(Vec<TransactWriteItem>, EventFields),
     Refuse(StoreError),
-}
-
-/// What the latest pointer must look like for a put to go through.
-enum Condition {
-    Absent,
-    At { version: u64, live: bool },
 }
 
 struct EventFields {
@@ -325,99 +318,6 @@ impl DynamoPromptStore {
             .unwrap_or(0);
         Ok((pointer, head))
     }
-
-    fn head_move(&self, head: u64) -> StoreResult<TransactWriteItem> {
-        let mut item = items::key(schema::HEAD_PK, schema::HEAD_SK);
-        item.insert("position".into(), items::n(head + 1));
-        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
-        put = if head == 0 {
-            put.condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", schema::PK)
-        } else {
-            put.condition_expression("#p = :p")
-                .expression_attribute_names("#p", "position")
-                .expression_attribute_values(":p", items::n(head))
-        };
-        let put = put.build().map_err(|e| sdk_error("build Put", e))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    fn put_plain(&self, item: Item) -> TransactWriteItem {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
-        TransactWriteItem::builder()
-            .put(put.build().expect("table and item are set"))
-            .build()
-    }
-
-    /// A put that must not overwrite (versions and change items are immutable).
-    fn put_new(&self, item: Item) -> TransactWriteItem {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", schema::PK);
-        TransactWriteItem::builder()
-            .put(put.build().expect("table and item are set"))
-            .build()
-    }
-
-    /// A pointer put under `condition`: `attribute_not_exists` for a first
-    /// version, else "still at version `:v`" with `live` as given.
-    fn put_conditional(&self, item: Item, condition: Condition) -> TransactWriteItem {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
-        let put = match condition {
-            Condition::Absent => put
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", schema::PK),
-            Condition::At { version, live } => put
-                .condition_expression("#v = :v AND #live = :live")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_names("#live", "live")
-                .expression_attribute_values(":v", items::n(version))
-                .expression_attribute_values(":live", AttributeValue::Bool(live)),
-        };
-        TransactWriteItem::builder()
-            .put(put.build().expect("table and item are set"))
-            .build()
-    }
-
-    fn version_item(&self, stored: &Prompt, blob: Option<&str>) -> StoreResult<Item> {
-        let mut item = items::key(
-            schema::prompt_pk(stored.id.as_str()),
-            schema::version_sk(stored.version),
-        );
-        item.insert(ID.into(), items::s(stored.id.as_str()));
-        item.insert("version".into(), items::n(stored.version));
-        item.insert("body".into(), items::s(body(stored)?));
-        if let Some(key) = blob {
-            item.insert("blob".into(), items::s(key));
-        }
-        Ok(item)
-    }
-
-    fn pointer_item(&self, stored: &Prompt, blob: Option<&str>) -> StoreResult<Item> {
-        let mut item = self.version_item(stored, blob)?;
-        item.insert(schema::SK.into(), items::s(LATEST));
-        item.insert("live".into(), AttributeValue::Bool(true));
-        item.insert(LIVE_KEY.into(), items::s(LIVE_VALUE));
-        if let Some(c) = &stored.category {
-            item.insert(CATEGORY_KEY.into(), items::s(c.to_lowercase()));
-        }
-        Ok(item)
-    }
-}
-
-fn body(stored: &Prompt) -> StoreResult<String> {
-    let json = serde_json::to_string(stored).map_err(|e| StoreError::Backend(e.to_string()))?;
-    if json.len() > MAX_BODY_BYTES {
-        return Err(StoreError::Backend(format!(
-            "prompt '{}' is {} bytes without its template, over the {} bytes a DynamoDB item can hold",
-            stored.id,
-            json.len(),
-            MAX_BODY_BYTES
-        )));
-    }
-    Ok(json)
 }
 
 fn fields(p: &Prompt) -> EventFields {

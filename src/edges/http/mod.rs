@@ -10,11 +10,14 @@
 //! Each session lives in a bounded table keyed by `Mcp-Session-Id` ([`sessions`]);
 //! it is one registry connection from `initialize` until it is deleted or expires,
 //! so notifications that arrive while no stream is open wait in its replay buffer
-//! ([`events`]). Every route is behind the DNS-rebinding guard ([`origin`]).
+//! ([`events`]). Every route is behind the DNS-rebinding guard ([`origin`]),
+//! and answers browsers on allowed origins with CORS headers ([`cors`]).
 
+mod cors;
 mod delete;
 mod events;
 mod headers;
+mod modern;
 mod origin;
 mod post;
 mod session;
@@ -81,8 +84,11 @@ pub fn router(gw: &Arc<Gateway>) -> Router {
             "/mcp",
             post_route(post::handle)
                 .get(stream::handle)
-                .delete(delete::handle),
+                .delete(delete::handle)
+                .options(|| async { StatusCode::NO_CONTENT }),
         )
+        // The guard runs first: CORS headers only ever name an allowed origin.
+        .route_layer(axum::middleware::from_fn(cors::headers))
         .route_layer(axum::middleware::from_fn(origin::guard))
         // Oversize messages reach the engine, which names the limit in a JSON-RPC error.
         .layer(DefaultBodyLimit::max(gw.limits.max_ws_message))

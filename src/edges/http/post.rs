@@ -26,7 +26,8 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = headers::check_protocol_version(&headers) {
+    let modern = super::modern::is_modern(&headers);
+    if !modern && let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
     }
     if !is_json(&headers) {
@@ -51,6 +52,9 @@ pub async fn handle(
             "the body is not UTF-8",
         );
     };
+    if modern {
+        return super::modern::handle(&edge, &headers, text, accepts).await;
+    }
     let Some(kind) = Kind::of(text) else {
         return reject(
             StatusCode::BAD_REQUEST,
@@ -120,9 +124,15 @@ async fn in_session(
 ) -> Response {
     let frames = {
         let mut state = http.state.lock().await;
-        let frames = edge.gw.engine.handle_text(&mut state, text).await;
-        http.conn.set_interest(&state.interest());
-        frames
+        let out = edge
+            .gw
+            .engine
+            .handle_text_with_effects(&mut state, text)
+            .await;
+        if out.session_changed {
+            http.conn.set_interest(&state.interest());
+        }
+        out.frames
     };
     http.touch();
     if !kind.has_requests {

@@ -24,6 +24,8 @@ pub struct LambdaLimits {
     pub connection_ttl_secs: u64,
     /// How long a session survives without a connection (for resume).
     pub session_ttl_secs: u64,
+    /// API Gateway gives up on an integration after 29 s: answer before that.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for LambdaLimits {
@@ -33,6 +35,7 @@ impl Default for LambdaLimits {
             fanout_concurrency: 32,
             connection_ttl_secs: 2 * 3600 + 600,
             session_ttl_secs: 3 * 3600,
+            request_timeout: std::time::Duration::from_secs(28),
         }
     }
 }
@@ -81,11 +84,11 @@ impl LambdaApp {
             clock.clone(),
         ));
         let catalog = Arc::new(Catalog::new(store.clone(), clock));
-        let engine = Arc::new(Engine::new(catalog, engine_config));
         let sessions = Arc::new(DynamoSessionStore::new(
             clients.clone(),
             settings.sessions_table.clone(),
         ));
+        let engine = Arc::new(Engine::new(catalog, engine_config).with_sessions(sessions.clone()));
         let connections = Arc::new(DynamoConnectionStore::new(
             clients.clone(),
             settings.connections_table.clone(),
@@ -97,11 +100,11 @@ impl LambdaApp {
     /// Drops cached prompts that changed since this instance last looked: other
     /// Lambda instances write to the same table, and a stale cache would serve an
     /// old version. One consistent read of the head per request; the change log
-    /// only when it moved.
-    pub async fn refresh_catalog(&self) {
+    /// only when it moved. Returns the head (0 if unknown).
+    pub async fn refresh_catalog(&self) -> u64 {
         let store = self.engine.catalog.store();
         let Ok(head) = store.head_position().await else {
-            return;
+            return 0;
         };
         let mut seen = self.seen_position.load(Ordering::Acquire);
         // A fresh instance has nothing cached yet: it only needs to note the head.
@@ -111,7 +114,7 @@ impl LambdaApp {
                     break;
                 }
                 let Ok(changes) = store.changes_since(seen, 500).await else {
-                    return;
+                    return head;
                 };
                 let Some(last) = changes.last() else { break };
                 seen = last.position;
@@ -121,5 +124,6 @@ impl LambdaApp {
             }
         }
         self.seen_position.store(head, Ordering::Release);
+        head
     }
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod fanout;
 pub mod runtime;
+pub mod session;
 pub mod settings;
 pub mod websocket;
 

@@ -17,13 +17,15 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::{LambdaApp, LambdaLimits};
 use super::settings::AwsArgs;
-use crate::adapters::aws::{ApiGatewayPusher, AwsClients};
+use crate::adapters::aws::{ApiGatewayPusher, AwsClients, DynamoPromptStore};
 use crate::engine::EngineConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandlerKind {
     WebSocket,
     Fanout,
+    /// The outbox sweeper, on an EventBridge schedule (any event).
+    Sweeper,
 }
 
 impl HandlerKind {
@@ -36,6 +38,7 @@ impl HandlerKind {
         match name {
             "websocket" | "connect" | "disconnect" | "default" => Some(Self::WebSocket),
             "fanout" | "sqs" => Some(Self::Fanout),
+            "sweeper" | "sweep" => Some(Self::Sweeper),
             _ => None,
         }
     }
@@ -44,13 +47,14 @@ impl HandlerKind {
         let name = std::env::var("MCP_PROMPTS_HANDLER")
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
-        Self::parse(&name)
-            .ok_or_else(|| format!("unknown handler '{name}': use websocket or fanout").into())
+        Self::parse(&name).ok_or_else(|| {
+            format!("unknown handler '{name}': use websocket, fanout or sweeper").into()
+        })
     }
 }
 
 /// Builds the app from the environment (what a cold start pays for).
-pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>), Error> {
+pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStore>), Error> {
     let kind = HandlerKind::from_env()?;
     let settings = AwsArgs::from_env()?.settings();
     let clients = Arc::new(AwsClients::load(&settings).await);
@@ -62,13 +66,13 @@ pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>), Error> {
         max_message_bytes: limits.max_message_bytes,
         ..Default::default()
     };
-    let (app, _) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
-    Ok((kind, Arc::new(app)))
+    let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    Ok((kind, Arc::new(app), store))
 }
 
 pub async fn run() -> Result<(), Error> {
     let started = Instant::now();
-    let (kind, app) = init().await?;
+    let (kind, app, store) = init().await?;
     tracing::info!(
         handler = ?kind,
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -87,6 +91,16 @@ pub async fn run() -> Result<(), Error> {
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
                 let app = app.clone();
                 async move { Ok::<_, Error>(super::fanout::handle(&app, event.payload).await) }
+            }))
+            .await
+        }
+        HandlerKind::Sweeper => {
+            lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+                let store = store.clone();
+                async move {
+                    let published = store.outbox.sweep().await?;
+                    Ok::<_, Error>(serde_json::json!({ "published": published }))
+                }
             }))
             .await
         }

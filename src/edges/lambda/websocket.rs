@@ -1,25 +1,28 @@
 //! The API Gateway WebSocket routes. `$connect` negotiates the subprotocol and
-//! registers the connection with a session; `$default` runs one message through
-//! the engine with the session loaded from (and, if it changed, saved back to)
-//! the session store, and returns the reply as the route response; `$disconnect`
-//! forgets the connection, best effort (API Gateway does not wait for it).
+//! registers the connection with a fresh session; `$default` runs one message
+//! through the engine with the session loaded from (and, if it changed, saved
+//! back to) the stores, pushes notifications with `PostToConnection`, and returns
+//! the reply as the route response; `$disconnect` forgets the connection, best
+//! effort (API Gateway does not wait for it).
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::app::LambdaApp;
+use super::session::{Effects, load_session, settle};
 use crate::adapters::aws::unix_now;
 use crate::edges::gateway::subprotocol::{self, ACCEPTED};
-use crate::engine::Session;
 use crate::engine::jsonrpc::{self, RpcError};
-use crate::ports::{ConnectionRecord, PushOutcome, SessionRecord};
+use crate::ports::{ConnectionRecord, PushOutcome};
 
-/// Header (or `?session=` query parameter) a reconnecting client presents.
+/// Response header naming the session `$connect` created (the `initialize`
+/// result names it too, as `mcpSessionId`).
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
 /// Routes on `requestContext.routeKey`, as one Lambda serving all three routes.
@@ -47,49 +50,15 @@ pub async fn connect(
         return response(400, Some(body));
     };
     let now = unix_now();
-    let requested = event
-        .query_string_parameters
-        .first("session")
-        .map(str::to_string)
-        .or_else(|| first_header(&event.headers, SESSION_HEADER));
-    let resumed = match requested {
-        Some(id) => app.sessions.load(&id, now).await.ok().flatten(),
-        None => None,
-    };
-    let head = app
-        .engine
-        .catalog
-        .store()
-        .head_position()
-        .await
-        .unwrap_or(0);
-    let mut record = resumed.unwrap_or_else(|| SessionRecord {
-        session: Session::new(uuid::Uuid::new_v4().to_string()),
-        connection_id: None,
-        last_position: head,
-        expires_at: 0,
-    });
-    record.connection_id = Some(connection_id.clone());
-    record.expires_at = now + app.limits.session_ttl_secs;
+    // The session is created lazily: `initialize` may resume a stored one.
+    let session_id = uuid::Uuid::new_v4().to_string();
     let connection = ConnectionRecord {
         connection_id: connection_id.clone(),
-        session_id: record.session.id.clone(),
+        session_id: session_id.clone(),
         connected_at: now,
         expires_at: now + app.limits.connection_ttl_secs,
     };
-    let saved = async {
-        app.sessions.save(&record).await?;
-        app.connections.put(&connection).await?;
-        if record.session.is_initialized() {
-            let interest = record.session.interest();
-            app.connections
-                .set_interest(&connection_id, &interest, connection.expires_at)
-                .await?;
-        }
-        Ok::<_, crate::ports::StoreError>(())
-    }
-    .await;
-    if let Err(e) = saved {
+    if let Err(e) = app.connections.put(&connection).await {
         tracing::error!(connection = %connection_id, error = %e, "$connect could not register the connection");
         return response(500, Some("could not register the connection".into()));
     }
@@ -97,7 +66,7 @@ pub async fn connect(
     if let Ok(v) = HeaderValue::from_str(&chosen.echo) {
         ok.headers.insert("sec-websocket-protocol", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&record.session.id) {
+    if let Ok(v) = HeaderValue::from_str(&session_id) {
         ok.headers.insert(SESSION_HEADER, v);
     }
     ok
@@ -139,23 +108,28 @@ pub async fn default_route(
         Err(reply) => return response(200, Some(reply)),
     };
     let now = unix_now();
-    let record = match load_session(app, &connection_id, now).await {
+    let (conn, record) = match load_session(app, &connection_id, now).await {
         Ok(r) => r,
         Err(reply) => return response(200, Some(reply)),
     };
-    app.refresh_catalog().await;
+    let head = app.refresh_catalog().await;
     let mut session = record.session.clone();
-    let before = serde_json::to_string(&record.session).unwrap_or_default();
-    let mut frames = app.engine.handle_text(&mut session, &text).await;
-    if serde_json::to_string(&session).unwrap_or_default() != before {
-        save_session(app, &connection_id, record, session, now).await;
-    }
+    let handled = app.engine.handle_text_with_effects(&mut session, &text);
+    let Ok(out) = tokio::time::timeout(app.limits.request_timeout, handled).await else {
+        return response(200, Some(timed_out(&text, app.limits.request_timeout)));
+    };
+    let mut frames: Vec<String> = out.frames.into_iter().filter(|f| !f.is_empty()).collect();
     let reply = match frames.last() {
         Some(last) if !is_notification(last) => frames.pop(),
         _ => None,
     };
-    for frame in frames {
-        match app.pusher.push(&connection_id, frame.into()).await {
+    let effects = Effects {
+        takeover: out.takeover,
+        changed: out.session_changed,
+    };
+    let replay = settle(app, conn, record, session, effects, head, now).await;
+    for frame in frames.into_iter().map(Bytes::from).chain(replay) {
+        match app.pusher.push(&connection_id, frame).await {
             PushOutcome::Delivered => {}
             other => {
                 tracing::warn!(connection = %connection_id, ?other, "could not push a notification")
@@ -164,63 +138,6 @@ pub async fn default_route(
     }
     let reply = reply.map(|r| enforce_limit(r, app.limits.max_message_bytes));
     response(200, reply)
-}
-
-/// The connection's session; a connection whose session expired gets a fresh
-/// one (the client must initialize again), an unknown connection an error.
-async fn load_session(
-    app: &LambdaApp,
-    connection_id: &str,
-    now: u64,
-) -> Result<SessionRecord, String> {
-    let unknown = |detail: String| {
-        jsonrpc::failure(
-            None,
-            &RpcError::internal(format!("connection {connection_id}: {detail}")),
-        )
-    };
-    let conn = match app.connections.get(connection_id, now).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(unknown("not registered (reconnect)".into())),
-        Err(e) => return Err(unknown(e.to_string())),
-    };
-    match app.sessions.load(&conn.session_id, now).await {
-        Ok(Some(r)) => Ok(r),
-        Ok(None) => Ok(SessionRecord {
-            session: Session::new(conn.session_id),
-            connection_id: Some(connection_id.to_string()),
-            last_position: 0,
-            expires_at: 0,
-        }),
-        Err(e) => Err(unknown(e.to_string())),
-    }
-}
-
-async fn save_session(
-    app: &LambdaApp,
-    connection_id: &str,
-    mut record: SessionRecord,
-    session: Session,
-    now: u64,
-) {
-    let interest_changed = record.session.interest() != session.interest();
-    record.session = session;
-    record.connection_id = Some(connection_id.to_string());
-    record.expires_at = now + app.limits.session_ttl_secs;
-    if let Err(e) = app.sessions.save(&record).await {
-        tracing::error!(session = %record.session.id, error = %e, "could not save the session");
-    }
-    if interest_changed {
-        let expires = now + app.limits.connection_ttl_secs;
-        let interest = record.session.interest();
-        if let Err(e) = app
-            .connections
-            .set_interest(connection_id, &interest, expires)
-            .await
-        {
-            tracing::error!(connection = connection_id, error = %e, "could not record the connection's interest");
-        }
-    }
 }
 
 fn message_text(event: &ApiGatewayWebsocketProxyRequest) -> Result<String, String> {
@@ -270,6 +187,20 @@ pub fn enforce_limit(reply: String, limit: usize) -> String {
     jsonrpc::failure(id, &err)
 }
 
+/// The reply to a request that ran into API Gateway's integration timeout. A
+/// write may still have committed; its notification says so.
+fn timed_out(request: &str, limit: std::time::Duration) -> String {
+    let id = serde_json::from_str::<Probe<'_>>(request)
+        .ok()
+        .and_then(|p| p.id);
+    let err = RpcError::internal(format!(
+        "request did not finish within {} s (API Gateway's integration timeout is 29 s); \
+         a write may still have been applied: re-read before retrying",
+        limit.as_secs()
+    ));
+    jsonrpc::failure(id, &err)
+}
+
 fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
     let mut r = ApiGatewayProxyResponse::default();
     r.status_code = status;
@@ -285,11 +216,4 @@ fn header_values(headers: &HeaderMap, name: &str) -> String {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn first_header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }

@@ -1,0 +1,362 @@
+//! `serve --backend aws` end to end against moto: the gateway binary assigns
+//! connection ids, calls the Lambda handlers with real API Gateway events, serves
+//! `@connections` to the real management SDK client and feeds the fan-out from
+//! SQS. Clients are a raw WebSocket client and the official Python and
+//! TypeScript SDK clients.
+
+mod aws_support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_support::{Gateway, McpSocket, Moto};
+use mcp_prompts::adapters::aws::DynamoConnectionStore;
+use mcp_prompts::engine::session::Interest;
+use mcp_prompts::ports::{ConnectionRecord, ConnectionStore};
+use serde_json::json;
+
+const NOTIFY: Duration = Duration::from_secs(15);
+
+fn start() -> (Moto, Gateway) {
+    let moto = Moto::start();
+    moto.bootstrap();
+    let gateway = Gateway::start(&moto, &["--outbox-grace-ms", "500"]);
+    (moto, gateway)
+}
+
+/// An empty catalog: no seeding notifications in flight to confuse a test that
+/// counts them.
+fn start_quiet() -> (Moto, Gateway) {
+    let moto = Moto::start();
+    moto.bootstrap_with(&["--no-seed"]);
+    let gateway = Gateway::start(&moto, &["--outbox-grace-ms", "500", "--no-seed"]);
+    (moto, gateway)
+}
+
+#[tokio::test]
+async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
+    let (_moto, gw) = start();
+    let mut editor = McpSocket::initialized(&gw.ws_url).await;
+    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+
+    let list = editor.request("prompts/list", json!({})).await;
+    let prompts = list["result"]["prompts"].as_array().unwrap();
+    assert!(prompts.len() >= 20, "seeded catalog: {list}");
+    let got = editor
+        .request("prompts/get", json!({"name": "code-review", "arguments": {"code": "fn main() {}", "language": "rust"}}))
+        .await;
+    assert!(
+        got["result"]["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("fn main"),
+        "{got}"
+    );
+    let missing = editor
+        .request("prompts/get", json!({"name": "no-such-prompt"}))
+        .await;
+    assert_eq!(missing["error"]["code"], -32602);
+
+    let sub = watcher
+        .request(
+            "resources/subscribe",
+            json!({"uri": "prompt://code-review"}),
+        )
+        .await;
+    assert_eq!(sub["result"], json!({}), "{sub}");
+
+    let created = editor
+        .call_tool(
+            "create_prompt",
+            json!({"id": "aws-e2e", "name": "AWS e2e", "content": "Hi {{who}}"}),
+        )
+        .await;
+    assert_eq!(created["version"], 1);
+    let note = watcher
+        .wait_for("notifications/prompts/list_changed", NOTIFY)
+        .await
+        .unwrap_or_else(|| panic!("no list_changed\n{}", gw.output()));
+    assert!(note["params"]["_meta"]["position"].as_u64().unwrap() > 0);
+
+    let current = editor
+        .call_tool("get_prompt", json!({"id": "code-review"}))
+        .await;
+    let version = current["version"].as_u64().unwrap();
+    editor
+        .call_tool("update_prompt", json!({"id": "code-review", "description": "edited on AWS", "expectedVersion": version}))
+        .await;
+    let updated = watcher
+        .wait_for("notifications/resources/updated", NOTIFY)
+        .await
+        .unwrap_or_else(|| panic!("no resources/updated\n{}", gw.output()));
+    assert_eq!(updated["params"]["uri"], "prompt://code-review");
+    let stale = editor
+        .request("tools/call", json!({"name": "update_prompt", "arguments": {"id": "code-review", "description": "x", "expectedVersion": version}}))
+        .await;
+    assert_eq!(
+        stale["result"]["isError"], true,
+        "a stale version is refused: {stale}"
+    );
+
+    let history = editor
+        .call_tool("prompt_history", json!({"id": "code-review"}))
+        .await;
+    assert!(history.to_string().contains("edited on AWS"));
+    editor.close().await;
+    watcher.close().await;
+}
+
+#[tokio::test]
+async fn a_vanished_connection_is_removed_and_the_others_still_hear() {
+    let (moto, gw) = start_quiet();
+    let mut editor = McpSocket::initialized(&gw.ws_url).await;
+    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    // A connection the store knows but API Gateway no longer has: posting to it
+    // answers 410 Gone.
+    let clients = moto.clients().await;
+    let connections = DynamoConnectionStore::new(clients, "mcp-prompts-connections".into());
+    let now = mcp_prompts::adapters::aws::unix_now();
+    let ghost = "GhostConn00=";
+    connections
+        .put(&ConnectionRecord {
+            connection_id: ghost.into(),
+            session_id: "ghost".into(),
+            connected_at: now,
+            expires_at: now + 600,
+        })
+        .await
+        .unwrap();
+    connections
+        .set_interest(
+            ghost,
+            &Interest {
+                initialized: true,
+                list_changed: true,
+                ..Default::default()
+            },
+            now + 600,
+        )
+        .await
+        .unwrap();
+
+    editor
+        .call_tool(
+            "create_prompt",
+            json!({"id": "after-ghost", "name": "After ghost", "content": "x"}),
+        )
+        .await;
+    assert!(
+        watcher
+            .wait_for("notifications/prompts/list_changed", NOTIFY)
+            .await
+            .is_some(),
+        "the live connection still hears\n{}",
+        gw.output()
+    );
+    let deadline = Instant::now() + NOTIFY;
+    while connections.get(ghost, 0).await.unwrap().is_some() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        connections.get(ghost, 0).await.unwrap().is_none(),
+        "the gone connection was deleted"
+    );
+    let listeners = connections
+        .listeners(&[mcp_prompts::ports::Topic::ListChanged], now)
+        .await
+        .unwrap();
+    assert!(
+        listeners.iter().all(|(id, _)| id != ghost),
+        "and its subscriptions with it"
+    );
+}
+
+#[tokio::test]
+async fn a_poison_message_lands_in_the_dlq_after_three_receives_while_its_batch_succeeds() {
+    let (moto, gw) = start();
+    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let clients = moto.clients().await;
+    let sqs = clients.sqs();
+    let url = sqs
+        .get_queue_url()
+        .queue_name("mcp-prompts-changes")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name("mcp-prompts-changes-dlq")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let change = json!({"position": 9999, "id": "code-review", "version": 1, "kind": "updated",
+        "tags": [], "actor": "test", "timestamp": "2026-01-01T00:00:00.000Z"});
+    let entry = |id: &str, body: String| {
+        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id(id)
+            .message_body(body)
+            .build()
+            .unwrap()
+    };
+    sqs.send_message_batch()
+        .queue_url(&url)
+        .entries(entry("poison", "{\"this is\": \"not a change\"}".into()))
+        .entries(entry("good", change.to_string()))
+        .send()
+        .await
+        .unwrap();
+    // (Notifications of the seeding may still arrive first.)
+    let deadline = Instant::now() + NOTIFY;
+    let mut delivered = false;
+    while !delivered && Instant::now() < deadline {
+        if let Some(note) = watcher
+            .wait_for("notifications/prompts/list_changed", Duration::from_secs(1))
+            .await
+        {
+            delivered = note["params"]["_meta"]["position"] == 9999;
+        }
+    }
+    assert!(delivered, "the good message was delivered\n{}", gw.output());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut parked = None;
+    while parked.is_none() && Instant::now() < deadline {
+        let got = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
+            .send()
+            .await
+            .unwrap();
+        parked = got.messages().first().cloned();
+    }
+    let parked = parked.unwrap_or_else(|| panic!("no message in the DLQ\n{}", gw.output()));
+    assert_eq!(parked.body(), Some("{\"this is\": \"not a change\"}"));
+    let failures = gw.output().matches("not a change event").count();
+    assert!(
+        failures >= 3,
+        "received and failed 3 times before parking ({failures})"
+    );
+}
+
+#[tokio::test]
+async fn a_write_made_while_sqs_is_unreachable_still_notifies() {
+    let (moto, gw) = start_quiet();
+    let mut editor = McpSocket::initialized(&gw.ws_url).await;
+    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let clients = moto.clients().await;
+    let url = clients
+        .sqs()
+        .get_queue_url()
+        .queue_name("mcp-prompts-changes")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    clients
+        .sqs()
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+
+    editor
+        .call_tool(
+            "create_prompt",
+            json!({"id": "while-down", "name": "While down", "content": "x"}),
+        )
+        .await;
+    let pending =
+        mcp_prompts::adapters::aws::outbox::pending_count(&clients, "mcp-prompts-prompts")
+            .await
+            .unwrap();
+    assert_eq!(pending, 1, "committed, not yet published");
+    assert!(
+        watcher
+            .wait_for(
+                "notifications/prompts/list_changed",
+                Duration::from_millis(1500)
+            )
+            .await
+            .is_none()
+    );
+
+    moto.bootstrap_with(&["--no-seed"]); // the queue is back
+    let note = watcher
+        .wait_for(
+            "notifications/prompts/list_changed",
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap_or_else(|| panic!("the sweeper published the change\n{}", gw.output()));
+    assert!(note["params"]["_meta"]["position"].as_u64().unwrap() > 0);
+}
+
+fn tool(var: &str, default: &str) -> std::path::PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => v.into(),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(default),
+    }
+}
+
+fn run_client(mut cmd: Command, gw: &Gateway) {
+    let out = cmd.output().expect("run the SDK client");
+    assert!(
+        out.status.success(),
+        "client failed\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- gateway ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        gw.output()
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout).trim_end());
+}
+
+#[test]
+fn the_python_sdk_client_passes_on_the_aws_backend() {
+    let python = tool("MCP_PROMPTS_PYTHON", ".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/install-test-tools.sh",
+        python.display()
+    );
+    let moto = Moto::start();
+    moto.bootstrap();
+    let gw = Gateway::start(&moto, &["--page-size", "7"]);
+    let mut cmd = Command::new(python);
+    cmd.arg(tool("", "tests/clients/py_ws_client.py"))
+        .arg(&gw.ws_url)
+        .env("PYTHONUNBUFFERED", "1");
+    run_client(cmd, &gw);
+}
+
+#[test]
+fn the_typescript_sdk_client_passes_on_the_aws_backend() {
+    let clients = tool("MCP_PROMPTS_NODE_CLIENTS", "tests/clients");
+    assert!(
+        clients
+            .join("node_modules/@modelcontextprotocol/sdk")
+            .exists(),
+        "run scripts/install-test-tools.sh"
+    );
+    let moto = Moto::start();
+    moto.bootstrap();
+    let gw = Gateway::start(&moto, &[]);
+    let mut cmd = Command::new(std::env::var("MCP_PROMPTS_NODE").unwrap_or_else(|_| "node".into()));
+    cmd.arg("--experimental-websocket")
+        .arg(clients.join("ts_ws_client.mjs"))
+        .arg(&gw.ws_url)
+        .current_dir(&clients);
+    run_client(cmd, &gw);
+}

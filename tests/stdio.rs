@@ -1,0 +1,223 @@
+//! `mcp-prompts stdio`, driven through real pipes: newline-delimited JSON-RPC,
+//! nothing but MCP on stdout, pipelined requests answered in order, and changes
+//! made by a `serve` on the same data folder arriving as notifications.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use common::http::{call_tool, open_session};
+use serde_json::{Value, json};
+
+/// A running `mcp-prompts stdio`, killed when dropped.
+struct StdioServer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl StdioServer {
+    fn start(data: &std::path::Path) -> StdioServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+            .args(["stdio", "--poll-ms", "50", "--data"])
+            .arg(data)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mcp-prompts stdio");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StdioServer {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next stdout line, parsed; every line must be a JSON-RPC message.
+    fn next(&self, timeout: Duration) -> Option<Value> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        let value: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"));
+        assert_eq!(value["jsonrpc"], "2.0", "{line}");
+        Some(value)
+    }
+
+    fn initialize(&mut self) {
+        self.send(&format!(
+            "{}\n{}\n",
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "stdio-test", "version": "1"}}}),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        ));
+        let init = self
+            .next(Duration::from_secs(30))
+            .expect("initialize reply");
+        assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
+    }
+}
+
+impl Drop for StdioServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let data = tempfile::tempdir().unwrap();
+    let mut stdio = StdioServer::start(data.path());
+    stdio.initialize();
+    // Mostly pings (the transport's own cost), every fourth a render with its own
+    // arguments, so a reply that overtook another would show.
+    let n = 600;
+    let renders = |id: u64| id.is_multiple_of(4);
+    let mut batch = String::new();
+    for id in 1..=n {
+        let request = if renders(id) {
+            json!({"jsonrpc": "2.0", "id": id, "method": "prompts/get", "params": {
+                "name": "code-review", "arguments": {"language": "rust", "code": format!("fn f{id}() {{}}")}}})
+        } else {
+            json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
+        };
+        batch.push_str(&request.to_string());
+        batch.push('\n');
+    }
+    // Blank lines and garbage between messages: skipped, and answered with a parse error.
+    batch.push_str("\n   \nnot json\n");
+    stdio.send(&batch);
+    for id in 1..=n {
+        let reply = stdio.next(Duration::from_secs(30)).expect("a reply");
+        assert_eq!(reply["id"], id, "{reply}");
+        if renders(id) {
+            let text = reply["result"]["messages"][0]["content"]["text"]
+                .as_str()
+                .unwrap();
+            assert!(
+                text.contains(&format!("fn f{id}()")),
+                "rendered with its own arguments"
+            );
+        } else {
+            assert_eq!(reply["result"], json!({}), "{reply}");
+        }
+    }
+    let error = stdio.next(Duration::from_secs(10)).expect("a parse error");
+    assert_eq!(error["error"]["code"], -32700, "{error}");
+
+    // Closing stdin ends the server cleanly.
+    drop(stdio.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = stdio.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stdio did not exit after stdin closed"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
+
+/// The stdio process and a `serve` share the data folder: an edit made through
+/// the server reaches the stdio client as notifications (the publisher polls the
+/// change log), and the stdio client sees the new prompt.
+#[test]
+fn changes_by_another_process_arrive_as_notifications() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with_data(data.path());
+    let mut stdio = StdioServer::start(data.path());
+    stdio.initialize();
+    stdio.send(&format!(
+        "{}\n",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
+               "params": {"uri": "prompt://code-review"}})
+    ));
+    assert_eq!(stdio.next(Duration::from_secs(10)).unwrap()["id"], 1);
+
+    let session = open_session(&server.http_url);
+    let created = call_tool(
+        &server.http_url,
+        &session,
+        1,
+        "create_prompt",
+        json!({
+        "id": "from-serve", "name": "From serve", "content": "made elsewhere"}),
+    );
+    assert!(created.get("result").is_some(), "{created}");
+    let updated = call_tool(
+        &server.http_url,
+        &session,
+        2,
+        "update_prompt",
+        json!({
+        "id": "code-review", "description": "edited by another process"}),
+    );
+    assert!(updated.get("result").is_some(), "{updated}");
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline
+        && !(seen
+            .iter()
+            .any(|m| m == "notifications/prompts/list_changed")
+            && seen.iter().any(|m| m == "notifications/resources/updated"))
+    {
+        if let Some(note) = stdio.next(Duration::from_millis(500)) {
+            seen.push(note["method"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|m| m == "notifications/prompts/list_changed"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|m| m == "notifications/resources/updated"),
+        "{seen:?}"
+    );
+
+    stdio.send(&format!(
+        "{}\n",
+        json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get",
+               "params": {"name": "from-serve"}})
+    ));
+    let got = loop {
+        let reply = stdio
+            .next(Duration::from_secs(10))
+            .expect("prompts/get reply");
+        if reply["id"] == 2 {
+            break reply;
+        }
+    };
+    assert!(
+        got["result"]["messages"][0]["content"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("made elsewhere")),
+        "{got}"
+    );
+}
