@@ -71,7 +71,8 @@ struct HubSettings {
     engine: EngineConfig,
     send_queue: usize,
     publisher: PublisherConfig,
-    history: HistoryBounds,
+    /// `None`: leave pruning to the `serve` that owns the data folder's limits.
+    history: Option<HistoryBounds>,
 }
 
 /// Bounds of the change history kept for replay, and how often to enforce them.
@@ -82,11 +83,6 @@ struct HistoryBounds {
     every: Duration,
 }
 
-const DEFAULT_HISTORY: HistoryBounds = HistoryBounds {
-    max_changes: 100_000,
-    max_age: Duration::from_secs(7 * 24 * 3600),
-    every: Duration::from_secs(60),
-};
 
 impl From<&ServeArgs> for HubSettings {
     fn from(args: &ServeArgs) -> Self {
@@ -102,11 +98,11 @@ impl From<&ServeArgs> for HubSettings {
                 window: Duration::from_millis(args.coalesce_ms),
                 ..Default::default()
             },
-            history: HistoryBounds {
+            history: Some(HistoryBounds {
                 max_changes: args.history_max_changes.max(1),
                 max_age: Duration::from_secs(args.history_max_age_secs),
                 every: Duration::from_secs(args.history_prune_secs.max(1)),
-            },
+            }),
         }
     }
 }
@@ -125,7 +121,7 @@ impl From<&StdioArgs> for HubSettings {
                 window: Duration::from_millis(args.coalesce_ms),
                 ..Default::default()
             },
-            history: DEFAULT_HISTORY,
+            history: None,
         }
     }
 }
@@ -181,11 +177,9 @@ async fn open_hub(
         },
     };
     let publishing = tokio::spawn(publisher.run(shutdown.clone()));
-    tokio::spawn(prune_history(
-        store.clone(),
-        settings.history,
-        shutdown.clone(),
-    ));
+    if let Some(bounds) = settings.history {
+        tokio::spawn(prune_history(store.clone(), bounds, shutdown.clone()));
+    }
     Ok(Hub {
         engine,
         registry,
