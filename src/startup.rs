@@ -83,7 +83,6 @@ struct HistoryBounds {
     every: Duration,
 }
 
-
 impl From<&ServeArgs> for HubSettings {
     fn from(args: &ServeArgs) -> Self {
         Self {
