@@ -365,11 +365,7 @@ async fn lambda_init_time_and_memory() {
     let (answered, body) = reply.expect("the $connect invocation was answered");
     println!(
         "Lambda binary ({}): init (spawn to first invocation/next) {:.1} ms; $connect invocation {:.1} ms; peak RSS {} kB, RSS {} kB",
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
+        std::env::var("MCP_PROMPTS_LAMBDA_BIN").unwrap_or_else(|_| "this test run's build".into()),
         (first_next - started).as_secs_f64() * 1000.0,
         (answered - first_next).as_secs_f64() * 1000.0,
         field("VmHWM:"),

@@ -83,10 +83,14 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
             }
         };
         let out = match msg {
+            // Boxed: an idle connection's task then does not carry the largest
+            // request's state inline (memory per idle session).
             Some(Ok(Message::Text(text))) => {
-                gw.engine
-                    .handle_text_with_effects(&mut session, text.as_str())
-                    .await
+                Box::pin(
+                    gw.engine
+                        .handle_text_with_effects(&mut session, text.as_str()),
+                )
+                .await
             }
             Some(Ok(Message::Binary(_))) => Outbox {
                 frames: vec![jsonrpc::failure(
@@ -183,7 +187,9 @@ async fn save_record(gw: &Gateway, session: &Session, connection: Option<String>
 }
 
 /// Drains the queue into the socket, pings when idle, and closes with a clear
-/// code when the hub drops a client that stopped reading.
+/// code when the hub drops a client that stopped reading. Frames already queued
+/// are written together and flushed once: one syscall for a fan-out's pair of
+/// `list_changed` frames, not two.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
@@ -194,40 +200,60 @@ async fn write_loop(
     let mut ping = tokio::time::interval(ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset();
+    let dropped = dropped.cancelled();
+    let finished = finished.cancelled();
+    tokio::pin!(dropped, finished);
     loop {
         let next = tokio::select! {
             biased;
-            _ = dropped.cancelled() => {
+            _ = &mut dropped => {
                 let close = Message::Close(Some(CloseFrame { code: CLOSE_SLOW_CLIENT, reason: Utf8Bytes::from_static(SLOW_CLIENT_REASON) }));
                 // The socket may be full: the frame goes out once the client reads again.
                 let _ = tokio::time::timeout(Duration::from_secs(30), sink.send(close)).await;
                 return;
             }
             next = rx.recv() => next,
-            _ = finished.cancelled() => None,
+            _ = &mut finished => None,
             _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
         };
-        let msg = match next {
-            None => break,
-            Some(Outgoing::Frame(b)) if b.is_empty() => Message::Ping(bytes::Bytes::new()),
-            Some(Outgoing::Frame(b)) => match Utf8Bytes::try_from(b) {
-                Ok(text) => Message::Text(text),
-                Err(_) => continue,
-            },
-            Some(Outgoing::Close { code, reason }) => {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: Utf8Bytes::from_static(reason),
-                    })))
-                    .await;
-                return;
+        let Some(mut item) = next else { break };
+        for _ in 0..MAX_FRAMES_PER_FLUSH {
+            match message_of(item) {
+                Some(Message::Close(frame)) => {
+                    let _ = sink.send(Message::Close(frame)).await;
+                    return;
+                }
+                Some(msg) => {
+                    if sink.feed(msg).await.is_err() {
+                        return;
+                    }
+                }
+                None => {}
             }
-        };
-        if sink.send(msg).await.is_err() {
+            match rx.try_recv() {
+                Ok(more) => item = more,
+                Err(_) => break,
+            }
+        }
+        if sink.flush().await.is_err() {
             return;
         }
         ping.reset();
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
+}
+
+/// Frames written before one flush, so a long queue still yields to others.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
+
+/// The WebSocket message for a queued item (an empty frame asks for a ping).
+fn message_of(item: Outgoing) -> Option<Message> {
+    match item {
+        Outgoing::Frame(b) if b.is_empty() => Some(Message::Ping(bytes::Bytes::new())),
+        Outgoing::Frame(b) => Utf8Bytes::try_from(b).ok().map(Message::Text),
+        Outgoing::Close { code, reason } => Some(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }))),
+    }
 }
