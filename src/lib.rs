@@ -8,9 +8,11 @@
 //! - [`domain`]: prompts, versions, labels, template analysis. Pure.
 //! - [`ports`]: the traits the engine needs (prompt store, clock).
 //! - [`engine`]: MCP session state machine, JSON-RPC dispatch, the catalog service.
-//! - [`adapters`]: the embedded SQLite store.
+//! - [`adapters`]: the embedded SQLite store; DynamoDB/S3/SQS/API Gateway (`aws`);
+//!   in-memory session/connection stores and pusher for tests (`memory`).
 //! - [`realtime`]: local connection registry and change publisher (fan-out).
-//! - [`edges`]: the local gateway (WebSocket) and the command line.
+//! - [`edges`]: the local gateway (WebSocket), the Lambda entry points, the local
+//!   API Gateway stand-in (`serve --backend aws`) and the command line.
 
 pub mod adapters;
 pub mod domain;

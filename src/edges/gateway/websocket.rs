@@ -223,12 +223,8 @@ async fn write_loop(
                     let _ = sink.send(Message::Close(frame)).await;
                     return;
                 }
-                Some(msg) => {
-                    if sink.feed(msg).await.is_err() {
-                        return;
-                    }
-                }
-                None => {}
+                Some(msg) if sink.feed(msg).await.is_err() => return,
+                _ => {}
             }
             match rx.try_recv() {
                 Ok(more) => item = more,
