@@ -218,13 +218,16 @@ async fn write_loop(
         };
         let Some(mut item) = next else { break };
         for _ in 0..MAX_FRAMES_PER_FLUSH {
-            match message_of(item) {
+            let fed = match message_of(item) {
                 Some(Message::Close(frame)) => {
                     let _ = sink.send(Message::Close(frame)).await;
                     return;
                 }
-                Some(msg) if sink.feed(msg).await.is_err() => return,
-                _ => {}
+                Some(msg) => sink.feed(msg).await,
+                None => Ok(()),
+            };
+            if fed.is_err() {
+                return;
             }
             match rx.try_recv() {
                 Ok(more) => item = more,
