@@ -166,7 +166,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_still_hear() {
     assert_eq!(r["isError"], false, "{r}");
     healthy.notifications(QUIET).await;
     let (mut stalled, _) = WsClient::initialized(&server.ws_url, json!({})).await;
-    for i in 0..300 {
+    for i in 0..40 {
         let msg = json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "resources/read",
             "params": {"uri": "prompt://huge"}});
         stalled.send_text(&msg.to_string()).await;
@@ -181,7 +181,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_still_hear() {
         .filter(|m| m["method"] == "notifications/catalog/changed")
         .count();
     assert_eq!(events, 20, "the healthy client heard every change");
-    let close = stalled.closed(Duration::from_secs(30)).await;
+    let close = stalled.closed(Duration::from_secs(60)).await;
     let close = close.unwrap_or_else(|| {
         panic!(
             "the stalled client was not closed with a close frame\n{}",
