@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapters::embedded::EmbeddedStore;
 use crate::adapters::memory::MemorySessionStore;
-use crate::edges::cli::{ServeArgs, StdioArgs};
+use crate::edges::cli::{HubArgs, ServeArgs, StdioArgs};
 use crate::edges::gateway::{Gateway, Limits};
 use crate::engine::{Catalog, Engine, EngineConfig};
 use crate::ports::{PromptStore, SystemClock};
@@ -28,7 +28,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = bind(args.addr)?;
     let addr = listener.local_addr()?;
     let hub = open_hub(
-        HubSettings::from(&args),
+        HubSettings {
+            history: Some(HistoryBounds {
+                max_changes: args.history_max_changes.max(1),
+                max_age: Duration::from_secs(args.history_max_age_secs),
+                every: Duration::from_secs(args.history_prune_secs.max(1)),
+            }),
+            ..HubSettings::from(&args.hub)
+        },
         Some(format!("gateway@{}", args.addr)),
         &shutdown,
     )
@@ -52,7 +59,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// goes to stdout.
 pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let mut settings = HubSettings::from(&args);
+    let mut settings = HubSettings::from(&args.hub);
     settings.publisher.poll = Duration::from_millis(args.poll_ms.max(10));
     // No saved position: a stdio session hears about changes from its start on.
     let hub = open_hub(settings, None, &shutdown).await?;
@@ -83,31 +90,8 @@ struct HistoryBounds {
     every: Duration,
 }
 
-impl From<&ServeArgs> for HubSettings {
-    fn from(args: &ServeArgs) -> Self {
-        Self {
-            data: args.data_dir(),
-            seed: !args.no_seed,
-            engine: EngineConfig {
-                page_size: args.page_size.max(1),
-                max_message_bytes: args.max_message_bytes,
-            },
-            send_queue: args.send_queue,
-            publisher: PublisherConfig {
-                window: Duration::from_millis(args.coalesce_ms),
-                ..Default::default()
-            },
-            history: Some(HistoryBounds {
-                max_changes: args.history_max_changes.max(1),
-                max_age: Duration::from_secs(args.history_max_age_secs),
-                every: Duration::from_secs(args.history_prune_secs.max(1)),
-            }),
-        }
-    }
-}
-
-impl From<&StdioArgs> for HubSettings {
-    fn from(args: &StdioArgs) -> Self {
+impl From<&HubArgs> for HubSettings {
+    fn from(args: &HubArgs) -> Self {
         Self {
             data: args.data_dir(),
             seed: !args.no_seed,

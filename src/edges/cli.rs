@@ -29,25 +29,8 @@ pub struct ServeArgs {
     /// Address to listen on (HOST:PORT; port 0 picks a free one).
     #[arg(long, env = "MCP_PROMPTS_ADDR", default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
-    /// Data folder holding the embedded database (created and seeded with the
-    /// starter catalog when empty). Default: the user's data dir, e.g.
-    /// ~/.local/share/mcp-prompts.
-    #[arg(long, env = "MCP_PROMPTS_DATA")]
-    pub data: Option<PathBuf>,
-    /// Default page size for prompts/list, resources/list and list_prompts.
-    #[arg(long, default_value_t = 50)]
-    pub page_size: usize,
-    /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
-    #[arg(long, default_value_t = 1024 * 1024)]
-    pub max_message_bytes: usize,
-    /// Coalescing window for change notifications, in milliseconds: a burst of
-    /// changes within it reaches each session as one list_changed.
-    #[arg(long, default_value_t = 50)]
-    pub coalesce_ms: u64,
-    /// Frames queued for one connection before it counts as not reading and is
-    /// closed (code 1008).
-    #[arg(long, default_value_t = 1024)]
-    pub send_queue: usize,
+    #[command(flatten)]
+    pub hub: HubArgs,
     /// Seconds of silence after which a WebSocket is pinged.
     #[arg(long, default_value_t = 30)]
     pub ping_secs: u64,
@@ -65,9 +48,6 @@ pub struct ServeArgs {
     /// How often the change history is pruned to its bounds, in seconds.
     #[arg(long, default_value_t = 60)]
     pub history_prune_secs: u64,
-    /// Do not seed an empty data folder with the starter catalog.
-    #[arg(long)]
-    pub no_seed: bool,
     /// Where prompts, sessions and change events live: the embedded SQLite
     /// store, or DynamoDB/S3/SQS behind a local API Gateway-style gateway.
     #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = Backend::Embedded)]
@@ -82,18 +62,24 @@ pub enum Backend {
     Aws,
 }
 
-impl ServeArgs {
-    pub fn data_dir(&self) -> PathBuf {
-        data_dir_or_default(self.data.as_ref())
-    }
-}
-
 /// `mcp-prompts stdio`: the same store and engine as `serve`, one client.
 #[derive(Args, Debug, Clone)]
 pub struct StdioArgs {
-    /// Data folder holding the embedded database (as for `serve`; a `serve` on
-    /// the same folder shares the catalog, and its changes arrive as
-    /// notifications).
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// How often to look for changes other processes made to the data
+    /// folder, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub poll_ms: u64,
+}
+
+/// What `serve` and `stdio` configure alike.
+#[derive(Args, Debug, Clone)]
+pub struct HubArgs {
+    /// Data folder holding the embedded database (created and seeded with the
+    /// starter catalog when empty; processes on the same folder share the
+    /// catalog and hear each other's changes). Default: the user's data dir,
+    /// e.g. ~/.local/share/mcp-prompts.
     #[arg(long, env = "MCP_PROMPTS_DATA")]
     pub data: Option<PathBuf>,
     /// Default page size for prompts/list, resources/list and list_prompts.
@@ -102,14 +88,12 @@ pub struct StdioArgs {
     /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_message_bytes: usize,
-    /// Coalescing window for change notifications, in milliseconds.
+    /// Coalescing window for change notifications, in milliseconds: a burst of
+    /// changes within it reaches each session as one list_changed.
     #[arg(long, default_value_t = 50)]
     pub coalesce_ms: u64,
-    /// How often to look for changes other processes made to the data
-    /// folder, in milliseconds.
-    #[arg(long, default_value_t = 200)]
-    pub poll_ms: u64,
-    /// Notifications queued for the client before it counts as not reading.
+    /// Frames queued for one connection before it counts as not reading and is
+    /// closed (code 1008 on a WebSocket).
     #[arg(long, default_value_t = 1024)]
     pub send_queue: usize,
     /// Do not seed an empty data folder with the starter catalog.
@@ -117,18 +101,14 @@ pub struct StdioArgs {
     pub no_seed: bool,
 }
 
-impl StdioArgs {
+impl HubArgs {
+    /// The data folder: the given one, else the user's data dir, e.g.
+    /// ~/.local/share/mcp-prompts.
     pub fn data_dir(&self) -> PathBuf {
-        data_dir_or_default(self.data.as_ref())
+        self.data.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("mcp-prompts")
+        })
     }
-}
-
-/// The data folder: the given one, else the user's data dir, e.g.
-/// ~/.local/share/mcp-prompts.
-fn data_dir_or_default(data: Option<&PathBuf>) -> PathBuf {
-    data.cloned().unwrap_or_else(|| {
-        dirs::data_dir()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("mcp-prompts")
-    })
 }

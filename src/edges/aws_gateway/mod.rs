@@ -78,11 +78,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
     let limits = LambdaLimits::default();
     let config = EngineConfig {
-        page_size: args.page_size.max(1),
-        max_message_bytes: args.max_message_bytes.min(limits.max_message_bytes),
+        page_size: args.hub.page_size.max(1),
+        max_message_bytes: args.hub.max_message_bytes.min(limits.max_message_bytes),
     };
     let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
-    if !args.no_seed {
+    if !args.hub.no_seed {
         let seeded = crate::seed::seed_if_empty(&app.engine.catalog)
             .await
             .context("seeding the starter catalog (did you run `mcp-prompts aws bootstrap`?)")?;
@@ -101,7 +101,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
         idle_timeout: IDLE_TIMEOUT,
-        queue_capacity: args.send_queue.max(1),
+        queue_capacity: args.hub.send_queue.max(1),
         domain: addr.to_string(),
     });
     let tasks = [
