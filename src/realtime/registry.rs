@@ -75,26 +75,25 @@ impl Connection {
         self.lock().catching_up.get_or_insert_with(Vec::new);
     }
 
-    /// Sends the replay, then the live frames held back meanwhile that the replay
-    /// did not already cover (position > `upto`), then lets live frames through.
-    pub async fn finish_catch_up(&self, replay: Vec<(u64, Bytes)>, upto: u64) -> bool {
-        for (_, frame) in replay {
-            if self.tx.send(Outgoing::Frame(frame)).await.is_err() {
-                return false;
-            }
-        }
+    /// Ends a catch-up: returns the live frames held back meanwhile that the
+    /// replay (up to `upto`) did not already cover, in order, and lets live frames
+    /// through again. The caller writes the replay and then these frames itself:
+    /// a replay can be longer than the queue, and the queue's only reader is the
+    /// connection that is catching up.
+    pub fn finish_catch_up(&self, upto: u64) -> Vec<Bytes> {
         let mut state = self.lock();
         let held = state.catching_up.take().unwrap_or_default();
         let mut newest = upto;
-        for (position, frame) in held.into_iter().filter(|(p, _)| *p > upto) {
-            newest = newest.max(position);
-            if self.tx.try_send(Outgoing::Frame(frame)).is_err() {
-                self.dropped.cancel();
-                return false;
-            }
-        }
+        let frames = held
+            .into_iter()
+            .filter(|(p, _)| *p > upto)
+            .map(|(p, frame)| {
+                newest = newest.max(p);
+                frame
+            })
+            .collect();
         self.seen.fetch_max(newest, Ordering::Relaxed);
-        true
+        frames
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ConnectionState> {
@@ -337,5 +336,26 @@ mod tests {
         assert!(!fast.dropped.is_cancelled());
         assert_eq!(reg.len(), 1);
         assert!(rx_fast.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_catch_up_holds_live_frames_and_returns_only_those_after_the_replay() {
+        let reg = Registry::new(8);
+        let (conn, mut rx) = reg.register();
+        conn.begin_catch_up();
+        conn.set_interest(&listening());
+        reg.deliver(&delivery_at(4));
+        reg.deliver(&delivery_at(6));
+        assert!(rx.try_recv().is_err(), "live frames wait while catching up");
+        let held = conn.finish_catch_up(4);
+        assert_eq!(held.len(), 2, "the replay covered position 4; 6 follows it");
+        let at_6: &[u8] = b"\"position\":6";
+        assert!(
+            held.iter()
+                .all(|f| f.windows(at_6.len()).any(|w| w == at_6))
+        );
+        assert_eq!(conn.seen(), 6);
+        reg.deliver(&delivery_at(7));
+        assert!(rx.try_recv().is_ok(), "live frames flow again");
     }
 }

@@ -1,8 +1,8 @@
 //! MCP over WebSocket: one JSON-RPC message per text frame.
 //!
-//! Each connection is a reader loop (which runs the engine one message at a time,
-//! so replies keep request order) and a writer task draining the connection's
-//! bounded queue in the registry, where the fan-out also puts notifications.
+//! Each connection is one task (see `run`): it handles messages one at a time,
+//! writes replies itself, and drains the connection's bounded queue in the
+//! registry, where the fan-out puts notifications.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,15 +12,14 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::SplitSink;
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::WaitForCancellationFuture;
 
 use super::Gateway;
 use super::subprotocol::{self, ACCEPTED};
 use crate::engine::Session;
-use crate::engine::dispatch::Outbox;
 use crate::engine::jsonrpc::{self, RpcError};
 use crate::engine::methods::lifecycle::unix_now;
 use crate::engine::session::Phase;
@@ -54,102 +53,199 @@ pub async fn upgrade(
         .on_upgrade(move |socket| run(gw, socket))
 }
 
-async fn run(gw: Arc<Gateway>, socket: WebSocket) {
-    let (sink, mut stream) = socket.split();
-    let (conn, rx) = gw.registry.register();
-    let finished = CancellationToken::new();
-    let mut writer = tokio::spawn(write_loop(
-        sink,
-        rx,
-        conn.dropped.clone(),
-        finished.clone(),
-        gw.limits.ping_interval,
-    ));
-    let mut writer_done = false;
-    let tx = conn.sender().clone();
+/// One task per connection: it reads and handles messages one at a time (so
+/// replies keep request order), writes replies straight to the socket, and
+/// drains the connection's bounded queue in the registry, where the fan-out puts
+/// notifications. One task instead of a reader and a writer: no hop through the
+/// queue for replies, no lock around a split socket, one wake-up per delivery.
+async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
+    let (conn, mut rx) = gw.registry.register();
+    let dropped = conn.dropped.clone();
+    let dropped = dropped.cancelled();
+    tokio::pin!(dropped);
+    let mut ping = tokio::time::interval(gw.limits.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.reset();
+    // Set by every write; a ping goes out only after a whole quiet interval.
+    let mut wrote = false;
 
     let mut session = Session::new(uuid::Uuid::new_v4().to_string());
-    loop {
-        let msg = tokio::select! {
-            msg = stream.next() => msg,
-            _ = conn.dropped.cancelled() => break,
-            _ = &mut writer => {
-                writer_done = true;
-                break;
-            }
-            _ = gw.shutdown.cancelled() => {
-                let _ = tx.send(Outgoing::Close { code: close_code::AWAY, reason: "server shutting down" }).await;
-                break;
-            }
-        };
-        let out = match msg {
-            // Boxed: an idle connection's task then does not carry the largest
-            // request's state inline (memory per idle session).
-            Some(Ok(Message::Text(text))) => {
-                Box::pin(
-                    gw.engine
-                        .handle_text_with_effects(&mut session, text.as_str()),
-                )
-                .await
-            }
-            Some(Ok(Message::Binary(_))) => Outbox {
-                frames: vec![jsonrpc::failure(
-                    None,
-                    &RpcError::new(
-                        jsonrpc::INVALID_REQUEST,
-                        "binary frames are not supported: send JSON-RPC as text frames",
-                    ),
-                )],
-                ..Default::default()
+    let ending = loop {
+        let result = tokio::select! {
+            biased;
+            _ = &mut dropped => break Ending::Slow,
+            _ = gw.shutdown.cancelled() => break Ending::Close(close_code::AWAY, "server shutting down"),
+            item = rx.recv() => match item {
+                Some(Outgoing::Close { code, reason }) => break Ending::Close(code, reason),
+                Some(Outgoing::Frame(frame)) => {
+                    guarded(&mut dropped, write_batch(&mut socket, message_of(frame), &mut rx)).await
+                }
+                None => break Ending::Quiet,
             },
-            Some(Ok(Message::Close(_))) | None => break,
-            Some(Ok(_)) => continue, // ping/pong: answered by the socket layer.
-            Some(Err(e)) => {
-                tracing::debug!(connection = conn.id, error = %e, "websocket read failed");
-                break;
+            msg = socket.next() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        let refusal = binary_refusal();
+                        let r = guarded(&mut dropped, write_batch(&mut socket, text_message(refusal), &mut rx)).await;
+                        if let Err(ending) = r {
+                            break ending;
+                        }
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break Ending::Quiet,
+                    Some(Ok(_)) => continue, // ping/pong: answered by the socket layer.
+                    Some(Err(e)) => {
+                        tracing::debug!(connection = conn.id, error = %e, "websocket read failed");
+                        break Ending::Quiet;
+                    }
+                };
+                // Boxed: an idle connection's task then does not carry the largest
+                // request's state inline (memory per idle session).
+                let out = Box::pin(gw.engine.handle_text_with_effects(&mut session, text.as_str())).await;
+                if let Some(old) = out.takeover.as_deref().and_then(|c| c.parse::<u64>().ok())
+                    && old != conn.id
+                {
+                    gw.registry.take_over(old, close_code::NORMAL, TAKEN_OVER_REASON);
+                }
+                let replies = out.frames.into_iter().filter_map(text_message);
+                let mut r = guarded(&mut dropped, write_batch(&mut socket, replies, &mut rx)).await;
+                if r.is_ok() && out.session_changed {
+                    let catch_up = sync_session(&gw, &conn, &mut session).await;
+                    if !catch_up.is_empty() {
+                        let frames = catch_up.into_iter().filter_map(message_of);
+                        r = guarded(&mut dropped, write_batch(&mut socket, frames, &mut rx)).await;
+                    }
+                }
+                r
+            }
+            _ = ping.tick() => {
+                if std::mem::take(&mut wrote) {
+                    continue;
+                }
+                guarded(&mut dropped, write_batch(&mut socket, Some(Message::Ping(Bytes::new())), &mut rx)).await
             }
         };
-        if let Some(old) = out.takeover.as_deref().and_then(|c| c.parse::<u64>().ok())
-            && old != conn.id
-        {
-            gw.registry
-                .take_over(old, close_code::NORMAL, TAKEN_OVER_REASON);
+        match result {
+            Ok(()) => wrote = true,
+            Err(ending) => break ending,
         }
-        let mut open = true;
-        for frame in out.frames {
-            if tx.send(Outgoing::Frame(frame.into())).await.is_err() {
-                open = false;
-                break;
-            }
-        }
-        if !open {
-            break;
-        }
-        if out.session_changed {
-            sync_session(&gw, &conn, &mut session).await;
-        }
-    }
+    };
     gw.registry.remove(conn.id);
-    // Lets the writer flush what is queued (including the reply to a client's
-    // Close frame, which the socket layer queues itself) and close the socket.
-    finished.cancel();
+    // Saved before the close handshake, which can wait on a client that does not read.
     if session.is_initialized() && !conn.is_taken_over() {
         save_record(&gw, &session, None, conn.seen()).await;
     }
-    drop(tx);
-    if !writer_done {
-        let _ = writer.await;
-    }
+    finish(socket, ending).await;
     tracing::debug!(session = %session.id, "websocket closed");
+}
+
+/// Why a connection loop ended, and so how its socket is closed.
+enum Ending {
+    /// The client closed, the socket failed, or the queue ended.
+    Quiet,
+    /// The hub dropped a client that stopped reading.
+    Slow,
+    /// The hub closes with this code (shutdown, session taken over).
+    Close(u16, &'static str),
+}
+
+/// Runs a write unless the hub drops the client first: a write to a client that
+/// does not read can wait forever.
+async fn guarded<F>(
+    dropped: &mut std::pin::Pin<&mut WaitForCancellationFuture<'_>>,
+    write: F,
+) -> Result<(), Ending>
+where
+    F: std::future::Future<Output = Result<Option<(u16, &'static str)>, axum::Error>>,
+{
+    tokio::select! {
+        biased;
+        r = write => match r {
+            Ok(None) => Ok(()),
+            Ok(Some((code, reason))) => Err(Ending::Close(code, reason)),
+            Err(_) => Err(Ending::Quiet),
+        },
+        _ = dropped.as_mut() => Err(Ending::Slow),
+    }
+}
+
+/// Writes `first`, then whatever is already queued (up to a bound, so a long
+/// queue still yields), and flushes once: one syscall for a reply and the
+/// notifications queued behind it. Returns a queued close, if one was reached.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: impl IntoIterator<Item = Message>,
+    rx: &mut mpsc::Receiver<Outgoing>,
+) -> Result<Option<(u16, &'static str)>, axum::Error> {
+    for msg in first {
+        socket.feed(msg).await?;
+    }
+    let mut close = None;
+    for _ in 0..MAX_FRAMES_PER_FLUSH {
+        match rx.try_recv() {
+            Ok(Outgoing::Frame(frame)) => {
+                if let Some(msg) = message_of(frame) {
+                    socket.feed(msg).await?;
+                }
+            }
+            Ok(Outgoing::Close { code, reason }) => {
+                close = Some((code, reason));
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    socket.flush().await?;
+    Ok(close)
+}
+
+/// Closes the socket the way `ending` asks.
+async fn finish(mut socket: WebSocket, ending: Ending) {
+    let (frame, wait) = match ending {
+        Ending::Quiet => {
+            // Flushes what is buffered (including the reply to a client's Close
+            // frame, which the socket layer queues itself) and closes.
+            let _ = tokio::time::timeout(Duration::from_secs(2), socket.close()).await;
+            return;
+        }
+        // The socket may be full: the frame goes out once the client reads again.
+        Ending::Slow => (
+            (CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON),
+            Duration::from_secs(30),
+        ),
+        Ending::Close(code, reason) => ((code, reason), Duration::from_secs(5)),
+    };
+    let close = Message::Close(Some(CloseFrame {
+        code: frame.0,
+        reason: Utf8Bytes::from_static(frame.1),
+    }));
+    let _ = tokio::time::timeout(wait, socket.send(close)).await;
+}
+
+fn binary_refusal() -> String {
+    jsonrpc::failure(
+        None,
+        &RpcError::new(
+            jsonrpc::INVALID_REQUEST,
+            "binary frames are not supported: send JSON-RPC as text frames",
+        ),
+    )
+}
+
+fn text_message(frame: String) -> Option<Message> {
+    Some(Message::Text(Utf8Bytes::from(frame)))
 }
 
 /// Close reason for a connection whose session was resumed elsewhere.
 pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
 
 /// After a message that may have changed the session: refresh what the fan-out
-/// sends this connection, run a pending replay (held-back live frames follow it,
-/// none twice), and persist the session so a reconnect can resume it.
-async fn sync_session(gw: &Gateway, conn: &Connection, session: &mut Session) {
+/// sends this connection, persist the session so a reconnect can resume it, and
+/// run a pending replay. Returns the frames to write now: the replay, then the
+/// live frames held back meanwhile that it did not cover (none twice).
+async fn sync_session(gw: &Gateway, conn: &Connection, session: &mut Session) -> Vec<Bytes> {
+    let mut catch_up = Vec::new();
     match session.replay_from {
         Some(from) if session.phase == Phase::Ready => {
             session.replay_from = None;
@@ -162,13 +258,15 @@ async fn sync_session(gw: &Gateway, conn: &Connection, session: &mut Session) {
                     (Vec::new(), from)
                 }
             };
-            conn.finish_catch_up(frames, upto).await;
+            catch_up.extend(frames.into_iter().map(|(_, frame)| frame));
+            catch_up.extend(conn.finish_catch_up(upto));
         }
         _ => conn.set_interest(&session.interest()),
     }
     if session.is_initialized() {
         save_record(gw, session, Some(conn.id.to_string()), conn.seen()).await;
     }
+    catch_up
 }
 
 async fn save_record(gw: &Gateway, session: &Session, connection: Option<String>, position: u64) {
@@ -186,73 +284,10 @@ async fn save_record(gw: &Gateway, session: &Session, connection: Option<String>
     }
 }
 
-/// Drains the queue into the socket, pings when idle, and closes with a clear
-/// code when the hub drops a client that stopped reading. Frames already queued
-/// are written together and flushed once: one syscall for a fan-out's pair of
-/// `list_changed` frames, not two.
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
-    dropped: CancellationToken,
-    finished: CancellationToken,
-    ping_interval: Duration,
-) {
-    let mut ping = tokio::time::interval(ping_interval);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.reset();
-    let dropped = dropped.cancelled();
-    let finished = finished.cancelled();
-    tokio::pin!(dropped, finished);
-    loop {
-        let next = tokio::select! {
-            biased;
-            _ = &mut dropped => {
-                let close = Message::Close(Some(CloseFrame { code: CLOSE_SLOW_CLIENT, reason: Utf8Bytes::from_static(SLOW_CLIENT_REASON) }));
-                // The socket may be full: the frame goes out once the client reads again.
-                let _ = tokio::time::timeout(Duration::from_secs(30), sink.send(close)).await;
-                return;
-            }
-            next = rx.recv() => next,
-            _ = &mut finished => None,
-            _ = ping.tick() => Some(Outgoing::Frame(bytes::Bytes::new())),
-        };
-        let Some(mut item) = next else { break };
-        for _ in 0..MAX_FRAMES_PER_FLUSH {
-            let fed = match message_of(item) {
-                Some(Message::Close(frame)) => {
-                    let _ = sink.send(Message::Close(frame)).await;
-                    return;
-                }
-                Some(msg) => sink.feed(msg).await,
-                None => Ok(()),
-            };
-            if fed.is_err() {
-                return;
-            }
-            match rx.try_recv() {
-                Ok(more) => item = more,
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
-        ping.reset();
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
-}
-
-/// Frames written before one flush, so a long queue still yields to others.
+/// Queued frames written before one flush, so a long queue still yields to others.
 const MAX_FRAMES_PER_FLUSH: usize = 64;
 
-/// The WebSocket message for a queued item (an empty frame asks for a ping).
-fn message_of(item: Outgoing) -> Option<Message> {
-    match item {
-        Outgoing::Frame(b) if b.is_empty() => Some(Message::Ping(bytes::Bytes::new())),
-        Outgoing::Frame(b) => Utf8Bytes::try_from(b).ok().map(Message::Text),
-        Outgoing::Close { code, reason } => Some(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        }))),
-    }
+/// The text message for a shared frame (frames are JSON, so always UTF-8).
+fn message_of(frame: Bytes) -> Option<Message> {
+    Utf8Bytes::try_from(frame).ok().map(Message::Text)
 }
