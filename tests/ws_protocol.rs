@@ -349,3 +349,21 @@ async fn data_survives_a_restart() {
         "seed not re-applied over existing data, nothing lost: {count}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_open_sessions_with_going_away() {
+    let mut server = TestServer::start();
+    let (mut a, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let (mut b, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let stopping = std::thread::spawn(move || server.stop());
+    for client in [&mut a, &mut b] {
+        let close = client
+            .closed(Duration::from_secs(5))
+            .await
+            .expect("the server closes the connection");
+        assert_eq!(u16::from(close.code), 1001, "{close:?}");
+        assert_eq!(close.reason.as_str(), "server shutting down");
+    }
+    let status = stopping.join().unwrap().expect("server was running");
+    assert!(status.success(), "SIGTERM exits cleanly: {status}");
+}

@@ -72,6 +72,13 @@ impl Gateway {
     /// with 1001 (going away) first.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         let shutdown = self.shutdown.clone();
+        let registry = self.registry.clone();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            // WebSocket connections watch only their own token (see websocket.rs).
+            registry.drop_all();
+        });
         axum::serve(
             listener,
             self.router()

@@ -69,12 +69,18 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
     // Set by every write; a ping goes out only after a whole quiet interval.
     let mut wrote = false;
 
+    if gw.shutdown.is_cancelled() {
+        // Registered after the shutdown dropped every connection.
+        conn.dropped.cancel();
+    }
     let mut session = Session::new(uuid::Uuid::new_v4().to_string());
     let ending = loop {
         let result = tokio::select! {
             biased;
+            // One token per connection covers both: `Gateway::serve` drops every
+            // connection at shutdown (a shared token polled by 10,000 tasks on
+            // every wake-up would be a contended lock).
             _ = &mut dropped => break Ending::Slow,
-            _ = gw.shutdown.cancelled() => break Ending::Close(close_code::AWAY, "server shutting down"),
             item = rx.recv() => match item {
                 Some(Outgoing::Close { code, reason }) => break Ending::Close(code, reason),
                 Some(Outgoing::Frame(frame)) => {
@@ -131,6 +137,10 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
             Err(ending) => break ending,
         }
     };
+    let ending = match ending {
+        Ending::Slow if gw.shutdown.is_cancelled() => SHUTTING_DOWN,
+        other => other,
+    };
     gw.registry.remove(conn.id);
     // Saved before the close handshake, which can wait on a client that does not read.
     if session.is_initialized() && !conn.is_taken_over() {
@@ -139,6 +149,8 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
     finish(socket, ending).await;
     tracing::debug!(session = %session.id, "websocket closed");
 }
+
+const SHUTTING_DOWN: Ending = Ending::Close(close_code::AWAY, "server shutting down");
 
 /// Why a connection loop ended, and so how its socket is closed.
 enum Ending {
