@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapters::embedded::EmbeddedStore;
 use crate::adapters::memory::MemorySessionStore;
+use crate::domain::static_resource::StaticResources;
 use crate::edges::cli::{HubArgs, ServeArgs, StdioArgs};
 use crate::edges::gateway::{Gateway, Limits};
 use crate::engine::{Catalog, Engine, EngineConfig};
@@ -22,6 +23,10 @@ use crate::realtime::{Publisher, PublisherConfig, Registry};
 /// Runs `serve` until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.backend == crate::edges::cli::Backend::Aws {
+        anyhow::ensure!(
+            args.hub.resources.is_none(),
+            "--resources is not supported with --backend aws"
+        );
         return crate::edges::aws_gateway::serve(args).await;
     }
     let shutdown = CancellationToken::new();
@@ -58,6 +63,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Runs `stdio` until stdin closes or SIGINT/SIGTERM. Nothing but MCP messages
 /// goes to stdout.
 pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
+    if args.backend == crate::edges::cli::Backend::Aws {
+        anyhow::ensure!(
+            args.hub.resources.is_none(),
+            "--resources is not supported with --backend aws"
+        );
+        return crate::edges::stdio_aws::run(args).await;
+    }
     let shutdown = CancellationToken::new();
     let mut settings = HubSettings::from(&args.hub);
     settings.publisher.poll = Duration::from_millis(args.poll_ms.max(10));
@@ -75,6 +87,8 @@ pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
 struct HubSettings {
     data: PathBuf,
     seed: bool,
+    /// The static resources file (`--resources`), if any.
+    resources: Option<PathBuf>,
     engine: EngineConfig,
     send_queue: usize,
     publisher: PublisherConfig,
@@ -95,6 +109,7 @@ impl From<&HubArgs> for HubSettings {
         Self {
             data: args.data_dir(),
             seed: !args.no_seed,
+            resources: args.resources.clone(),
             engine: EngineConfig {
                 page_size: args.page_size.max(1),
                 max_message_bytes: args.max_message_bytes,
@@ -127,6 +142,11 @@ async fn open_hub(
     consumer: Option<String>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Hub> {
+    // First, so a bad file stops startup before the data folder is touched.
+    let statics = match &settings.resources {
+        Some(path) => load_static_resources(path)?,
+        None => StaticResources::default(),
+    };
     let data = settings.data;
     let clock = Arc::new(SystemClock);
     let store = Arc::new(
@@ -144,8 +164,11 @@ async fn open_hub(
     }
     let prompts = store.count_live().await?;
     let sessions = Arc::new(MemorySessionStore::default());
-    let engine =
-        Arc::new(Engine::new(catalog.clone(), settings.engine).with_sessions(sessions.clone()));
+    let engine = Arc::new(
+        Engine::new(catalog.clone(), settings.engine)
+            .with_sessions(sessions.clone())
+            .with_static_resources(statics),
+    );
     tokio::spawn(prune_sessions(sessions, shutdown.clone()));
     let registry = Arc::new(Registry::new(settings.send_queue));
     let publisher = Publisher {
@@ -170,6 +193,20 @@ async fn open_hub(
         prompts,
         data,
     })
+}
+
+/// Reads and validates a static resources file; any problem is an error naming it.
+fn load_static_resources(path: &std::path::Path) -> anyhow::Result<StaticResources> {
+    let context = || format!("loading static resources from {}", path.display());
+    let text = std::fs::read_to_string(path).with_context(context)?;
+    let set = StaticResources::parse(&text).with_context(context)?;
+    tracing::info!(
+        resources = set.resources().len(),
+        templates = set.templates().len(),
+        file = %path.display(),
+        "loaded static resources"
+    );
+    Ok(set)
 }
 
 /// Keeps the change history within its bounds: at start, then every `bounds.every`.

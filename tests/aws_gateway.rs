@@ -5,15 +5,17 @@
 //! TypeScript SDK clients.
 
 mod aws_support;
+mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_support::{Gateway, McpSocket, Moto};
+use aws_support::{Gateway, Moto};
+use common::ws::WsClient;
 use mcp_prompts::adapters::aws::DynamoConnectionStore;
 use mcp_prompts::engine::session::Interest;
 use mcp_prompts::ports::{ConnectionRecord, ConnectionStore};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const NOTIFY: Duration = Duration::from_secs(15);
 
@@ -36,8 +38,8 @@ fn start_quiet() -> (Moto, Gateway) {
 #[tokio::test]
 async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
     let (_moto, gw) = start();
-    let mut editor = McpSocket::initialized(&gw.ws_url).await;
-    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let mut editor = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    let mut watcher = WsClient::initialized(&gw.ws_url, json!({})).await.0;
 
     let list = editor.request("prompts/list", json!({})).await;
     let prompts = list["result"]["prompts"].as_array().unwrap();
@@ -65,12 +67,12 @@ async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
         .await;
     assert_eq!(sub["result"], json!({}), "{sub}");
 
-    let created = editor
-        .call_tool(
-            "create_prompt",
-            json!({"id": "aws-e2e", "name": "AWS e2e", "content": "Hi {{who}}"}),
-        )
-        .await;
+    let created = call_ok(
+        &mut editor,
+        "create_prompt",
+        json!({"id": "aws-e2e", "name": "AWS e2e", "content": "Hi {{who}}"}),
+    )
+    .await;
     assert_eq!(created["version"], 1);
     let note = watcher
         .wait_for("notifications/prompts/list_changed", NOTIFY)
@@ -78,13 +80,14 @@ async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
         .unwrap_or_else(|| panic!("no list_changed\n{}", gw.output()));
     assert!(note["params"]["_meta"]["position"].as_u64().unwrap() > 0);
 
-    let current = editor
-        .call_tool("get_prompt", json!({"id": "code-review"}))
-        .await;
+    let current = call_ok(&mut editor, "get_prompt", json!({"id": "code-review"})).await;
     let version = current["version"].as_u64().unwrap();
-    editor
-        .call_tool("update_prompt", json!({"id": "code-review", "description": "edited on AWS", "expectedVersion": version}))
-        .await;
+    call_ok(
+        &mut editor,
+        "update_prompt",
+        json!({"id": "code-review", "description": "edited on AWS", "expectedVersion": version}),
+    )
+    .await;
     let updated = watcher
         .wait_for("notifications/resources/updated", NOTIFY)
         .await
@@ -98,9 +101,7 @@ async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
         "a stale version is refused: {stale}"
     );
 
-    let history = editor
-        .call_tool("prompt_history", json!({"id": "code-review"}))
-        .await;
+    let history = call_ok(&mut editor, "prompt_history", json!({"id": "code-review"})).await;
     assert!(history.to_string().contains("edited on AWS"));
     editor.close().await;
     watcher.close().await;
@@ -109,8 +110,8 @@ async fn an_mcp_session_and_its_notifications_work_through_the_aws_gateway() {
 #[tokio::test]
 async fn a_vanished_connection_is_removed_and_the_others_still_hear() {
     let (moto, gw) = start_quiet();
-    let mut editor = McpSocket::initialized(&gw.ws_url).await;
-    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let mut editor = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    let mut watcher = WsClient::initialized(&gw.ws_url, json!({})).await.0;
     // A connection the store knows but API Gateway no longer has: posting to it
     // answers 410 Gone.
     let clients = moto.clients().await;
@@ -139,12 +140,12 @@ async fn a_vanished_connection_is_removed_and_the_others_still_hear() {
         .await
         .unwrap();
 
-    editor
-        .call_tool(
-            "create_prompt",
-            json!({"id": "after-ghost", "name": "After ghost", "content": "x"}),
-        )
-        .await;
+    call_ok(
+        &mut editor,
+        "create_prompt",
+        json!({"id": "after-ghost", "name": "After ghost", "content": "x"}),
+    )
+    .await;
     assert!(
         watcher
             .wait_for("notifications/prompts/list_changed", NOTIFY)
@@ -174,7 +175,7 @@ async fn a_vanished_connection_is_removed_and_the_others_still_hear() {
 #[tokio::test]
 async fn a_poison_message_lands_in_the_dlq_after_three_receives_while_its_batch_succeeds() {
     let (moto, gw) = start();
-    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let mut watcher = WsClient::initialized(&gw.ws_url, json!({})).await.0;
     let clients = moto.clients().await;
     let sqs = clients.sqs();
     let url = sqs
@@ -251,8 +252,8 @@ async fn a_poison_message_lands_in_the_dlq_after_three_receives_while_its_batch_
 #[tokio::test]
 async fn a_write_made_while_sqs_is_unreachable_still_notifies() {
     let (moto, gw) = start_quiet();
-    let mut editor = McpSocket::initialized(&gw.ws_url).await;
-    let mut watcher = McpSocket::initialized(&gw.ws_url).await;
+    let mut editor = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    let mut watcher = WsClient::initialized(&gw.ws_url, json!({})).await.0;
     let clients = moto.clients().await;
     let url = clients
         .sqs()
@@ -272,12 +273,12 @@ async fn a_write_made_while_sqs_is_unreachable_still_notifies() {
         .await
         .unwrap();
 
-    editor
-        .call_tool(
-            "create_prompt",
-            json!({"id": "while-down", "name": "While down", "content": "x"}),
-        )
-        .await;
+    call_ok(
+        &mut editor,
+        "create_prompt",
+        json!({"id": "while-down", "name": "While down", "content": "x"}),
+    )
+    .await;
     let pending =
         mcp_prompts::adapters::aws::outbox::pending_count(&clients, "mcp-prompts-prompts")
             .await
@@ -302,6 +303,13 @@ async fn a_write_made_while_sqs_is_unreachable_still_notifies() {
         .await
         .unwrap_or_else(|| panic!("the sweeper published the change\n{}", gw.output()));
     assert!(note["params"]["_meta"]["position"].as_u64().unwrap() > 0);
+}
+
+/// A tool call that must succeed; its structured result.
+async fn call_ok(c: &mut WsClient, name: &str, arguments: Value) -> Value {
+    let r = c.call_tool(name, arguments).await;
+    assert_ne!(r["isError"], true, "{name} failed: {r}");
+    r["structuredContent"].clone()
 }
 
 fn tool(var: &str, default: &str) -> std::path::PathBuf {

@@ -6,6 +6,7 @@
 //! be true for the numbers to mean anything); the numbers are for the report.
 
 mod aws_support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::sqs::SqsEvent;
-use aws_support::{McpSocket, Moto};
+use aws_support::Moto;
 use bytes::Bytes;
+use common::ws::WsClient;
 use futures_util::StreamExt;
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, AwsClients, bootstrap};
 use mcp_prompts::adapters::memory::RecordingPusher;
@@ -159,6 +161,7 @@ async fn gateway(
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
         idle_timeout: Duration::from_secs(600),
+        max_connection: Duration::from_secs(7200),
         queue_capacity: 4096,
         domain: addr.to_string(),
     });
@@ -197,7 +200,7 @@ async fn fanout_calls_and_posts_per_second_against_the_local_connections_endpoin
     let now = mcp_prompts::adapters::aws::unix_now();
     for n in [1usize, 10, 100] {
         while sockets.len() < n {
-            sockets.push(McpSocket::connect(&url).await);
+            sockets.push(WsClient::connect(&url).await);
         }
         for id in gw.local.ids() {
             gw.app
@@ -383,15 +386,16 @@ async fn end_to_end_fanout_to_n_websockets_through_the_gateway() {
     moto.bootstrap_with(&["--no-seed"]);
     let gw = aws_support::Gateway::start(&moto, &["--no-seed"]);
     let n = 100;
-    let mut editor = McpSocket::initialized(&gw.ws_url).await;
+    let mut editor = WsClient::initialized(&gw.ws_url, json!({})).await.0;
     let mut watchers = Vec::new();
     for _ in 0..n {
-        watchers.push(McpSocket::initialized(&gw.ws_url).await);
+        watchers.push(WsClient::initialized(&gw.ws_url, json!({})).await.0);
     }
     let started = Instant::now();
-    editor
+    let created = editor
         .call_tool("create_prompt", json!({"name": "Fan out", "content": "x"}))
         .await;
+    assert_eq!(created["isError"], false, "{created}");
     let written = started.elapsed();
     let waits = watchers.into_iter().map(|mut w| {
         tokio::spawn(async move {
@@ -420,4 +424,81 @@ async fn end_to_end_fanout_to_n_websockets_through_the_gateway() {
         (2 * heard) as f64 / total.as_secs_f64()
     );
     assert_eq!(heard, n, "{}", gw.output());
+}
+
+/// Revision 2026-07-28 on the Lambda `$default` route (which the local gateway
+/// calls too): a request with the per-request envelope reads no connection or
+/// session item. This app's session and connection tables do not exist, so any
+/// such read would fail the request; the counter shows what is left.
+#[tokio::test]
+async fn stateless_requests_read_no_session() {
+    use aws_lambda_events::encodings::Body;
+
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    let settings = moto.settings();
+    bootstrap::run(&clients, &settings).await.unwrap();
+    let no_session_tables = mcp_prompts::adapters::aws::AwsSettings {
+        sessions_table: "no-such-sessions-table".into(),
+        connections_table: "no-such-connections-table".into(),
+        ..settings
+    };
+    let (app, _) = LambdaApp::on_aws(
+        &clients,
+        &no_session_tables,
+        Arc::new(RecordingPusher::default()),
+        EngineConfig::default(),
+        LambdaLimits::default(),
+    );
+    mcp_prompts::seed::seed_if_empty(&app.engine.catalog)
+        .await
+        .unwrap();
+    let reply = |r: aws_lambda_events::apigw::ApiGatewayProxyResponse| -> serde_json::Value {
+        match r.body {
+            Some(Body::Text(t)) => serde_json::from_str(&t).unwrap(),
+            other => panic!("no reply body: {other:?}"),
+        }
+    };
+    // The control: a handshake-era request needs the connection item, and fails.
+    let legacy = json!({"jsonrpc":"2.0","id":1,"method":"prompts/list"});
+    let failed = reply(websocket::handle(&app, message(legacy)).await);
+    assert!(failed.get("error").is_some(), "{failed}");
+
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}});
+    let get = json!({"_meta": meta, "name": "code-review",
+                     "arguments": {"code": "fn main() {}", "language": "rust"}});
+    let create = json!({"_meta": meta, "name": "create_prompt",
+                        "arguments": {"name": "Stateless", "content": "Hi {{who}}"}});
+    let requests = [
+        ("server/discover", "server/discover", json!({"_meta": meta})),
+        (
+            "prompts/list (cold instance)",
+            "prompts/list",
+            json!({"_meta": meta}),
+        ),
+        ("prompts/get (first)", "prompts/get", get.clone()),
+        ("prompts/get (warm cache)", "prompts/get", get),
+        ("tools/call create_prompt (write)", "tools/call", create),
+    ];
+    println!("SDK calls per 2026-07-28 request (Lambda $default, no session tables, moto):");
+    for (i, (what, method, params)) in requests.into_iter().enumerate() {
+        let body = json!({"jsonrpc": "2.0", "id": i + 10, "method": method, "params": params});
+        clients.calls.reset();
+        let r = reply(websocket::handle(&app, message(body)).await);
+        let calls = clients.calls.snapshot();
+        let total: u64 = calls.values().sum();
+        println!("  {what:<34} {total:>2} calls  [{}]", fmt(&calls));
+        assert_eq!(r["id"], i + 10, "{r}");
+        assert_eq!(r["result"]["resultType"], "complete", "{what}: {r}");
+        assert_ne!(r["result"]["isError"], true, "{what}: {r}");
+        if what == "prompts/get (warm cache)" {
+            // The change-log head only: no connection, no session.
+            assert_eq!(calls, BTreeMap::from([("DynamoDB.GetItem".to_string(), 1)]));
+            let text = r["result"]["messages"][0]["content"]["text"]
+                .as_str()
+                .unwrap();
+            assert!(text.contains("fn main() {}"), "{text}");
+        }
+    }
 }

@@ -288,3 +288,102 @@ async fn a_template_over_the_threshold_round_trips_through_s3() {
     assert!(rendered.text.ends_with(" S3"));
     assert_eq!(store.history(&p.id).await.unwrap()[0].content, big);
 }
+
+/// The bounded history: pruned oldest first to the count and age bounds, never
+/// past a change the outbox has yet to publish, and `oldest_position` (what a
+/// resume is judged by) moves with it.
+#[tokio::test]
+async fn the_history_is_pruned_to_its_bounds_but_never_past_an_unpublished_change() {
+    use mcp_prompts::adapters::aws::HistoryBounds;
+    use std::time::Duration;
+
+    let moto = Moto::start();
+    let (clients, settings) = setup(&moto).await;
+    let store = store(&clients, &settings);
+    let catalog = Catalog::new(store.clone(), Arc::new(SystemClock));
+    // A writer whose SendMessage fails: its change stays in the outbox.
+    let stuck = Catalog::new(
+        self::store(
+            &clients,
+            &AwsSettings {
+                queue_url: Some(format!("{}/123456789012/no-such-queue", moto.url)),
+                ..settings.clone()
+            },
+        ),
+        Arc::new(SystemClock),
+    );
+    let edit = |n: usize| PromptPatch {
+        description: Some(format!("edit {n}")),
+        ..Default::default()
+    };
+    let (p, _) = catalog
+        .create(
+            draft(serde_json::json!({"name": "Pruned", "content": "x"})),
+            "t",
+        )
+        .await
+        .unwrap();
+    for n in 2..=6 {
+        catalog.update(&p.id, edit(n), None, "t").await.unwrap();
+    }
+    stuck.update(&p.id, edit(7), None, "t").await.unwrap();
+    for n in 8..=10 {
+        catalog.update(&p.id, edit(n), None, "t").await.unwrap();
+    }
+    let positions = |changes: Vec<mcp_prompts::domain::ChangeEvent>| -> Vec<u64> {
+        changes.iter().map(|c| c.position).collect()
+    };
+    assert_eq!(
+        store.oldest_position().await.unwrap(),
+        1,
+        "nothing pruned yet"
+    );
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let keep_two = HistoryBounds {
+        max_changes: 2,
+        max_age: week,
+    };
+    assert_eq!(store.prune_history(keep_two).await.unwrap(), 6);
+    assert_eq!(
+        store.oldest_position().await.unwrap(),
+        7,
+        "stops at the unpublished change"
+    );
+    assert_eq!(
+        positions(store.changes_since(0, 100).await.unwrap()),
+        vec![7, 8, 9, 10]
+    );
+    assert_eq!(
+        store.prune_history(keep_two).await.unwrap(),
+        0,
+        "idempotent"
+    );
+
+    // Once the sweeper has published it, pruning goes on to the count bound.
+    let sweeper = self::store(
+        &clients,
+        &AwsSettings {
+            outbox_grace: Duration::ZERO,
+            ..settings.clone()
+        },
+    );
+    assert_eq!(sweeper.outbox.sweep().await.unwrap(), 1);
+    assert_eq!(store.prune_history(keep_two).await.unwrap(), 2);
+    assert_eq!(store.oldest_position().await.unwrap(), 9);
+    assert_eq!(
+        positions(store.changes_since(0, 100).await.unwrap()),
+        vec![9, 10]
+    );
+    assert_eq!(positions(store.changes_since(8, 1).await.unwrap()), vec![9]);
+
+    // The age bound can empty the history; the floor then sits past the head.
+    let no_age = HistoryBounds {
+        max_changes: 100,
+        max_age: Duration::ZERO,
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(store.prune_history(no_age).await.unwrap(), 2);
+    assert_eq!(store.oldest_position().await.unwrap(), 11);
+    assert_eq!(store.head_position().await.unwrap(), 10);
+    assert!(store.changes_since(0, 100).await.unwrap().is_empty());
+}

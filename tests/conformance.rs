@@ -2,6 +2,8 @@
 //! mode) against `/mcp`. Scenarios for features a prompt hub deliberately lacks are
 //! listed, each with its reason, in tests/transports/conformance-expected-failures.yml;
 //! the suite fails on any other failure and on a listed scenario that passes.
+//! The suite's test:// resources are served from tests/fixtures/conformance-resources.json
+//! through the hub's `--resources` flag, like any deployment's static resources.
 //!
 //! Tools (installed by scripts/install-test-tools.sh): Node 22 in .tools/node22
 //! (override: MCP_PROMPTS_NODE22) and the suite in .tools/mcp-tools
@@ -58,7 +60,9 @@ fn official_conformance_suite_passes_on_streamable_http() {
     let expected = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/transports/conformance-expected-failures.yml");
 
-    let server = TestServer::start();
+    let resources =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance-resources.json");
+    let server = TestServer::start_with(None, &["--resources", resources.to_str().unwrap()]);
     create_fixture_prompts(&server.http_url);
     let results = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(node22);

@@ -221,3 +221,174 @@ fn changes_by_another_process_arrive_as_notifications() {
         "{got}"
     );
 }
+
+/// Revision 2026-07-28 over stdio: no `initialize`; `subscriptions/listen` is
+/// acknowledged first (naming exactly what it will deliver), stateless requests
+/// are answered beside it, and a change made by another process on the same
+/// data folder arrives tagged with the subscription id.
+#[test]
+fn subscriptions_listen_works_over_stdio() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with_data(data.path());
+    let mut stdio = StdioServer::start(data.path());
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}});
+    stdio.send(&format!(
+        "{}\n",
+        json!({"jsonrpc": "2.0", "id": "watch-1", "method": "subscriptions/listen", "params": {
+            "_meta": meta,
+            "notifications": {"promptsListChanged": true,
+                              "resourceSubscriptions": ["prompt://code-review"]}}})
+    ));
+    let ack = stdio
+        .next(Duration::from_secs(30))
+        .expect("an acknowledgement");
+    assert_eq!(
+        ack,
+        json!({"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+               "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": "watch-1"},
+                          "notifications": {"promptsListChanged": true,
+                                            "resourceSubscriptions": ["prompt://code-review"]}}})
+    );
+    // A stateless request on the same stdin is answered while the stream stays open.
+    stdio.send(&format!(
+        "{}\n",
+        json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {
+            "_meta": meta, "name": "code-review",
+            "arguments": {"code": "fn f() {}", "language": "rust"}}})
+    ));
+    let got = stdio
+        .next(Duration::from_secs(10))
+        .expect("prompts/get reply");
+    assert_eq!(got["id"], 2, "{got}");
+    assert_eq!(got["result"]["resultType"], "complete", "{got}");
+
+    let session = open_session(&server.http_url);
+    let created = call_tool(
+        &server.http_url,
+        &session,
+        1,
+        "create_prompt",
+        json!({"id": "listened", "name": "Listened", "content": "x"}),
+    );
+    assert!(created.get("result").is_some(), "{created}");
+    let updated = call_tool(
+        &server.http_url,
+        &session,
+        2,
+        "update_prompt",
+        json!({"id": "code-review", "description": "edited by another process"}),
+    );
+    assert!(updated.get("result").is_some(), "{updated}");
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let heard_both = |seen: &[Value]| {
+        [
+            "notifications/prompts/list_changed",
+            "notifications/resources/updated",
+        ]
+        .iter()
+        .all(|m| seen.iter().any(|n| n["method"] == *m))
+    };
+    while Instant::now() < deadline && !heard_both(&seen) {
+        if let Some(note) = stdio.next(Duration::from_millis(500)) {
+            seen.push(note);
+        }
+    }
+    assert!(heard_both(&seen), "{seen:?}");
+    for note in &seen {
+        // Only what the listener asked for, and every frame tagged with it.
+        assert!(
+            [
+                "notifications/prompts/list_changed",
+                "notifications/resources/updated"
+            ]
+            .contains(&note["method"].as_str().unwrap_or_default()),
+            "{note}"
+        );
+        assert_eq!(
+            note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "watch-1",
+            "{note}"
+        );
+    }
+    let updated = seen
+        .iter()
+        .find(|n| n["method"] == "notifications/resources/updated")
+        .unwrap();
+    assert_eq!(
+        updated["params"]["uri"], "prompt://code-review",
+        "{updated}"
+    );
+}
+
+/// A render of the latest version is planned once (arguments, partials) and the
+/// plan dropped on any change: editing an included prompt changes the includer's
+/// render and its required arguments at once.
+#[test]
+fn editing_a_partial_changes_the_includers_render_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let mut stdio = StdioServer::start(data.path());
+    stdio.initialize();
+    let mut id = 0;
+    let mut call = |stdio: &mut StdioServer, method: &str, params: Value| {
+        id += 1;
+        stdio.send(&format!(
+            "{}\n",
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+        ));
+        loop {
+            let reply = stdio.next(Duration::from_secs(10)).expect("a reply");
+            if reply["id"] == id {
+                break reply;
+            }
+        }
+    };
+    let tool = |name: &str, arguments: Value| json!({"name": name, "arguments": arguments});
+    for (pid, content) in [
+        ("footer", "-- {{who}}"),
+        ("letter", "Hi {{who}} {{> footer}}"),
+    ] {
+        let r = call(
+            &mut stdio,
+            "tools/call",
+            tool(
+                "create_prompt",
+                json!({"id": pid, "name": pid, "content": content, "variables": ["who"]}),
+            ),
+        );
+        assert_eq!(r["result"]["isError"], false, "{r}");
+    }
+    let get = json!({"name": "letter", "arguments": {"who": "Ann"}});
+    let r = call(&mut stdio, "prompts/get", get.clone());
+    assert_eq!(
+        r["result"]["messages"][0]["content"]["text"], "Hi Ann -- Ann",
+        "{r}"
+    );
+
+    let r = call(
+        &mut stdio,
+        "tools/call",
+        tool(
+            "update_prompt",
+            json!({"id": "footer", "content": "== {{who}} {{title}}",
+               "variables": ["who", {"name": "title", "required": true}]}),
+        ),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    let r = call(&mut stdio, "prompts/get", get);
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("'title'"),
+        "{r}"
+    );
+    let r = call(
+        &mut stdio,
+        "prompts/get",
+        json!({"name": "letter", "arguments": {"who": "Ann", "title": "Dr"}}),
+    );
+    assert_eq!(
+        r["result"]["messages"][0]["content"]["text"], "Hi Ann == Ann Dr",
+        "{r}"
+    );
+}

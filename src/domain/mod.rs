@@ -1,11 +1,13 @@
-//! The domain: prompts, versions, labels, templates, change events. Pure: no I/O,
-//! no async runtime, no storage.
+//! The domain: prompts, versions, labels, templates, change events, static
+//! resources. Pure: no I/O, no async runtime, no storage.
 
 pub mod change;
 pub mod label;
 pub mod prompt;
 pub mod prompt_id;
+pub mod static_resource;
 pub mod template;
+pub mod uri_template;
 pub mod variable;
 
 pub use change::{ChangeEvent, ChangeKind, PendingChange};

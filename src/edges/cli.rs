@@ -54,6 +54,8 @@ pub struct ServeArgs {
     pub backend: Backend,
     #[command(flatten)]
     pub aws: crate::edges::lambda::AwsArgs,
+    #[command(flatten)]
+    pub gateway: crate::edges::aws_gateway::GatewayArgs,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +69,17 @@ pub enum Backend {
 pub struct StdioArgs {
     #[command(flatten)]
     pub hub: HubArgs,
-    /// How often to look for changes other processes made to the data
-    /// folder, in milliseconds.
+    /// How often to look for changes other processes made to the store (the
+    /// data folder's change log, or with `--backend aws` the change log in the
+    /// prompts table), in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub poll_ms: u64,
+    /// Where prompts live: the embedded store in the data folder, or the AWS
+    /// tables (DynamoDB, S3) that `serve --backend aws` and the Lambdas use.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub aws: crate::edges::lambda::AwsArgs,
 }
 
 /// What `serve` and `stdio` configure alike.
@@ -99,6 +108,11 @@ pub struct HubArgs {
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long)]
     pub no_seed: bool,
+    /// JSON file of read-only resources served beside the prompts (fixed
+    /// text/blob resources and `{var}` URI templates; see the README). A file
+    /// that does not validate stops startup.
+    #[arg(long, env = "MCP_PROMPTS_RESOURCES")]
+    pub resources: Option<PathBuf>,
 }
 
 impl HubArgs {

@@ -6,3 +6,4 @@ pub mod gateway;
 pub mod http;
 pub mod lambda;
 pub mod stdio;
+pub mod stdio_aws;

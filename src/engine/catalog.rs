@@ -41,6 +41,24 @@ struct Analysis {
     unused_variables: Vec<String>,
 }
 
+/// What rendering the latest version of a prompt needs besides the arguments:
+/// the prompt, its arguments (its own and its partials'), its analysis, its
+/// templates registered. Worked out once and reused until any prompt changes
+/// (a change to a partial changes its includers' plans too).
+struct LatestPlan {
+    prompt: Arc<Prompt>,
+    arguments: Vec<Variable>,
+    analysis: Arc<Analysis>,
+}
+
+/// Cached plans; `generation` moves on every invalidation, so a plan worked out
+/// while a change arrived is not kept.
+#[derive(Default)]
+struct Plans {
+    generation: u64,
+    by_id: HashMap<PromptId, Arc<LatestPlan>>,
+}
+
 /// Which version of a prompt to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
@@ -72,6 +90,7 @@ pub struct Catalog {
     /// template is the most expensive step of a render, so it happens once per
     /// version, not once per `prompts/get`.
     analyses: RwLock<HashMap<PromptId, Arc<Analysis>>>,
+    plans: RwLock<Plans>,
     on_commit: RwLock<Vec<CommitHook>>,
 }
 
@@ -83,6 +102,7 @@ impl Catalog {
             renderer: Renderer::new(),
             latest: RwLock::new(HashMap::new()),
             analyses: RwLock::new(HashMap::new()),
+            plans: RwLock::new(Plans::default()),
             on_commit: RwLock::new(Vec::new()),
         }
     }
@@ -107,6 +127,23 @@ impl Catalog {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+        self.forget_plans();
+    }
+
+    fn forget_plans(&self) {
+        let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
+        plans.generation += 1;
+        plans.by_id.clear();
+    }
+
+    /// Drops every cached prompt: for a reader that fell behind the kept change
+    /// history and cannot tell which prompts changed.
+    pub fn invalidate_all(&self) {
+        self.latest
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.forget_plans();
     }
 
     pub async fn get(&self, id: &PromptId) -> CatalogResult<Arc<Prompt>> {
@@ -289,45 +326,81 @@ impl Catalog {
         selector: &Selector,
         args: &Map<String, Value>,
     ) -> CatalogResult<Rendered> {
-        let prompt = self.get_at(id, selector).await?;
-        let arguments = self.arguments(&prompt).await?;
-        if let Some(missing) = arguments
-            .iter()
-            .find(|v| v.required && !args.contains_key(&v.name))
-        {
-            return Err(CatalogError::MissingArgument {
-                prompt: id.clone(),
-                argument: missing.name.clone(),
+        if *selector == Selector::Latest {
+            let plan = self.latest_plan(id).await?;
+            let LatestPlan {
+                prompt,
+                arguments,
+                analysis,
+            } = &*plan;
+            check_arguments(id, arguments, args)?;
+            let text = if prompt.is_template {
+                self.renderer
+                    .render_latest_owned(id, Value::Object(args.clone()))
+                    .map_err(|e| CatalogError::Render {
+                        id: id.clone(),
+                        reason: e.to_string(),
+                    })?
+            } else {
+                prompt.content.clone()
+            };
+            return Ok(Rendered {
+                unused_variables: analysis.unused_variables.clone(),
+                unknown_arguments: unknown_arguments(arguments, args),
+                prompt: prompt.clone(),
+                text,
             });
         }
-        let unknown_arguments = args
-            .keys()
-            .filter(|k| !arguments.iter().any(|v| &v.name == *k))
-            .cloned()
-            .collect();
+        let prompt = self.get_at(id, selector).await?;
+        let arguments = self.arguments(&prompt).await?;
+        check_arguments(id, &arguments, args)?;
         let text = if !prompt.is_template {
             prompt.content.clone()
         } else {
             let mut stack = Vec::new();
-            self.ensure_registered(&prompt, &mut stack, *selector == Selector::Latest)
-                .await?;
+            self.ensure_registered(&prompt, &mut stack, false).await?;
             let data = Value::Object(args.clone());
-            let result = if *selector == Selector::Latest {
-                self.renderer.render_latest(id, &data)
-            } else {
-                self.renderer.render_source(&prompt.content, &data)
-            };
-            result.map_err(|e| CatalogError::Render {
-                id: id.clone(),
-                reason: e.to_string(),
-            })?
+            self.renderer
+                .render_source(&prompt.content, &data)
+                .map_err(|e| CatalogError::Render {
+                    id: id.clone(),
+                    reason: e.to_string(),
+                })?
         };
         Ok(Rendered {
             unused_variables: self.analysis(&prompt).unused_variables.clone(),
-            unknown_arguments,
+            unknown_arguments: unknown_arguments(&arguments, args),
             prompt,
             text,
         })
+    }
+
+    /// The cached plan for rendering the latest version of `id`, worked out on
+    /// first use after a change.
+    async fn latest_plan(&self, id: &PromptId) -> CatalogResult<Arc<LatestPlan>> {
+        let generation = {
+            let plans = self.plans.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(plan) = plans.by_id.get(id) {
+                return Ok(plan.clone());
+            }
+            plans.generation
+        };
+        let prompt = self.get(id).await?;
+        let arguments = self.arguments(&prompt).await?;
+        if prompt.is_template {
+            self.ensure_registered(&prompt, &mut Vec::new(), true)
+                .await?;
+        }
+        let plan = Arc::new(LatestPlan {
+            analysis: self.analysis(&prompt),
+            prompt,
+            arguments,
+        });
+        let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
+        if plans.generation == generation {
+            plans.by_id.insert(id.clone(), plan.clone());
+        }
+        Ok(plan)
     }
 
     fn committed(&self, event: ChangeEvent) -> ChangeEvent {
@@ -452,4 +525,30 @@ fn pending(kind: ChangeKind, actor: &str, label: Option<String>) -> PendingChang
         actor: actor.to_string(),
         label,
     }
+}
+
+/// Every required argument (the prompt's and its partials') must be given.
+fn check_arguments(
+    id: &PromptId,
+    arguments: &[Variable],
+    args: &Map<String, Value>,
+) -> CatalogResult<()> {
+    match arguments
+        .iter()
+        .find(|v| v.required && !args.contains_key(&v.name))
+    {
+        Some(missing) => Err(CatalogError::MissingArgument {
+            prompt: id.clone(),
+            argument: missing.name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Arguments given that the prompt does not declare.
+fn unknown_arguments(arguments: &[Variable], args: &Map<String, Value>) -> Vec<String> {
+    args.keys()
+        .filter(|k| !arguments.iter().any(|v| &v.name == *k))
+        .cloned()
+        .collect()
 }

@@ -11,6 +11,8 @@ use super::jsonrpc::{self, Incoming, RpcError};
 use super::methods;
 use super::modern;
 use super::session::{Phase, Session};
+use super::static_resources::StaticServer;
+use crate::domain::static_resource::StaticResources;
 use crate::ports::SessionStore;
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct Engine {
     /// Where sessions wait between connections; without one, every `initialize`
     /// starts a fresh session.
     pub sessions: Option<Arc<dyn SessionStore>>,
+    /// Read-only resources served beside the prompts (`--resources FILE`).
+    pub static_resources: StaticServer,
 }
 
 /// What handling one request produced besides its result: notifications that
@@ -86,7 +90,14 @@ impl Engine {
             catalog,
             config,
             sessions: None,
+            static_resources: StaticServer::default(),
         }
+    }
+
+    /// Serves `set` beside the prompts in the resources methods.
+    pub fn with_static_resources(mut self, set: StaticResources) -> Self {
+        self.static_resources = StaticServer::new(set);
+        self
     }
 
     /// Lets sessions outlive connections: `initialize` with `mcpSessionId`

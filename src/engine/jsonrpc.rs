@@ -93,12 +93,14 @@ pub fn decode_params<'a, T: Deserialize<'a>>(
         .map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
 }
 
+/// A success reply, written in one buffer (see `json_write`: replies are the
+/// hot path of every transport).
 pub fn success(id: &RawValue, result: &Value) -> String {
-    let mut out = String::with_capacity(64);
+    let mut out = String::with_capacity(256);
     out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
     out.push_str(id.get());
     out.push_str(",\"result\":");
-    out.push_str(&serde_json::to_string(result).unwrap_or_else(|_| "{}".into()));
+    super::json_write::write_value(&mut out, result);
     out.push('}');
     out
 }

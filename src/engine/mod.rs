@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cursor;
 pub mod dispatch;
 pub mod fanout;
+pub mod json_write;
 pub mod jsonrpc;
 pub mod methods;
 pub mod modern;
@@ -13,6 +14,7 @@ pub mod protocol;
 pub mod renderer;
 pub mod replay;
 pub mod session;
+pub mod static_resources;
 pub mod tools;
 
 pub use catalog::{Catalog, CatalogError, Selector};

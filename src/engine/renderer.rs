@@ -127,9 +127,15 @@ impl Renderer {
 
     /// Renders the registered latest template of `id`.
     pub fn render_latest(&self, id: &PromptId, data: &Value) -> Result<String, RenderError> {
+        self.render_latest_owned(id, data.clone())
+    }
+
+    /// [`Self::render_latest`] taking the data by value (`render` would copy it).
+    pub fn render_latest_owned(&self, id: &PromptId, data: Value) -> Result<String, RenderError> {
+        let context = handlebars::Context::from(data);
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
         reg.hb
-            .render(id.as_str(), data)
+            .render_with_context(id.as_str(), &context)
             .map_err(|e| RenderError::Template(describe(&e)))
     }
 

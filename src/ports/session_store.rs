@@ -26,4 +26,22 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn load(&self, session_id: &str, now: u64) -> StoreResult<Option<SessionRecord>>;
     async fn save(&self, record: &SessionRecord) -> StoreResult<()>;
     async fn delete(&self, session_id: &str) -> StoreResult<()>;
+    /// Saves `record` (detached) only if the stored session is still attached to
+    /// `connection_id`, so a late `$disconnect` cannot undo a resume that already
+    /// moved the session to a new connection. Returns whether it saved. Stores
+    /// shared between processes override this with a conditional write.
+    async fn detach(
+        &self,
+        record: &SessionRecord,
+        connection_id: &str,
+        now: u64,
+    ) -> StoreResult<bool> {
+        match self.load(&record.session.id, now).await? {
+            Some(stored) if stored.connection_id.as_deref() == Some(connection_id) => {
+                self.save(record).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Helpers for the AWS column's tests: a moto server on a free loopback port,
-//! the gateway binary (`serve --backend aws`) in front of it, SDK clients for
-//! in-process tests, and a small raw-WebSocket MCP client.
+//! the gateway binary (`serve --backend aws`) in front of it, and SDK clients
+//! for in-process tests. WebSocket tests use `tests/common/ws.rs`'s `WsClient`.
 //!
 //! moto comes from `.tools/venv-aws` (scripts/install-test-tools.sh), or
 //! `$MCP_PROMPTS_MOTO_SERVER`. Every process is killed on drop; every wait is
@@ -15,11 +15,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use mcp_prompts::adapters::aws::{AwsClients, AwsSettings};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub const STARTUP: Duration = Duration::from_secs(30);
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -244,131 +240,4 @@ fn pump(
             }
         }
     });
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A raw MCP-over-WebSocket client: requests by id, notifications kept in order.
-pub struct McpSocket {
-    socket: Socket,
-    next_id: u64,
-    pub notifications: Vec<Value>,
-}
-
-impl McpSocket {
-    pub async fn connect(url: &str) -> McpSocket {
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "mcp".parse().unwrap());
-        let (socket, response) =
-            tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
-                .await
-                .expect("connect in time")
-                .expect("websocket connect");
-        assert_eq!(
-            response.headers().get("sec-websocket-protocol").unwrap(),
-            "mcp"
-        );
-        McpSocket {
-            socket,
-            next_id: 1,
-            notifications: Vec::new(),
-        }
-    }
-
-    /// Connects and initializes (2025-06-18), opting into catalog events.
-    pub async fn initialized(url: &str) -> McpSocket {
-        let mut s = Self::connect(url).await;
-        let init = s
-            .request(
-                "initialize",
-                json!({
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "aws-test", "version": "1"}
-                }),
-            )
-            .await;
-        assert_eq!(
-            init["result"]["serverInfo"]["name"], "mcp-prompts",
-            "{init}"
-        );
-        s.notify("notifications/initialized", json!({})).await;
-        s
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        self.socket.send(Message::text(text)).await.expect("send");
-    }
-
-    pub async fn notify(&mut self, method: &str, params: Value) {
-        let msg = json!({"jsonrpc": "2.0", "method": method, "params": params});
-        self.send_text(msg.to_string()).await;
-    }
-
-    /// Sends a request and waits for its response (notifications are kept).
-    pub async fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        self.send_text(msg.to_string()).await;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let v = self
-                .next_message(deadline)
-                .await
-                .unwrap_or_else(|| panic!("no reply to {method}"));
-            if v.get("id") == Some(&json!(id)) {
-                return v;
-            }
-            self.notifications.push(v);
-        }
-    }
-
-    pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Value {
-        let r = self
-            .request("tools/call", json!({"name": name, "arguments": arguments}))
-            .await;
-        assert!(r["result"]["isError"] != json!(true), "{name} failed: {r}");
-        r["result"]["structuredContent"].clone()
-    }
-
-    /// Waits until a notification `method` arrived (or `within` passes).
-    pub async fn wait_for(&mut self, method: &str, within: Duration) -> Option<Value> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(i) = self
-                .notifications
-                .iter()
-                .position(|n| n["method"] == method)
-            {
-                return Some(self.notifications.remove(i));
-            }
-            let v = self.next_message(deadline).await?;
-            self.notifications.push(v);
-        }
-    }
-
-    async fn next_message(&mut self, deadline: Instant) -> Option<Value> {
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            let msg = tokio::time::timeout(left, self.socket.next())
-                .await
-                .ok()??
-                .ok()?;
-            match msg {
-                Message::Text(t) => {
-                    return Some(serde_json::from_str(t.as_str()).expect("JSON frame"));
-                }
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.socket.close(None).await;
-    }
 }

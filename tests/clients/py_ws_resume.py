@@ -1,13 +1,15 @@
 """Resume an MCP session with the official Python SDK 1.x over WebSocket.
 
-Usage: py_ws_resume.py WS_URL
+Usage: py_ws_resume.py WS_URL [QUIET_SECS]
 
 A subscriber session subscribes to a prompt and disconnects; an editor session
 makes 50 changes (10 to the subscribed prompt); the subscriber reconnects with
 `mcpSessionId` and `lastPosition` in `initialize` and must receive exactly the
 missed notifications: one prompts/list_changed, one resources/list_changed, one
 resources/updated for its prompt, positions after the last one it saw, no repeats.
-Then a plain SDK `initialize` (no resumption fields) still works.
+Then a plain SDK `initialize` (no resumption fields) still works. QUIET_SECS
+(default 0.5) is how long "no more notifications" must last: the AWS backend's
+fan-out goes through SQS and needs longer.
 """
 
 import sys
@@ -57,8 +59,12 @@ async def initialize(session, **extra):
     return result.model_extra or {}
 
 
-async def settle(recorder, quiet=0.5):
+QUIET = 0.5
+
+
+async def settle(recorder, quiet=None):
     """Waits until no notification arrived for `quiet` seconds."""
+    quiet = QUIET if quiet is None else quiet
     count = -1
     while count != len(recorder.seen):
         count = len(recorder.seen)
@@ -84,12 +90,16 @@ async def main(url):
 
     resumed_log = Recorder()
     async with AsyncExitStack() as stack:
-        editor = await open_session(stack, url, Recorder())
+        editor_log = Recorder()
+        editor = await open_session(stack, url, editor_log)
         await editor.initialize()
         for n in range(50):
             target = WATCHED if n % 5 == 0 else OTHER
             result = await editor.call_tool("update_prompt", {"id": target, "description": f"away {n}"})
             assert not result.isError, result
+        # Every change has been fanned out (the editor heard the last one), so
+        # none reaches the resumed connection live as well as by replay.
+        await settle(editor_log)
         back = await open_session(stack, url, resumed_log)
         again = await initialize(back, mcpSessionId=session_id, lastPosition=last_seen)
         assert again["resumed"] is True, again
@@ -124,4 +134,6 @@ async def main(url):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        QUIET = float(sys.argv[2])
     anyio.run(main, sys.argv[1])

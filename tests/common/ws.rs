@@ -153,6 +153,23 @@ impl WsClient {
         reply["result"].clone()
     }
 
+    /// Waits until a notification `method` arrives (or `within` passes) and
+    /// returns it; others that come first stay pending, in order.
+    pub async fn wait_for(&mut self, method: &str, within: Duration) -> Option<Value> {
+        if let Some(i) = self.pending.iter().position(|m| m["method"] == method) {
+            return self.pending.remove(i);
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            let msg = self.recv(left).await?;
+            if msg["method"] == method {
+                return Some(msg);
+            }
+            self.pending.push_back(msg);
+        }
+    }
+
     /// Every notification received until `quiet` passes without one.
     pub async fn notifications(&mut self, quiet: Duration) -> Vec<Value> {
         let mut out: Vec<Value> = self.pending.drain(..).collect();

@@ -6,7 +6,8 @@
 //! - [`metrics`]: counts SDK calls per service and operation (cost per request).
 //! - [`schema`]: table, index and queue definitions; [`bootstrap`] creates them.
 //! - [`prompt_store`] + [`writes`]: the `PromptStore` (versions, latest pointer,
-//!   labels, change log) with [`blobs`] for templates too big for an item.
+//!   labels, change log) with [`blobs`] for templates too big for an item;
+//!   [`history`] reads and bounds the change log.
 //! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
 //! - [`sessions`], [`connections`]: the session and connection stores.
 //! - [`pusher`]: `PostToConnection` through the management API.
@@ -15,6 +16,7 @@ pub mod blobs;
 pub mod bootstrap;
 pub mod config;
 pub mod connections;
+pub mod history;
 mod items;
 pub mod metrics;
 pub mod outbox;
@@ -27,6 +29,7 @@ mod writes;
 
 pub use config::{AwsClients, AwsSettings};
 pub use connections::DynamoConnectionStore;
+pub use history::HistoryBounds;
 pub use outbox::Outbox;
 pub use prompt_store::DynamoPromptStore;
 pub use pusher::ApiGatewayPusher;

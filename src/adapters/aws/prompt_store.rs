@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::types::Select;
 use super::blobs::TemplateBlobs;
 use super::config::{AwsClients, AwsSettings};
 use super::items::{self, Item};
-use super::outbox::{EVENT, Outbox};
-use super::schema::{self, CATEGORY_INDEX, CATEGORY_KEY, CHANGES_PK, ID, LATEST, LIVE_INDEX};
+use super::outbox::Outbox;
+use super::schema::{self, CATEGORY_INDEX, CATEGORY_KEY, ID, LATEST, LIVE_INDEX};
 use super::sdk_error;
 use crate::domain::{ChangeEvent, Label, PendingChange, Prompt, PromptId};
 use crate::ports::{
@@ -319,28 +319,7 @@ impl PromptStore for DynamoPromptStore {
     }
 
     async fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<ChangeEvent>> {
-        let out = self
-            .clients
-            .dynamodb()
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk > :after")
-            .expression_attribute_names("#pk", schema::PK)
-            .expression_attribute_names("#sk", schema::SK)
-            .expression_attribute_values(":pk", items::s(CHANGES_PK))
-            .expression_attribute_values(":after", items::s(schema::change_sk(after)))
-            .consistent_read(true)
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB Query changes", e))?;
-        out.items()
-            .iter()
-            .map(|i| {
-                serde_json::from_str(items::require_s(i, EVENT)?)
-                    .map_err(|e| StoreError::Backend(format!("corrupt change item: {e}")))
-            })
-            .collect()
+        self.read_changes(after, limit).await
     }
 
     async fn head_position(&self) -> StoreResult<u64> {
@@ -348,6 +327,10 @@ impl PromptStore for DynamoPromptStore {
             .get_item(schema::HEAD_PK.into(), schema::HEAD_SK.into())
             .await?;
         Ok(item.and_then(|i| items::get_n(&i, "position")).unwrap_or(0))
+    }
+
+    async fn oldest_position(&self) -> StoreResult<u64> {
+        self.history_floor().await
     }
 
     async fn count_live(&self) -> StoreResult<u64> {

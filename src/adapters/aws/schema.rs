@@ -11,6 +11,8 @@
 //!   carries `outbox_key` until it was published to SQS (the sparse `outbox` index).
 //! - `META` / `HEAD`: the change-log head (`position`), moved under a condition in
 //!   every write transaction, which is what makes positions gapless and monotonic.
+//! - `META` / `FLOOR`: the oldest change position still kept (`position`); the
+//!   history pruner (`history.rs`) raises it before deleting older changes.
 //! - `CURSOR` / `{consumer}`: where a change-log consumer left off.
 //!
 //! Sessions table (`id`): `record` (the `SessionRecord` JSON), `ttl`.
@@ -24,6 +26,7 @@ pub const SK: &str = "sk";
 pub const LATEST: &str = "LATEST";
 pub const HEAD_PK: &str = "META";
 pub const HEAD_SK: &str = "HEAD";
+pub const HISTORY_FLOOR_SK: &str = "FLOOR";
 pub const CHANGES_PK: &str = "CHANGES";
 pub const CURSOR_PK: &str = "CURSOR";
 

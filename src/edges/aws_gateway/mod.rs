@@ -2,11 +2,13 @@
 //! WebSocket API in front of the Lambda handlers (`crate::edges::lambda`),
 //! called in-process, on the AWS adapters against any AWS-compatible endpoint
 //! (moto locally, or a real account). It also serves the `@connections`
-//! management endpoint the handlers post to, polls SQS for the fan-out, and runs
-//! the outbox sweeper. `aws bootstrap` lives here too.
+//! management endpoint the handlers post to, polls SQS for the fan-out, runs
+//! the outbox sweeper and keeps the change history within its bounds. `aws
+//! bootstrap` lives here too.
 
 mod bootstrap;
 pub mod connections;
+mod history;
 pub mod sqs;
 mod websocket;
 
@@ -23,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub use bootstrap::{AwsCommand, bootstrap};
 use connections::LocalConnections;
 
-use crate::adapters::aws::{ApiGatewayPusher, AwsClients};
+use crate::adapters::aws::{ApiGatewayPusher, AwsClients, HistoryBounds};
 use crate::edges::cli::ServeArgs;
 use crate::edges::lambda::{LambdaApp, LambdaLimits};
 use crate::engine::EngineConfig;
@@ -34,12 +36,24 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How often the outbox sweeper looks for unpublished changes.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// `serve` flags that only the AWS-style gateway (`--backend aws`) uses.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GatewayArgs {
+    /// (--backend aws) Close every WebSocket this many seconds after it opened,
+    /// as API Gateway does after 2 hours (code 1001); the `$disconnect` route
+    /// runs, so the MCP session is detached for resume, not ended.
+    #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connection_secs: u64,
+}
+
 pub struct AwsGateway {
     pub app: LambdaApp,
     pub clients: Arc<AwsClients>,
     pub local: LocalConnections,
     pub shutdown: CancellationToken,
     pub idle_timeout: Duration,
+    /// Connections are cut this long after they opened (API Gateway: 2 h).
+    pub max_connection: Duration,
     pub queue_capacity: usize,
     /// `host:port` the events name as `domainName`.
     pub domain: String,
@@ -76,7 +90,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
-    let limits = LambdaLimits::default();
+    let limits = LambdaLimits {
+        session_ttl_secs: args.session_grace_secs,
+        ..Default::default()
+    };
     let config = EngineConfig {
         page_size: args.hub.page_size.max(1),
         max_message_bytes: args.hub.max_message_bytes.min(limits.max_message_bytes),
@@ -101,6 +118,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
         idle_timeout: IDLE_TIMEOUT,
+        max_connection: Duration::from_secs(args.gateway.max_connection_secs),
         queue_capacity: args.hub.send_queue.max(1),
         domain: addr.to_string(),
     });
@@ -113,6 +131,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(sqs::sweep_outbox(
             store.clone(),
             SWEEP_EVERY,
+            shutdown.clone(),
+        )),
+        tokio::spawn(history::prune(
+            store.clone(),
+            HistoryBounds {
+                max_changes: args.history_max_changes.max(1),
+                max_age: Duration::from_secs(args.history_max_age_secs),
+            },
+            Duration::from_secs(args.history_prune_secs.max(1)),
             shutdown.clone(),
         )),
     ];

@@ -4,7 +4,9 @@
 //! frame a `$default` event whose response body is sent back, the close a
 //! `$disconnect` event. Frames the handlers post to `@connections/{id}` arrive
 //! through the same per-connection queue. Messages over 128 KB close the
-//! connection (1009) and 10 idle minutes close it (1001), as API Gateway does.
+//! connection (1009), and 10 idle minutes or the maximum connection duration
+//! (`--max-connection-secs`, 2 h) close it (1001), as API Gateway does; a message
+//! being handled finishes first, and `$disconnect` runs either way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,11 +90,18 @@ async fn run(
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write_loop(sink, rx, conn.closed.clone()));
     let mut close = None;
+    let cut = tokio::time::sleep(gw.max_connection);
+    tokio::pin!(cut);
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(gw.idle_timeout, stream.next()) => next,
             _ = conn.closed.cancelled() => break,
             _ = gw.shutdown.cancelled() => { close = Some((1001, "Going away")); break }
+            _ = &mut cut => {
+                tracing::debug!(connection = %id, "maximum connection duration reached");
+                close = Some((1001, "Going away"));
+                break;
+            }
         };
         let (body, binary) = match next {
             Err(_) => {

@@ -22,7 +22,8 @@ pub struct LambdaLimits {
     pub fanout_concurrency: usize,
     /// A connection lives at most 2 h on API Gateway; its items a bit longer.
     pub connection_ttl_secs: u64,
-    /// How long a session survives without a connection (for resume).
+    /// How long a session survives without a connection (for resume); while
+    /// attached it lives as long as its connection can, plus this.
     pub session_ttl_secs: u64,
     /// API Gateway gives up on an integration after 29 s: answer before that.
     pub request_timeout: std::time::Duration,
@@ -117,10 +118,17 @@ impl LambdaApp {
                     return head;
                 };
                 let Some(last) = changes.last() else { break };
+                // Changes pruned from the history before this instance saw them.
+                if changes[0].position > seen + 1 {
+                    self.engine.catalog.invalidate_all();
+                }
                 seen = last.position;
                 for c in &changes {
                     self.engine.catalog.invalidate(&c.id);
                 }
+            }
+            if seen < head {
+                self.engine.catalog.invalidate_all();
             }
         }
         self.seen_position.store(head, Ordering::Release);

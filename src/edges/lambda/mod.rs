@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod runtime;
 pub mod session;
 pub mod settings;
+pub mod stateless;
 pub mod websocket;
 
 pub use app::{LambdaApp, LambdaLimits};

@@ -4,7 +4,9 @@
 //!
 //! `MCP_PROMPTS_HANDLER` (else the function's `_HANDLER`) picks it:
 //! `websocket` (or `connect` / `disconnect` / `default`: all three routes share
-//! one handler that routes on `routeKey`) or `fanout` (the SQS consumer).
+//! one handler that routes on `routeKey`), `fanout` (the SQS consumer) or
+//! `sweeper` (republishes the outbox and prunes the change history to
+//! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`).
 //! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
 //! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
 
@@ -17,7 +19,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::{LambdaApp, LambdaLimits};
 use super::settings::AwsArgs;
-use crate::adapters::aws::{ApiGatewayPusher, AwsClients, DynamoPromptStore};
+use crate::adapters::aws::{ApiGatewayPusher, AwsClients, DynamoPromptStore, HistoryBounds};
 use crate::engine::EngineConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +97,13 @@ pub async fn run() -> Result<(), Error> {
             .await
         }
         HandlerKind::Sweeper => {
+            let history = HistoryBounds::from_env()?;
             lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
                 let store = store.clone();
                 async move {
                     let published = store.outbox.sweep().await?;
-                    Ok::<_, Error>(serde_json::json!({ "published": published }))
+                    let pruned = store.prune_history(history).await?;
+                    Ok::<_, Error>(serde_json::json!({ "published": published, "pruned": pruned }))
                 }
             }))
             .await

@@ -19,6 +19,18 @@ use crate::ports::{ConnectionRecord, SessionRecord};
 /// Close reason for a connection whose session was resumed elsewhere.
 pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
 
+/// The last frame a taken-over connection gets before `DeleteConnection` closes
+/// it (1000): API Gateway lets no close reason through, so the reason comes as
+/// a `notifications/message` every MCP client can log.
+pub fn takeover_notice() -> Bytes {
+    let notice = serde_json::json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/message",
+        "params": {"level": "warning", "logger": "session", "data": TAKEN_OVER_REASON}
+    });
+    Bytes::from(notice.to_string())
+}
+
 /// What the engine reported besides frames.
 pub struct Effects {
     /// The connection the resumed session was attached to.
@@ -82,6 +94,8 @@ pub async fn settle(
         let _ = app.sessions.delete(&before.session.id).await;
     }
     if let Some(old) = effects.takeover.filter(|old| *old != id) {
+        // The management API closes without a reason of ours: say it first.
+        let _ = app.pusher.push(&old, takeover_notice()).await;
         app.pusher.disconnect(&old, 1000, TAKEN_OVER_REASON).await;
         let _ = app.connections.delete(&old).await;
     }
@@ -118,7 +132,9 @@ pub async fn settle(
             session,
             connection_id: Some(id.clone()),
             last_position,
-            expires_at: now + app.limits.session_ttl_secs,
+            // Attached: as long as the connection may live, plus the grace period
+            // (`$disconnect` shortens it to the grace period alone).
+            expires_at: now + app.limits.connection_ttl_secs + app.limits.session_ttl_secs,
         };
         if let Err(e) = app.sessions.save(&record).await {
             tracing::error!(session = %record.session.id, error = %e, "could not save the session");

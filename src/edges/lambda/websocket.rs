@@ -86,7 +86,8 @@ pub async fn disconnect(
     {
         record.connection_id = None;
         record.expires_at = now + app.limits.session_ttl_secs;
-        if let Err(e) = app.sessions.save(&record).await {
+        // Conditional: a resume on another connection may have got there first.
+        if let Err(e) = app.sessions.detach(&record, connection_id, now).await {
             tracing::warn!(error = %e, "$disconnect could not detach the session");
         }
     }
@@ -107,6 +108,15 @@ pub async fn default_route(
         Ok(t) => t,
         Err(reply) => return response(200, Some(reply)),
     };
+    if super::stateless::is_stateless(&text) {
+        return match super::stateless::handle(app, &connection_id, &text).await {
+            Some(reply) => {
+                let reply = reply.map(|r| enforce_limit(r, app.limits.max_message_bytes));
+                response(200, reply)
+            }
+            None => response(200, Some(timed_out(&text, app.limits.request_timeout))),
+        };
+    }
     let now = unix_now();
     let (conn, record) = match load_session(app, &connection_id, now).await {
         Ok(r) => r,

@@ -93,6 +93,17 @@ async fn resource_argument(
     arg: &Argument,
     context: &Context,
 ) -> Result<Vec<String>, RpcError> {
+    if let Some(variables) = ctx.engine.static_resources.template_variables(uri) {
+        // A static template takes any value: nothing to suggest.
+        return if variables.contains(&arg.name.as_str()) {
+            Ok(Vec::new())
+        } else {
+            Err(RpcError::invalid_params(format!(
+                "resource template '{uri}' has no argument '{}'",
+                arg.name
+            )))
+        };
+    }
     if !uri.starts_with(super::resources::SCHEME) {
         return Err(RpcError::invalid_params(format!(
             "unknown resource template: '{uri}'"

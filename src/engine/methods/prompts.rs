@@ -54,10 +54,21 @@ pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, 
         .render(&id, &Selector::Latest, &args)
         .await
         .map_err(catalog_error)?;
-    Ok(json!({
-        "description": rendered.prompt.description,
-        "messages": [{"role": "user", "content": {"type": "text", "text": rendered.text}}],
-    }))
+    // Moves the rendered text into the result (`json!` would copy it): it is
+    // most of the reply.
+    let object = |pairs: [(&str, Value); 2]| {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    };
+    let content = object([
+        ("type", Value::from("text")),
+        ("text", Value::String(rendered.text)),
+    ]);
+    let message = object([("role", Value::from("user")), ("content", content)]);
+    let result = object([
+        ("description", json!(rendered.prompt.description)),
+        ("messages", Value::Array(vec![message])),
+    ]);
+    Ok(result)
 }
 
 /// One page of the catalog for a list method, with the cursor of the next page.

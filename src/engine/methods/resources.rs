@@ -1,5 +1,6 @@
 //! Resources: every prompt is `prompt://{id}`, its versions
 //! `prompt://{id}/versions/{version}` and its labels `prompt://{id}@{label}`.
+//! Static resources (`--resources FILE`) are listed after the prompts.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -10,6 +11,7 @@ use crate::domain::{Label, PromptId};
 use crate::engine::catalog::{CatalogError, Selector};
 use crate::engine::dispatch::Ctx;
 use crate::engine::jsonrpc::{self, RpcError, decode_params};
+use crate::engine::static_resources;
 use crate::ports::StoreError;
 
 pub const SCHEME: &str = "prompt://";
@@ -58,10 +60,26 @@ struct UriParams {
     uri: String,
 }
 
+/// Prompts first (keyset cursors), then the static resources (index cursors),
+/// which fill what room the last prompt page leaves.
 pub async fn list(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: ListParams = decode_params("resources/list", params)?;
+    let statics = &ctx.engine.static_resources;
+    // The catalog caps a page the same way.
+    let limit = ctx.engine.config.page_size.clamp(1, 500);
+    if let Some(from) = p
+        .cursor
+        .as_deref()
+        .and_then(static_resources::decode_cursor)
+    {
+        let (resources, next) = statics.list_page(from, limit);
+        return Ok(with_cursor(
+            json!({ "resources": resources }),
+            next.map(static_resources::encode_cursor),
+        ));
+    }
     let (page, next) = page(ctx, p.cursor.as_deref()).await?;
-    let resources: Vec<Value> = page
+    let mut resources: Vec<Value> = page
         .iter()
         .map(|p| {
             json!({
@@ -73,16 +91,26 @@ pub async fn list(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
             })
         })
         .collect();
-    let mut result = json!({ "resources": resources });
+    let next = match next {
+        Some(next) => Some(next),
+        None => {
+            let (more, next) = statics.list_page(0, limit.saturating_sub(resources.len()));
+            resources.extend(more);
+            next.map(static_resources::encode_cursor)
+        }
+    };
+    Ok(with_cursor(json!({ "resources": resources }), next))
+}
+
+fn with_cursor(mut result: Value, next: Option<String>) -> Value {
     if let Some(next) = next {
         result["nextCursor"] = Value::String(next);
     }
-    Ok(result)
+    result
 }
 
-pub fn templates(_ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
-    Ok(json!({
-        "resourceTemplates": [
+pub fn templates(ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
+    let mut templates = json!([
             {
                 "uriTemplate": "prompt://{id}/versions/{version}",
                 "name": "prompt-version",
@@ -97,12 +125,18 @@ pub fn templates(_ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value
                 "description": "The version a label (production, staging, ...) points at, as catalog JSON",
                 "mimeType": MIME,
             },
-        ]
-    }))
+    ]);
+    if let Value::Array(list) = &mut templates {
+        list.extend(ctx.engine.static_resources.template_entries());
+    }
+    Ok(json!({ "resourceTemplates": templates }))
 }
 
 pub async fn read(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: UriParams = decode_params("resources/read", params)?;
+    if let Some(content) = ctx.engine.static_resources.read(&p.uri) {
+        return Ok(json!({ "contents": [content.map_err(RpcError::internal)?] }));
+    }
     let target = parse_uri(&p.uri).ok_or_else(|| not_found(&p.uri))?;
     let prompt = ctx
         .engine
@@ -121,6 +155,10 @@ pub async fn read(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
 
 pub async fn subscribe(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: UriParams = decode_params("resources/subscribe", params)?;
+    if ctx.engine.static_resources.serves(&p.uri) {
+        // It never changes: nothing to record, no update will ever be due.
+        return Ok(json!({}));
+    }
     let target = parse_uri(&p.uri)
         .filter(|t| t.selector == Selector::Latest)
         .ok_or_else(|| {
