@@ -110,7 +110,15 @@ bench 60 throughput --url "$URL" "${P[@]}" --connections 64 --duration-secs 10 -
 bench 60 fanout --url "$URL" "${P[@]}" --sessions 1000 --changes 1
 bench 120 fanout --url "$URL" "${P[@]}" --sessions 10000 --changes 1
 bench 90 fanout --url "$URL" "${P[@]}" --sessions 1000 --rate 100 --duration-secs 10
+# Streamable HTTP: one session, 64 concurrent keep-alive POSTs.
+HTTP_URL="$(sed 's#^ws://#http://#; s#/ws$#/mcp#' <<<"$URL")"
+bench 60 http --url "$HTTP_URL" "${P[@]}" --in-flight 64 --duration-secs 10
+bench 60 http --url "$HTTP_URL" "${P[@]}" --in-flight 64 --duration-secs 10 --method ping
 stop_server
+
+# stdio: loadgen starts `mcp-prompts stdio` on a fresh data folder itself.
+bench 60 stdio --server "$SERVER" --in-flight 64 --duration-secs 10
+bench 60 stdio --server "$SERVER" --in-flight 64 --duration-secs 10 --method ping
 
 # Memory on fresh servers, so memory freed by earlier steps is not reused.
 for n in 1000 10000; do

@@ -2,17 +2,14 @@
 //! with `tools/call update_prompt`; every session should receive
 //! `notifications/prompts/list_changed`. Measures change → receipt per session.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::mcp::{self, Client, Frame, LIST_CHANGED, Ws};
+use crate::listeners::{Board, Listeners, start_listeners};
+use crate::mcp::{self, Client};
 use crate::open;
 use crate::stats;
 
@@ -43,154 +40,6 @@ pub struct Args {
     /// The server's pid: adds its CPU time per notified session (from /proc).
     #[arg(long)]
     pub server_pid: Option<u32>,
-}
-
-/// Shared view of the listeners, for waiting without collecting their data.
-pub struct Board {
-    pub base: Instant,
-    /// Per session: nanoseconds since `base` of its latest list_changed, or 0.
-    pub last_rx: Vec<AtomicU64>,
-    pub frames: AtomicUsize,
-    pub closed: AtomicUsize,
-}
-
-impl Board {
-    pub fn new(n: usize) -> Arc<Self> {
-        Arc::new(Self {
-            base: Instant::now(),
-            last_rx: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            frames: AtomicUsize::new(0),
-            closed: AtomicUsize::new(0),
-        })
-    }
-
-    pub fn now_ns(&self) -> u64 {
-        self.base.elapsed().as_nanos() as u64
-    }
-
-    /// Sessions whose latest list_changed arrived at or after `t_ns`.
-    pub fn heard_since(&self, t_ns: u64) -> usize {
-        self.last_rx
-            .iter()
-            .filter(|a| a.load(Ordering::Relaxed) >= t_ns)
-            .count()
-    }
-
-    /// Waits (polling every 2 ms) until every session heard a list_changed at or
-    /// after `t_ns`, or `limit` passes. Returns how many did.
-    pub async fn wait_all_since(&self, t_ns: u64, limit: Duration) -> usize {
-        let deadline = Instant::now() + limit;
-        let n = self.last_rx.len();
-        loop {
-            let heard = self.heard_since(t_ns);
-            if heard == n || Instant::now() >= deadline {
-                return heard;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-}
-
-/// One list_changed receipt: ns since `Board::base`, and `_meta.position` if sent.
-#[derive(Clone, Copy, Debug)]
-pub struct Receipt {
-    pub t_ns: u64,
-    pub position: Option<u64>,
-}
-
-/// Reads a session's frames until `stop`; records every list_changed.
-pub async fn listen(
-    mut ws: Ws,
-    idx: usize,
-    board: Arc<Board>,
-    mut stop: watch::Receiver<bool>,
-) -> Vec<Receipt> {
-    let mut receipts = Vec::new();
-    loop {
-        let msg = tokio::select! {
-            biased;
-            msg = ws.next() => msg,
-            _ = stop.changed() => break,
-        };
-        match msg {
-            Some(Ok(Message::Text(t))) => {
-                let t_ns = board.now_ns();
-                let text = t.as_str();
-                if !text.contains("list_changed") {
-                    continue;
-                }
-                let Ok(f) = serde_json::from_str::<Frame>(text) else {
-                    continue;
-                };
-                if f.method != Some(LIST_CHANGED) {
-                    continue;
-                }
-                let position = f
-                    .params
-                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
-                    .and_then(|p| p["_meta"]["position"].as_u64());
-                receipts.push(Receipt { t_ns, position });
-                board.frames.fetch_add(1, Ordering::Relaxed);
-                board.last_rx[idx].store(t_ns, Ordering::Relaxed);
-            }
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                board.closed.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-            Some(Ok(_)) => {}
-        }
-    }
-    receipts
-}
-
-/// Opens the listeners and spawns their reader tasks.
-pub struct Listeners {
-    pub board: Arc<Board>,
-    pub stop: watch::Sender<bool>,
-    pub tasks: Vec<tokio::task::JoinHandle<Vec<Receipt>>>,
-    pub opened: usize,
-}
-
-pub async fn start_listeners(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Listeners> {
-    let opened = open::open_sessions(url, n, concurrency).await;
-    opened.report(n);
-    stats::result(
-        "open",
-        json!({
-            "sessions": n,
-            "opened": opened.clients.len(),
-            "seconds": stats::round3(opened.elapsed.as_secs_f64()),
-        }),
-    );
-    if opened.clients.is_empty() {
-        bail!("no session could be opened");
-    }
-    let count = opened.clients.len();
-    let board = Board::new(count);
-    let (stop, stop_rx) = watch::channel(false);
-    let tasks = opened
-        .clients
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| tokio::spawn(listen(c.ws, i, board.clone(), stop_rx.clone())))
-        .collect();
-    Ok(Listeners {
-        board,
-        stop,
-        tasks,
-        opened: count,
-    })
-}
-
-impl Listeners {
-    pub async fn finish(self) -> anyhow::Result<Vec<Vec<Receipt>>> {
-        let _ = self.stop.send(true);
-        let mut all = Vec::with_capacity(self.tasks.len());
-        for t in self.tasks {
-            all.push(t.await?);
-        }
-        Ok(all)
-    }
 }
 
 /// One editor change: when it was sent, when its response arrived, and the

@@ -18,7 +18,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
-pub const LIST_CHANGED: &str = "notifications/prompts/list_changed";
 
 /// How long any single handshake or request may take before it counts as failed.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,8 +56,6 @@ pub struct Frame<'a> {
     pub result: Option<&'a RawValue>,
     #[serde(default, borrow)]
     pub error: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub params: Option<&'a RawValue>,
 }
 
 pub struct Client {
@@ -175,20 +172,7 @@ pub async fn arguments_for(client: &mut Client, name: &str) -> anyhow::Result<Va
         let page = client.request("prompts/list", params).await?;
         let prompts = page["prompts"].as_array().cloned().unwrap_or_default();
         if let Some(p) = prompts.iter().find(|p| p["name"] == name) {
-            let mut args = serde_json::Map::new();
-            for a in p["arguments"].as_array().into_iter().flatten() {
-                if a["required"].as_bool().unwrap_or(false)
-                    && let Some(n) = a["name"].as_str()
-                {
-                    let v = match n {
-                        "code" => "fn main() {}",
-                        "language" => "rust",
-                        _ => "bench",
-                    };
-                    args.insert(n.to_string(), Value::String(v.to_string()));
-                }
-            }
-            return Ok(Value::Object(args));
+            return Ok(required_arguments(p));
         }
         match page["nextCursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -196,4 +180,22 @@ pub async fn arguments_for(client: &mut Client, name: &str) -> anyhow::Result<Va
         }
     }
     bail!("prompt '{name}' is not in prompts/list")
+}
+
+/// Every required argument of a `prompts/list` entry, filled with a short value.
+pub fn required_arguments(prompt: &Value) -> Value {
+    let mut args = serde_json::Map::new();
+    for a in prompt["arguments"].as_array().into_iter().flatten() {
+        if a["required"].as_bool().unwrap_or(false)
+            && let Some(n) = a["name"].as_str()
+        {
+            let v = match n {
+                "code" => "fn main() {}",
+                "language" => "rust",
+                _ => "bench",
+            };
+            args.insert(n.to_string(), Value::String(v.to_string()));
+        }
+    }
+    Value::Object(args)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::fanout;
+use crate::listeners;
 use crate::mcp;
 use crate::open;
 use crate::stats;
@@ -49,7 +49,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         "memory: {} idle sessions; server pid {} VmRSS before {} KiB",
         a.sessions, a.pid, before
     );
-    let listeners = fanout::start_listeners(&a.url, a.sessions, a.open_concurrency).await?;
+    let listeners = listeners::start_listeners(&a.url, a.sessions, a.open_concurrency).await?;
     tokio::time::sleep(Duration::from_secs(a.settle_secs.min(60))).await;
     let after = rss_kib(a.pid)?;
     let n = listeners.opened;

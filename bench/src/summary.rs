@@ -106,6 +106,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 f(&r, "heard_last"),
                 cpu(&r, "change")
             ),
+            "pipelined" => println!(
+                "| `{}` over {}, {} in flight | {} req/s | {} | errors {}{} |",
+                r["method"].as_str().unwrap_or("prompts/get"),
+                r["transport"].as_str().unwrap_or("?"),
+                f(&r, "in_flight"),
+                f(&r, "requests_per_s"),
+                lat(&r["latency"]),
+                f(&r, "errors"),
+                cpu(&r, "request")
+            ),
             "memory" => {
                 last_open = None;
                 println!(
