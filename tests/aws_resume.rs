@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_support::{Gateway, Moto};
-use common::ws::{WsClient, methods};
+use common::ws::{WsClient, events_opt_in, methods};
 use mcp_prompts::adapters::aws::DynamoPromptStore;
 use mcp_prompts::domain::PromptId;
 use mcp_prompts::engine::Catalog;
@@ -37,20 +37,6 @@ async fn start(extra: &[&str]) -> (Moto, Gateway) {
     sqs.purge_queue().queue_url(url).send().await.unwrap();
     let gateway = Gateway::start(&moto, extra);
     (moto, gateway)
-}
-
-fn events_opt_in() -> Value {
-    json!({"capabilities": {"experimental": {"mcp-prompts/catalogEvents": true}}})
-}
-
-async fn edit(c: &mut WsClient, id: &str, n: usize) {
-    let r = c
-        .call_tool(
-            "update_prompt",
-            json!({"id": id, "description": format!("edit {n}")}),
-        )
-        .await;
-    assert_eq!(r["isError"], false, "{r}");
 }
 
 fn event_positions(messages: &[Value]) -> Vec<u64> {
@@ -100,7 +86,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
         )
         .await;
     assert_eq!(sub_reply["result"], json!({}), "{sub_reply}");
-    edit(&mut editor, "code-review", 0).await;
+    editor.edit("code-review", 0).await;
     let last_seen = store.head_position().await.unwrap();
     let seen = until_position(&mut sub, last_seen).await;
     assert_eq!(event_positions(&seen), vec![last_seen], "{seen:?}");
@@ -115,7 +101,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
         } else {
             "bug-report"
         };
-        edit(&mut editor, id, n).await;
+        editor.edit(id, n).await;
     }
     let newest = last_seen + 50;
     assert_eq!(store.head_position().await.unwrap(), newest);
@@ -156,7 +142,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
     );
 
     // Live notifications continue after the replay, without repeats.
-    edit(&mut editor, "code-review", 51).await;
+    editor.edit("code-review", 51).await;
     let live = until_position(&mut back, newest + 1).await;
     assert_eq!(
         methods(&live),
@@ -197,7 +183,7 @@ async fn a_second_connection_for_the_same_session_closes_the_first_with_1000() {
 
     // The subscription moved with the session.
     let (mut editor, _) = WsClient::initialized(&gw.ws_url, json!({})).await;
-    edit(&mut editor, "sql-query-writer", 1).await;
+    editor.edit("sql-query-writer", 1).await;
     let updated = new
         .wait_for("notifications/resources/updated", WAIT)
         .await
@@ -234,7 +220,7 @@ async fn a_position_older_than_the_history_is_reported_as_truncated() {
     let session_id = first["mcpSessionId"].as_str().unwrap().to_string();
     sub.close().await;
     for n in 0..20 {
-        edit(&mut editor, "email-reply", n).await;
+        editor.edit("email-reply", n).await;
     }
     let head = store.head_position().await.unwrap();
     let deadline = Instant::now() + WAIT;

@@ -7,30 +7,16 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use common::ws::{WsClient, methods};
+use common::ws::{WsClient, events_opt_in, methods};
 use serde_json::{Value, json};
 
 const QUIET: Duration = Duration::from_millis(500);
-
-fn events_opt_in() -> Value {
-    json!({"capabilities": {"experimental": {"mcp-prompts/catalogEvents": true}}})
-}
 
 fn with(mut base: Value, extra: Value) -> Value {
     if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
         b.extend(e);
     }
     base
-}
-
-async fn edit(c: &mut WsClient, id: &str, n: usize) {
-    let r = c
-        .call_tool(
-            "update_prompt",
-            json!({"id": id, "description": format!("edit {n}")}),
-        )
-        .await;
-    assert_eq!(r["isError"], false, "{r}");
 }
 
 fn max_position(messages: &[Value]) -> Option<u64> {
@@ -52,7 +38,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
         json!({"uri": "prompt://code-review"}),
     )
     .await;
-    edit(&mut editor, "code-review", 0).await;
+    editor.edit("code-review", 0).await;
     let seen = sub.notifications(QUIET).await;
     let last_seen = max_position(&seen).expect("saw a position");
     sub.close().await;
@@ -64,7 +50,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
         } else {
             "bug-report"
         };
-        edit(&mut editor, id, n).await;
+        editor.edit(id, n).await;
     }
     let (mut back, result) = WsClient::initialized(
         &server.ws_url,
@@ -98,7 +84,7 @@ async fn a_subscriber_that_was_away_gets_exactly_what_it_missed_in_order() {
     );
 
     // Live notifications continue after the replay, without repeats.
-    edit(&mut editor, "code-review", 51).await;
+    editor.edit("code-review", 51).await;
     let live = back.notifications(QUIET).await;
     let live_events: Vec<u64> = live
         .iter()
@@ -114,13 +100,13 @@ async fn without_last_position_the_replay_starts_where_the_old_connection_stoppe
     let (mut editor, _) = WsClient::initialized(&server.ws_url, json!({})).await;
     let (mut sub, first) = WsClient::initialized(&server.ws_url, events_opt_in()).await;
     let session_id = first["mcpSessionId"].as_str().unwrap().to_string();
-    edit(&mut editor, "regex-writer", 0).await;
+    editor.edit("regex-writer", 0).await;
     let seen = sub.notifications(QUIET).await;
     let last_seen = max_position(&seen).unwrap();
     sub.close().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     for n in 1..=3 {
-        edit(&mut editor, "regex-writer", n).await;
+        editor.edit("regex-writer", n).await;
     }
     let (mut back, result) =
         WsClient::initialized(&server.ws_url, json!({"mcpSessionId": session_id})).await;
@@ -159,7 +145,7 @@ async fn a_second_connection_for_the_same_session_closes_the_first_with_1000() {
     );
     // The subscription moved with the session.
     let (mut editor, _) = WsClient::initialized(&server.ws_url, json!({})).await;
-    edit(&mut editor, "sql-query-writer", 1).await;
+    editor.edit("sql-query-writer", 1).await;
     let got = methods(&new.notifications(QUIET).await);
     assert!(
         got.iter()
@@ -194,7 +180,7 @@ async fn a_position_older_than_the_history_is_reported_as_truncated() {
     let session_id = first["mcpSessionId"].as_str().unwrap().to_string();
     sub.close().await;
     for n in 0..20 {
-        edit(&mut editor, "email-reply", n).await;
+        editor.edit("email-reply", n).await;
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (mut back, result) = WsClient::initialized(

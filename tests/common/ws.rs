@@ -222,6 +222,24 @@ impl WsClient {
     }
 }
 
+/// `initialize` params opting in to `notifications/catalog/changed`.
+pub fn events_opt_in() -> Value {
+    json!({"capabilities": {"experimental": {"mcp-prompts/catalogEvents": true}}})
+}
+
+impl WsClient {
+    /// Updates prompt `id`'s description to "edit `n`" (one change each call).
+    pub async fn edit(&mut self, id: &str, n: usize) {
+        let r = self
+            .call_tool(
+                "update_prompt",
+                json!({"id": id, "description": format!("edit {n}")}),
+            )
+            .await;
+        assert_eq!(r["isError"], false, "{r}");
+    }
+}
+
 /// The `method` of each message, with `_meta.position` when present.
 pub fn methods(messages: &[Value]) -> Vec<String> {
     messages
