@@ -12,6 +12,10 @@ use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for open WebSockets to finish their close handshake.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 use crate::engine::Engine;
 use crate::realtime::Registry;
@@ -22,6 +26,9 @@ pub struct Gateway {
     pub registry: Arc<Registry>,
     pub shutdown: CancellationToken,
     pub limits: Limits,
+    /// Open WebSocket connections (upgraded connections outlive axum's graceful
+    /// shutdown), so `serve` can wait for their close handshakes.
+    connections: TaskTracker,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +64,7 @@ impl Gateway {
             registry,
             shutdown,
             limits,
+            connections: TaskTracker::new(),
         })
     }
 
@@ -85,7 +93,18 @@ impl Gateway {
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+        .await?;
+        self.connections.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = self.connections.len(),
+                "WebSocket connections still closing at exit"
+            );
+        }
+        Ok(())
     }
 }
 

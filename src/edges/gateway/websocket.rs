@@ -59,6 +59,7 @@ pub async fn upgrade(
 /// notifications. One task instead of a reader and a writer: no hop through the
 /// queue for replies, no lock around a split socket, one wake-up per delivery.
 async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
+    let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();
     let dropped = conn.dropped.clone();
     let dropped = dropped.cancelled();
