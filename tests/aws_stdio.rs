@@ -7,136 +7,30 @@
 mod aws_support;
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use aws_support::{Gateway, Moto};
+use common::stdio::StdioProc;
 use common::ws::WsClient;
 use serde_json::{Value, json};
 
-const REPLY: Duration = Duration::from_secs(30);
 const NOTIFY: Duration = Duration::from_secs(15);
 
-/// A running `mcp-prompts stdio`, killed when dropped. Notifications that come
-/// while waiting for a reply are kept, in order.
-struct StdioProc {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    pending: Vec<Value>,
-    next_id: u64,
+/// `stdio --backend aws` on `moto`'s tables, with `extra` arguments, initialized.
+fn aws(moto: &Moto, extra: &[&str]) -> StdioProc {
+    let mut cmd = moto.command(env!("CARGO_BIN_EXE_mcp-prompts"));
+    cmd.args(["stdio", "--backend", "aws", "--poll-ms", "50"])
+        .args(extra);
+    let mut s = StdioProc::spawn(cmd);
+    s.initialize();
+    s
 }
 
-impl StdioProc {
-    fn spawn(mut cmd: Command) -> StdioProc {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mcp-prompts stdio");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut s = StdioProc {
-            stdin: child.stdin.take().unwrap(),
-            child,
-            lines,
-            pending: Vec::new(),
-            next_id: 1,
-        };
-        let init = s.request(
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {},
-                   "clientInfo": {"name": "aws-stdio-test", "version": "1"}}),
-        );
-        assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
-        s.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        s
-    }
-
-    /// `stdio --backend aws` on `moto`'s tables, with `extra` arguments.
-    fn aws(moto: &Moto, extra: &[&str]) -> StdioProc {
-        let mut cmd = moto.command(env!("CARGO_BIN_EXE_mcp-prompts"));
-        cmd.args(["stdio", "--backend", "aws", "--poll-ms", "50"])
-            .args(extra);
-        StdioProc::spawn(cmd)
-    }
-
-    /// `stdio` on an embedded data folder.
-    fn embedded(data: &std::path::Path) -> StdioProc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-prompts"));
-        cmd.args(["stdio", "--data"]).arg(data).env("NO_COLOR", "1");
-        StdioProc::spawn(cmd)
-    }
-
-    fn send(&mut self, msg: Value) {
-        self.stdin
-            .write_all(format!("{msg}\n").as_bytes())
-            .and_then(|()| self.stdin.flush())
-            .expect("write stdin");
-    }
-
-    fn next(&self, timeout: Duration) -> Option<Value> {
-        let line = self.lines.recv_timeout(timeout).ok()?;
-        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let deadline = Instant::now() + REPLY;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .next(left)
-                .unwrap_or_else(|| panic!("no reply to {method}"));
-            if msg.get("id") == Some(&json!(id)) {
-                return msg;
-            }
-            self.pending.push(msg);
-        }
-    }
-
-    fn call_tool(&mut self, name: &str, arguments: Value) -> Value {
-        let reply = self.request("tools/call", json!({"name": name, "arguments": arguments}));
-        assert_eq!(reply["result"]["isError"], json!(false), "{name}: {reply}");
-        reply["result"]["structuredContent"].clone()
-    }
-
-    /// Waits for a notification `method` (kept ones first); `None` after `within`.
-    fn wait_for(&mut self, method: &str, within: Duration) -> Option<Value> {
-        if let Some(i) = self.pending.iter().position(|m| m["method"] == method) {
-            return Some(self.pending.remove(i));
-        }
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            let msg = self.next(left)?;
-            if msg["method"] == method {
-                return Some(msg);
-            }
-            self.pending.push(msg);
-        }
-    }
-}
-
-impl Drop for StdioProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `stdio` on an embedded data folder, initialized.
+fn embedded(data: &std::path::Path) -> StdioProc {
+    let mut s = StdioProc::embedded(data, &[]);
+    s.initialize();
+    s
 }
 
 fn seed_count() -> usize {
@@ -149,7 +43,7 @@ fn seed_count() -> usize {
 fn a_stdio_client_on_aws_reads_the_catalog_and_hears_another_process_edit_it() {
     let moto = Moto::start();
     moto.bootstrap();
-    let mut reader = StdioProc::aws(&moto, &[]);
+    let mut reader = aws(&moto, &[]);
 
     // The whole seeded catalog, one page, the same prompts the embedded store has.
     let list = reader.request("prompts/list", json!({}));
@@ -165,7 +59,7 @@ fn a_stdio_client_on_aws_reads_the_catalog_and_hears_another_process_edit_it() {
         json!({"name": "code-review", "arguments": {"code": "fn main() {}", "language": "rust"}});
     let from_aws = reader.request("prompts/get", get.clone());
     let data = tempfile::tempdir().unwrap();
-    let mut embedded = StdioProc::embedded(data.path());
+    let mut embedded = embedded(data.path());
     let from_sqlite = embedded.request("prompts/get", get);
     assert!(
         from_aws["result"]["messages"][0]["content"]["text"]
@@ -182,7 +76,7 @@ fn a_stdio_client_on_aws_reads_the_catalog_and_hears_another_process_edit_it() {
     assert_eq!(subscribed["result"], json!({}), "{subscribed}");
 
     // Another process on the same tables creates a prompt and edits one.
-    let mut editor = StdioProc::aws(&moto, &[]);
+    let mut editor = aws(&moto, &[]);
     let created = editor.call_tool(
         "create_prompt",
         json!({"id": "from-editor", "name": "From editor", "content": "Hi {{who}}",
@@ -234,7 +128,7 @@ async fn changes_cross_between_stdio_and_websocket_clients_of_the_aws_gateway() 
     moto.bootstrap_with(&["--no-seed"]);
     let gw = Gateway::start(&moto, &["--no-seed"]);
     let (mut ws, _) = WsClient::initialized(&gw.ws_url, json!({})).await;
-    let mut stdio = tokio::task::block_in_place(|| StdioProc::aws(&moto, &["--no-seed"]));
+    let mut stdio = tokio::task::block_in_place(|| aws(&moto, &["--no-seed"]));
 
     // WebSocket → stdio: the stdio process finds the change in the change log.
     let made = ws

@@ -4,92 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
 use common::http::{call_tool, open_session};
+use common::stdio::StdioProc;
 use serde_json::{Value, json};
-
-/// A running `mcp-prompts stdio`, killed when dropped.
-struct StdioServer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-}
-
-impl StdioServer {
-    fn start(data: &std::path::Path) -> StdioServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
-            .args(["stdio", "--poll-ms", "50", "--data"])
-            .arg(data)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mcp-prompts stdio");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        StdioServer {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-        }
-    }
-
-    fn send(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(text.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// The next stdout line, parsed; every line must be a JSON-RPC message.
-    fn next(&self, timeout: Duration) -> Option<Value> {
-        let line = self.lines.recv_timeout(timeout).ok()?;
-        let value: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"));
-        assert_eq!(value["jsonrpc"], "2.0", "{line}");
-        Some(value)
-    }
-
-    fn initialize(&mut self) {
-        self.send(&format!(
-            "{}\n{}\n",
-            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": {"name": "stdio-test", "version": "1"}}}),
-            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        ));
-        let init = self
-            .next(Duration::from_secs(30))
-            .expect("initialize reply");
-        assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
-    }
-}
-
-impl Drop for StdioServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let data = tempfile::tempdir().unwrap();
-    let mut stdio = StdioServer::start(data.path());
+    let mut stdio = StdioProc::embedded(data.path(), &["--poll-ms", "50"]);
     stdio.initialize();
     // Mostly pings (the transport's own cost), every fourth a render with its own
     // arguments, so a reply that overtook another would show.
@@ -108,7 +34,7 @@ fn pipelined_requests_are_answered_in_order() {
     }
     // Blank lines and garbage between messages: skipped, and answered with a parse error.
     batch.push_str("\n   \nnot json\n");
-    stdio.send(&batch);
+    stdio.send_text(&batch);
     for id in 1..=n {
         let reply = stdio.next(Duration::from_secs(30)).expect("a reply");
         assert_eq!(reply["id"], id, "{reply}");
@@ -150,9 +76,9 @@ fn pipelined_requests_are_answered_in_order() {
 fn changes_by_another_process_arrive_as_notifications() {
     let data = tempfile::tempdir().unwrap();
     let server = TestServer::start_with_data(data.path());
-    let mut stdio = StdioServer::start(data.path());
+    let mut stdio = StdioProc::embedded(data.path(), &["--poll-ms", "50"]);
     stdio.initialize();
-    stdio.send(&format!(
+    stdio.send_text(&format!(
         "{}\n",
         json!({"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
                "params": {"uri": "prompt://code-review"}})
@@ -201,7 +127,7 @@ fn changes_by_another_process_arrive_as_notifications() {
         "{seen:?}"
     );
 
-    stdio.send(&format!(
+    stdio.send_text(&format!(
         "{}\n",
         json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get",
                "params": {"name": "from-serve"}})
@@ -230,10 +156,10 @@ fn changes_by_another_process_arrive_as_notifications() {
 fn subscriptions_listen_works_over_stdio() {
     let data = tempfile::tempdir().unwrap();
     let server = TestServer::start_with_data(data.path());
-    let mut stdio = StdioServer::start(data.path());
+    let mut stdio = StdioProc::embedded(data.path(), &["--poll-ms", "50"]);
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                       "io.modelcontextprotocol/clientCapabilities": {}});
-    stdio.send(&format!(
+    stdio.send_text(&format!(
         "{}\n",
         json!({"jsonrpc": "2.0", "id": "watch-1", "method": "subscriptions/listen", "params": {
             "_meta": meta,
@@ -251,7 +177,7 @@ fn subscriptions_listen_works_over_stdio() {
                                             "resourceSubscriptions": ["prompt://code-review"]}}})
     );
     // A stateless request on the same stdin is answered while the stream stays open.
-    stdio.send(&format!(
+    stdio.send_text(&format!(
         "{}\n",
         json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {
             "_meta": meta, "name": "code-review",
@@ -328,12 +254,12 @@ fn subscriptions_listen_works_over_stdio() {
 #[test]
 fn editing_a_partial_changes_the_includers_render_at_once() {
     let data = tempfile::tempdir().unwrap();
-    let mut stdio = StdioServer::start(data.path());
+    let mut stdio = StdioProc::embedded(data.path(), &["--poll-ms", "50"]);
     stdio.initialize();
     let mut id = 0;
-    let mut call = |stdio: &mut StdioServer, method: &str, params: Value| {
+    let mut call = |stdio: &mut StdioProc, method: &str, params: Value| {
         id += 1;
-        stdio.send(&format!(
+        stdio.send_text(&format!(
             "{}\n",
             json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
         ));

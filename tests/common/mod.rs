@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod stdio;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read};
