@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::catalog::Catalog;
-use super::jsonrpc::{self, Incoming, RpcError};
+use super::jsonrpc::{self, Incoming, Reply, RpcError};
 use super::methods;
 use super::modern;
 use super::session::{Phase, Session};
@@ -251,7 +251,8 @@ impl Engine {
             out,
         };
         match methods::request(&mut ctx, method, msg.params).await {
-            Ok(result) => Some(jsonrpc::success(id, &result)),
+            Ok(Reply::Value(result)) => Some(jsonrpc::success(id, &result)),
+            Ok(Reply::Written(result)) => Some(jsonrpc::success_written(id, &result)),
             Err(err) => Some(jsonrpc::failure(Some(id), &err)),
         }
     }
@@ -298,7 +299,7 @@ impl Engine {
             envelope.client_capabilities,
         );
         let result = if method == "server/discover" {
-            Ok(modern::discover())
+            Ok(Reply::Value(modern::discover()))
         } else {
             let mut ctx = Ctx {
                 engine: self,
@@ -308,9 +309,12 @@ impl Engine {
             methods::request(&mut ctx, method, params).await
         };
         Some(match result {
-            Ok(mut result) => {
+            Ok(Reply::Value(mut result)) => {
                 modern::decorate(method, &mut result);
                 jsonrpc::success(id, &result)
+            }
+            Ok(Reply::Written(result)) => {
+                jsonrpc::success_written(id, &modern::decorate_written(method, &result))
             }
             Err(err) => jsonrpc::failure(Some(id), &err),
         })

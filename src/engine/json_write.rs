@@ -46,6 +46,12 @@ pub fn write_value(out: &mut String, value: &Value) {
 pub fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    write_str_contents(out, s);
+    out.push('"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal (no quotes).
+pub fn write_str_contents(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut escape = |out: &mut String, at: usize, b: u8| {
@@ -73,7 +79,6 @@ pub fn write_str(out: &mut String, s: &str) {
         }
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 #[inline]

@@ -95,6 +95,26 @@ pub fn decode_params<'a, T: Deserialize<'a>>(
 
 /// A success reply, written in one buffer (see `json_write`: replies are the
 /// hot path of every transport).
+/// What a method answers: a value, or a result object already written as JSON
+/// (`prompts/get`, whose rendered text is escaped while it is rendered).
+#[derive(Debug)]
+pub enum Reply {
+    Value(Value),
+    /// A JSON object with at least one member.
+    Written(String),
+}
+
+/// The reply to request `id` with a result already written as JSON.
+pub fn success_written(id: &RawValue, result: &str) -> String {
+    let mut out = String::with_capacity(result.len() + 40);
+    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    out.push_str(id.get());
+    out.push_str(",\"result\":");
+    out.push_str(result);
+    out.push('}');
+    out
+}
+
 pub fn success(id: &RawValue, result: &Value) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");

@@ -15,6 +15,7 @@ pub mod renderer;
 pub mod replay;
 pub mod session;
 pub mod static_resources;
+pub mod text_plan;
 pub mod tools;
 
 pub use catalog::{Catalog, CatalogError, Selector};

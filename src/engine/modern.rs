@@ -3,6 +3,9 @@
 //! This module reads that envelope and decorates results the way the revision
 //! wants (`resultType`, server identity, cache hints).
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -44,10 +47,11 @@ struct Meta<'a> {
 /// The envelope of `params`, if this is a modern request. Cheap for legacy
 /// requests: a substring check before any parsing.
 pub fn envelope(params: Option<&RawValue>) -> Option<Envelope> {
+    // Built once: `str::contains` sets up a searcher for the pattern per call.
+    static FINDER: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(META_PROTOCOL_VERSION));
     let raw = params?.get();
-    if !raw.contains(META_PROTOCOL_VERSION) {
-        return None;
-    }
+    FINDER.find(raw.as_bytes())?;
     let meta = serde_json::from_str::<Params<'_>>(raw).ok()?.meta?;
     Some(Envelope {
         protocol_version: meta.protocol_version?.to_string(),
@@ -107,6 +111,16 @@ pub fn decorate(method: &str, result: &mut Value) {
     }
 }
 
+/// [`decorate`] for a result already written as a JSON object with at least
+/// one member and none of the members `decorate` adds.
+pub fn decorate_written(method: &str, written: &str) -> String {
+    let mut extra = Value::Object(Default::default());
+    decorate(method, &mut extra);
+    let extra = extra.to_string();
+    let members = written.trim_start().strip_prefix('{').unwrap_or(written);
+    format!("{},{members}", &extra[..extra.len() - 1])
+}
+
 /// Methods of the handshake era that the modern revision removed.
 pub fn removed_in_modern(method: &str) -> bool {
     matches!(
@@ -121,6 +135,18 @@ mod tests {
 
     fn raw(s: &str) -> Box<RawValue> {
         RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn written_results_are_decorated_like_values() {
+        for method in ["prompts/get", "prompts/list"] {
+            let written = r#"{"description":"d","messages":[{"role":"user"}]}"#;
+            let mut value: Value = serde_json::from_str(written).unwrap();
+            decorate(method, &mut value);
+            let decorated: Value =
+                serde_json::from_str(&decorate_written(method, written)).unwrap();
+            assert_eq!(decorated, value, "{method}");
+        }
     }
 
     #[test]

@@ -8,9 +8,11 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use handlebars::template::Template;
 use handlebars::{Handlebars, handlebars_helper};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::text_plan::{Partials, TextPlan};
 use crate::domain::template;
 use crate::domain::{Prompt, PromptId};
 
@@ -149,6 +151,60 @@ impl Renderer {
     }
 }
 
+impl Renderer {
+    /// A [`TextPlan`] for the registered latest template of `id`, if the
+    /// template fits the plan's subset and the plan renders exactly what
+    /// handlebars renders on probe arguments (all set, all empty, all absent).
+    pub fn text_plan(&self, id: &PromptId) -> Option<TextPlan> {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let hb = &reg.hb;
+        let template = hb.get_template(id.as_str())?;
+        let is_variable = |name: &str| reads_argument(hb, name);
+        let plan = TextPlan::compile(template, &RegisteredPartials(hb), &is_variable)?;
+        let names = plan.arguments();
+        let probes = [
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.to_string(), Value::from(format!("<{i} \"x\"\n\\&>"))))
+                .collect(),
+            names
+                .iter()
+                .map(|n| (n.to_string(), Value::from("")))
+                .collect(),
+            Map::new(),
+        ];
+        for args in probes {
+            let expected = hb.render(id.as_str(), &args).ok()?;
+            let mut got = String::with_capacity(expected.len());
+            plan.render(&args, &mut got);
+            if got != expected {
+                tracing::debug!(prompt = %id, "text plan differs from handlebars; rendering with handlebars");
+                return None;
+            }
+        }
+        Some(plan)
+    }
+}
+
+struct RegisteredPartials<'a>(&'a Handlebars<'static>);
+
+impl Partials for RegisteredPartials<'_> {
+    fn template(&self, name: &str) -> Option<&Template> {
+        self.0.get_template(name)
+    }
+}
+
+/// Whether `{{name}}` reads the argument `name` rather than calling a helper:
+/// handlebars does not say which helpers it has, so ask it to render one.
+fn reads_argument(hb: &Handlebars<'static>, name: &str) -> bool {
+    const PROBE: &str = "\u{1}probe";
+    let mut data = Map::new();
+    data.insert(name.to_string(), Value::from(PROBE));
+    hb.render_template(&format!("{{{{{name}}}}}"), &data)
+        .is_ok_and(|out| out == PROBE)
+}
+
 fn describe(e: &handlebars::RenderError) -> String {
     match e.reason() {
         handlebars::RenderErrorReason::PartialNotFound(name) => {
@@ -216,5 +272,77 @@ mod tests {
         r.register(&p).unwrap();
         let err = r.render_latest(&p.id, &json!({})).unwrap_err().to_string();
         assert!(err.contains("nowhere"), "{err}");
+    }
+
+    /// Every starter prompt that compiles to a text plan renders exactly what
+    /// handlebars renders, with every argument set, only the required ones, and
+    /// text that needs escaping; the hot `code-review` is one of them.
+    #[test]
+    fn text_plans_render_like_handlebars() {
+        let r = Renderer::new();
+        let prompts: Vec<Prompt> = crate::seed::starter_drafts()
+            .into_iter()
+            .map(|d| d.into_prompt(1, "t", "t").unwrap())
+            .collect();
+        for p in &prompts {
+            r.register(p).unwrap();
+        }
+        let mut planned = Vec::new();
+        for p in prompts.iter().filter(|p| p.is_template) {
+            let Some(plan) = r.text_plan(&p.id) else {
+                continue;
+            };
+            planned.push(p.id.to_string());
+            let every: Map<String, Value> = p
+                .variables
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        json!(format!("{} \"q\" \\ <b>\n{{{{x}}}}", v.name)),
+                    )
+                })
+                .collect();
+            let required: Map<String, Value> = every
+                .iter()
+                .filter(|(k, _)| p.variables.iter().any(|v| &v.name == *k && v.required))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            for args in [every, required] {
+                let expected = r
+                    .render_latest(&p.id, &Value::Object(args.clone()))
+                    .unwrap();
+                let mut text = String::new();
+                plan.render(&args, &mut text);
+                assert_eq!(text, expected, "{}", p.id);
+                let mut json_text = String::new();
+                plan.render_json(&args, &mut json_text);
+                assert_eq!(
+                    serde_json::from_str::<String>(&format!("\"{json_text}\"")).unwrap(),
+                    expected,
+                    "{}",
+                    p.id
+                );
+            }
+        }
+        assert!(planned.contains(&"code-review".to_string()), "{planned:?}");
+        assert!(
+            planned.len() * 2 >= prompts.len(),
+            "only {planned:?} have plans"
+        );
+    }
+
+    #[test]
+    fn helpers_keep_handlebars() {
+        let r = Renderer::new();
+        for (id, source) in [
+            ("a", "{{upper who}}"),
+            ("b", "{{json}}"),
+            ("c", "{{#each xs}}{{this}}{{/each}}"),
+        ] {
+            let p = prompt(id, source);
+            r.register(&p).unwrap();
+            assert!(r.text_plan(&p.id).is_none(), "{source}");
+        }
     }
 }

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use super::{Catalog, CatalogError, CatalogResult, Selector};
 use crate::domain::{Prompt, PromptId, Variable};
+use crate::engine::json_write;
+use crate::engine::text_plan::TextPlan;
 use crate::ports::StoreError;
 
 /// What a prompt version's template includes and leaves unused.
@@ -26,6 +28,8 @@ struct LatestPlan {
     prompt: Arc<Prompt>,
     arguments: Vec<Variable>,
     analysis: Arc<Analysis>,
+    /// The template as a flat plan, when it fits one; else handlebars renders it.
+    text: Option<TextPlan>,
 }
 
 /// Cached plans; `generation` moves on every invalidation, so a plan worked out
@@ -75,26 +79,19 @@ impl Catalog {
     ) -> CatalogResult<Rendered> {
         if *selector == Selector::Latest {
             let plan = self.latest_plan(id).await?;
-            let LatestPlan {
-                prompt,
-                arguments,
-                analysis,
-            } = &*plan;
-            check_arguments(id, arguments, args)?;
-            let text = if prompt.is_template {
-                self.renderer
-                    .render_latest_owned(id, Value::Object(args.clone()))
-                    .map_err(|e| CatalogError::Render {
-                        id: id.clone(),
-                        reason: e.to_string(),
-                    })?
-            } else {
-                prompt.content.clone()
+            check_arguments(id, &plan.arguments, args)?;
+            let text = match &plan.text {
+                Some(text) => {
+                    let mut out = String::with_capacity(plan.prompt.content.len() + 256);
+                    text.render(args, &mut out);
+                    out
+                }
+                None => self.render_latest_slow(&plan, args)?,
             };
             return Ok(Rendered {
-                unused_variables: analysis.unused_variables.clone(),
-                unknown_arguments: unknown_arguments(arguments, args),
-                prompt: prompt.clone(),
+                unused_variables: plan.analysis.unused_variables.clone(),
+                unknown_arguments: unknown_arguments(&plan.arguments, args),
+                prompt: plan.prompt.clone(),
                 text,
             });
         }
@@ -122,6 +119,45 @@ impl Catalog {
         })
     }
 
+    /// Renders the latest version of `id` like [`Self::render`], writing the text
+    /// escaped for a JSON string (no quotes) into `out`: the bulk of a
+    /// `prompts/get` reply, produced without an intermediate copy.
+    pub async fn render_latest_json(
+        &self,
+        id: &PromptId,
+        args: &Map<String, Value>,
+        out: &mut String,
+    ) -> CatalogResult<Arc<Prompt>> {
+        let plan = self.latest_plan(id).await?;
+        check_arguments(id, &plan.arguments, args)?;
+        match &plan.text {
+            Some(text) => text.render_json(args, out),
+            None if !plan.prompt.is_template => {
+                json_write::write_str_contents(out, &plan.prompt.content)
+            }
+            None => json_write::write_str_contents(out, &self.render_latest_slow(&plan, args)?),
+        }
+        Ok(plan.prompt.clone())
+    }
+
+    /// The latest text without a plan: handlebars, or a literal prompt's content.
+    fn render_latest_slow(
+        &self,
+        plan: &LatestPlan,
+        args: &Map<String, Value>,
+    ) -> CatalogResult<String> {
+        let prompt = &plan.prompt;
+        if !prompt.is_template {
+            return Ok(prompt.content.clone());
+        }
+        self.renderer
+            .render_latest_owned(&prompt.id, Value::Object(args.clone()))
+            .map_err(|e| CatalogError::Render {
+                id: prompt.id.clone(),
+                reason: e.to_string(),
+            })
+    }
+
     /// The cached plan for rendering the latest version of `id`, worked out on
     /// first use after a change.
     async fn latest_plan(&self, id: &PromptId) -> CatalogResult<Arc<LatestPlan>> {
@@ -138,10 +174,16 @@ impl Catalog {
             self.ensure_registered(&prompt, &mut Vec::new(), true)
                 .await?;
         }
+        let text = if prompt.is_template {
+            self.renderer.text_plan(id)
+        } else {
+            None
+        };
         let plan = Arc::new(LatestPlan {
             analysis: self.analysis(&prompt),
             prompt,
             arguments,
+            text,
         });
         let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
         if plans.generation == generation {

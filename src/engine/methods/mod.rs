@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::dispatch::{Ctx, Engine, Outbox};
-use super::jsonrpc::{self, RpcError};
+use super::jsonrpc::{self, Reply, RpcError};
 use super::session::Session;
 use super::tools;
 
@@ -21,12 +21,22 @@ pub async fn request(
     ctx: &mut Ctx<'_>,
     method: &str,
     params: Option<&RawValue>,
+) -> Result<Reply, RpcError> {
+    if method == "prompts/get" {
+        return prompts::get(ctx, params).await.map(Reply::Written);
+    }
+    value_request(ctx, method, params).await.map(Reply::Value)
+}
+
+async fn value_request(
+    ctx: &mut Ctx<'_>,
+    method: &str,
+    params: Option<&RawValue>,
 ) -> Result<Value, RpcError> {
     match method {
         "initialize" => lifecycle::initialize(ctx, params).await,
         "ping" => Ok(Value::Object(Default::default())),
         "prompts/list" => prompts::list(ctx, params).await,
-        "prompts/get" => prompts::get(ctx, params).await,
         "resources/list" => resources::list(ctx, params).await,
         "resources/read" => resources::read(ctx, params).await,
         "resources/templates/list" => resources::templates(ctx, params),

@@ -5,9 +5,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::domain::{Prompt, PromptId};
-use crate::engine::catalog::{Catalog, CatalogError, Selector};
+use crate::engine::catalog::{Catalog, CatalogError};
 use crate::engine::cursor;
 use crate::engine::dispatch::Ctx;
+use crate::engine::json_write;
 use crate::engine::jsonrpc::{self, RpcError, decode_params};
 use crate::ports::{ListQuery, StoreError};
 
@@ -38,7 +39,9 @@ pub async fn list(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
     Ok(result)
 }
 
-pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, RpcError> {
+/// `prompts/get`, written straight as JSON: the rendered text is escaped while
+/// it is rendered instead of being built as a string and serialized again.
+pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<String, RpcError> {
     let p: GetParams = decode_params("prompts/get", params)?;
     let id = PromptId::parse(&p.name)
         .map_err(|_| RpcError::invalid_params(format!("unknown prompt: '{}'", p.name)))?;
@@ -48,26 +51,22 @@ pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, 
             "argument '{k}' of prompt '{id}' must be a string"
         )));
     }
-    let rendered = ctx
+    const OPEN: &str = r#"{"role":"user","content":{"type":"text","text":""#;
+    let mut messages = String::with_capacity(2048);
+    messages.push_str(OPEN);
+    let prompt = ctx
         .engine
         .catalog
-        .render(&id, &Selector::Latest, &args)
+        .render_latest_json(&id, &args, &mut messages)
         .await
         .map_err(catalog_error)?;
-    // Moves the rendered text into the result (`json!` would copy it): it is
-    // most of the reply.
-    let object = |pairs: [(&str, Value); 2]| {
-        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-    };
-    let content = object([
-        ("type", Value::from("text")),
-        ("text", Value::String(rendered.text)),
-    ]);
-    let message = object([("role", Value::from("user")), ("content", content)]);
-    let result = object([
-        ("description", json!(rendered.prompt.description)),
-        ("messages", Value::Array(vec![message])),
-    ]);
+    messages.push_str("\"}}");
+    let mut result = String::with_capacity(messages.len() + 64);
+    result.push_str("{\"description\":");
+    json_write::write_str(&mut result, &prompt.description);
+    result.push_str(",\"messages\":[");
+    result.push_str(&messages);
+    result.push_str("]}");
     Ok(result)
 }
 

@@ -1,0 +1,121 @@
+//! `canned`: the calibration server for `loadgen throughput`. It speaks just
+//! enough MCP over WebSocket for the generator (initialize, prompts/list, ping)
+//! and answers every `prompts/get` with the same pre-built reply, the size of
+//! the real one: no catalog, no rendering, no session state. What it reaches
+//! on this machine is the ceiling any real server can approach with this
+//! generator on the same two cores.
+//!
+//!   canned [--addr 127.0.0.1:0]   # prints ws://ADDR/ws, serves until killed
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Rendered text of the same size as `code-review` from the sample catalog.
+const TEXT_BYTES: usize = 1928;
+
+#[derive(Deserialize)]
+struct Request_<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    method: &'a str,
+}
+
+/// Results with everything but the id serialized once.
+struct Replies {
+    initialize: String,
+    list: String,
+    get: String,
+    empty: String,
+}
+
+impl Replies {
+    fn new() -> Self {
+        let result = |v: serde_json::Value| format!(",\"result\":{v}}}");
+        Self {
+            initialize: result(json!({
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"prompts": {"listChanged": true}},
+                "serverInfo": {"name": "canned", "version": "0"},
+            })),
+            list: result(json!({"prompts": [{
+                "name": "code-review",
+                "arguments": [
+                    {"name": "code", "required": true},
+                    {"name": "language", "required": true},
+                ],
+            }]})),
+            get: result(json!({
+                "description": "canned",
+                "messages": [{"role": "user", "content": {"type": "text", "text": "x".repeat(TEXT_BYTES)}}],
+            })),
+            empty: result(json!({})),
+        }
+    }
+
+    fn reply(&self, text: &str) -> Option<String> {
+        let req: Request_ = serde_json::from_str(text).ok()?;
+        let id = req.id?.get();
+        let tail = match req.method {
+            "initialize" => &self.initialize,
+            "prompts/list" => &self.list,
+            "prompts/get" => &self.get,
+            _ => &self.empty,
+        };
+        let mut out = String::with_capacity(24 + id.len() + tail.len());
+        out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+        out.push_str(id);
+        out.push_str(tail);
+        Some(out)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = match args.iter().position(|a| a == "--addr") {
+        Some(i) => args.get(i + 1).cloned().unwrap_or_default(),
+        None => "127.0.0.1:0".to_string(),
+    };
+    let listener = TcpListener::bind(&addr).await?;
+    if !listener.local_addr()?.ip().is_loopback() {
+        anyhow::bail!("canned serves loopback only");
+    }
+    println!("ws://{}/ws", listener.local_addr()?);
+    let replies: &'static Replies = Box::leak(Box::new(Replies::new()));
+    loop {
+        let (socket, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let _ = serve(socket, replies).await;
+        });
+    }
+}
+
+async fn serve(socket: TcpStream, replies: &Replies) -> anyhow::Result<()> {
+    socket.set_nodelay(true)?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024);
+    let with_mcp = |_: &Request, mut resp: Response| {
+        resp.headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mcp"));
+        Ok(resp)
+    };
+    let mut ws =
+        tokio_tungstenite::accept_hdr_async_with_config(socket, with_mcp, Some(config)).await?;
+    while let Some(msg) = ws.next().await {
+        if let Message::Text(text) = msg?
+            && let Some(reply) = replies.reply(text.as_str())
+        {
+            ws.send(Message::text(reply)).await?;
+        }
+    }
+    Ok(())
+}
