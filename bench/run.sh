@@ -107,6 +107,16 @@ bench 60 throughput --url "$URL" "${P[@]}" --connections 1 --duration-secs 10
 bench 60 throughput --url "$URL" "${P[@]}" --connections 64 --duration-secs 10
 # The transport's ceiling on this machine: the same round trip with no catalog work.
 bench 60 throughput --url "$URL" "${P[@]}" --connections 64 --duration-secs 10 --method ping
+# The ceiling for this generator on this machine today: the same requests
+# against a server that only answers with a canned reply of the same size.
+CANNED_OUT="$(mktemp)"
+"$BENCH_DIR/target/release/canned" >"$CANNED_OUT" &
+CANNED_PID=$!
+for _ in $(seq 1 100); do [[ -s "$CANNED_OUT" ]] && break; sleep 0.05; done
+bench 60 throughput --url "$(head -n1 "$CANNED_OUT")" --server-pid "$CANNED_PID" --label canned --connections 64 --duration-secs 10
+kill "$CANNED_PID" 2>/dev/null || true
+wait "$CANNED_PID" 2>/dev/null || true
+rm -f "$CANNED_OUT"
 bench 60 fanout --url "$URL" "${P[@]}" --sessions 1000 --changes 1
 bench 120 fanout --url "$URL" "${P[@]}" --sessions 10000 --changes 1
 bench 90 fanout --url "$URL" "${P[@]}" --sessions 1000 --rate 100 --duration-secs 10

@@ -69,9 +69,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         match r["bench"].as_str().unwrap_or("") {
             "open" => last_open = Some(r),
             "throughput" => println!(
-                "| throughput `{}`, {} conn | {} req/s | {} | errors {}{} |",
+                "| throughput `{}`, {} conn, {} | {} req/s | {} | errors {}{} |",
                 r["method"].as_str().unwrap_or("prompts/get"),
                 f(&r, "connections"),
+                r["server"].as_str().unwrap_or("mcp-prompts"),
                 f(&r, "requests_per_s"),
                 lat(&r["latency"]),
                 f(&r, "errors"),

@@ -35,6 +35,9 @@ pub struct Args {
     /// The server's pid: adds its CPU time per request (from /proc) to the report.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// What the summary calls the server (`canned` for the calibration server).
+    #[arg(long, default_value = "mcp-prompts")]
+    pub label: String,
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
@@ -110,6 +113,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     let mut fields = json!({
         "method": a.method,
+        "server": a.label,
         "connections": a.connections,
         "requests_per_s": rps.round() as u64,
         "requests": count,

@@ -103,6 +103,8 @@ async fn serve(socket: TcpStream, replies: &Replies) -> anyhow::Result<()> {
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024);
+    // The callback's error type is tungstenite's, large or not.
+    #[allow(clippy::result_large_err)]
     let with_mcp = |_: &Request, mut resp: Response| {
         resp.headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mcp"));
