@@ -93,8 +93,6 @@ pub fn decode_params<'a, T: Deserialize<'a>>(
         .map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
 }
 
-/// A success reply, written in one buffer (see `json_write`: replies are the
-/// hot path of every transport).
 /// What a method answers: a value, or a result object already written as JSON
 /// (`prompts/get`, whose rendered text is escaped while it is rendered).
 #[derive(Debug)]
@@ -106,22 +104,27 @@ pub enum Reply {
 
 /// The reply to request `id` with a result already written as JSON.
 pub fn success_written(id: &RawValue, result: &str) -> String {
-    let mut out = String::with_capacity(result.len() + 40);
-    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
-    out.push_str(id.get());
-    out.push_str(",\"result\":");
+    let mut out = result_head(id, result.len() + id.get().len() + 32);
     out.push_str(result);
     out.push('}');
     out
 }
 
+/// A success reply, written in one buffer (see `json_write`: replies are the
+/// hot path of every transport).
 pub fn success(id: &RawValue, result: &Value) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = result_head(id, 256);
+    super::json_write::write_value(&mut out, result);
+    out.push('}');
+    out
+}
+
+/// A success reply up to its result.
+fn result_head(id: &RawValue, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
     out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
     out.push_str(id.get());
     out.push_str(",\"result\":");
-    super::json_write::write_value(&mut out, result);
-    out.push('}');
     out
 }
 

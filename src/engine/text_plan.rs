@@ -10,6 +10,8 @@
 //! (helpers, paths, `#each`, hashes) compiles to `None`, and the renderer keeps
 //! using handlebars; so does a plan that renders differently from handlebars
 //! on probe arguments (checked by [`crate::engine::renderer::Renderer`]).
+//! Arguments are strings, as MCP prompt arguments are; the catalog renders any
+//! other value with handlebars, whose rules for numbers and arrays differ.
 
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
 use handlebars::{Path, PathSeg};
@@ -222,10 +224,11 @@ impl Compiler<'_> {
 /// A plain name, or a path of one plain segment (not `this`, `../x`, `@root`,
 /// `a.b`).
 fn name_of(p: &Parameter) -> Option<&str> {
+    let plain = |n: &str| !n.starts_with('@') && n != "this" && !n.contains(['.', '/', '[']);
     match p {
-        Parameter::Name(n) => Some(n),
+        Parameter::Name(n) if plain(n) => Some(n),
         Parameter::Path(Path::Relative((segs, raw))) => match segs.as_slice() {
-            [PathSeg::Named(n)] if n == raw && !n.starts_with('@') && n != "this" => Some(n),
+            [PathSeg::Named(n)] if n == raw && plain(n) => Some(n),
             _ => None,
         },
         _ => None,

@@ -32,6 +32,17 @@ struct LatestPlan {
     text: Option<TextPlan>,
 }
 
+impl LatestPlan {
+    /// The flat plan, when it applies: MCP prompt arguments are strings, but
+    /// `apply_template` takes any JSON, whose numbers, booleans and arrays
+    /// follow handlebars' rules.
+    fn text_for(&self, args: &Map<String, Value>) -> Option<&TextPlan> {
+        self.text
+            .as_ref()
+            .filter(|_| args.values().all(Value::is_string))
+    }
+}
+
 /// Cached plans; `generation` moves on every invalidation, so a plan worked out
 /// while a change arrived is not kept.
 #[derive(Default)]
@@ -80,7 +91,7 @@ impl Catalog {
         if *selector == Selector::Latest {
             let plan = self.latest_plan(id).await?;
             check_arguments(id, &plan.arguments, args)?;
-            let text = match &plan.text {
+            let text = match plan.text_for(args) {
                 Some(text) => {
                     let mut out = String::with_capacity(plan.prompt.content.len() + 256);
                     text.render(args, &mut out);
@@ -130,7 +141,7 @@ impl Catalog {
     ) -> CatalogResult<Arc<Prompt>> {
         let plan = self.latest_plan(id).await?;
         check_arguments(id, &plan.arguments, args)?;
-        match &plan.text {
+        match plan.text_for(args) {
             Some(text) => text.render_json(args, out),
             None if !plan.prompt.is_template => {
                 json_write::write_str_contents(out, &plan.prompt.content)
@@ -302,4 +313,58 @@ fn unknown_arguments(arguments: &[Variable], args: &Map<String, Value>) -> Vec<S
         .filter(|k| !arguments.iter().any(|v| &v.name == *k))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::embedded::EmbeddedStore;
+    use crate::ports::SystemClock;
+    use serde_json::json;
+
+    async fn catalog(dir: &std::path::Path) -> Catalog {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::open(dir, clock.clone()).unwrap());
+        Catalog::new(store, clock)
+    }
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    /// String arguments take the flat plan, anything else handlebars; both
+    /// entry points give the same text either way.
+    #[tokio::test]
+    async fn non_string_arguments_render_like_handlebars() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = catalog(dir.path()).await;
+        let draft = serde_json::from_value(json!({
+            "id": "p", "name": "p", "isTemplate": true,
+            "content": "n={{n}}{{#if flag}} on{{else}} off{{/if}}",
+            "variables": [{"name": "n", "required": true}, {"name": "flag"}],
+        }))
+        .unwrap();
+        catalog.create(draft, "test").await.unwrap();
+        let id = PromptId::parse("p").unwrap();
+        for (given, expected) in [
+            (json!({"n": "x", "flag": "y"}), "n=x on"),
+            (json!({"n": "x", "flag": ""}), "n=x off"),
+            (json!({"n": 5, "flag": false}), "n=5 off"),
+            (json!({"n": [1, 2], "flag": 0}), "n=[1, 2] off"),
+            (json!({"n": true, "flag": 1}), "n=true on"),
+        ] {
+            let given = args(given);
+            let rendered = catalog
+                .render(&id, &Selector::Latest, &given)
+                .await
+                .unwrap();
+            assert_eq!(rendered.text, expected, "{given:?}");
+            let mut json_text = String::new();
+            catalog
+                .render_latest_json(&id, &given, &mut json_text)
+                .await
+                .unwrap();
+            assert_eq!(json_text, expected, "{given:?}");
+        }
+    }
 }
