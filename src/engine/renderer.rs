@@ -3,7 +3,9 @@
 //! One registry holds the latest template of every prompt rendered so far, keyed by
 //! prompt id, so `{{> other-id}}` resolves to another prompt. It sits behind a
 //! `std::sync::RwLock`: renders share the read lock, registering a newer version
-//! takes the write lock briefly; neither is held across an `.await`.
+//! takes the write lock briefly; neither is held across an `.await`. Simple
+//! templates are also compiled from this registry into flat
+//! [`TextPlan`]s, checked against handlebars before use.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -149,9 +151,7 @@ impl Renderer {
             .render_template(source, data)
             .map_err(|e| RenderError::Template(describe(&e)))
     }
-}
 
-impl Renderer {
     /// A [`TextPlan`] for the registered latest template of `id`, if the
     /// template fits the plan's subset and the plan renders exactly what
     /// handlebars renders on probe arguments (all set, all empty, all absent).
