@@ -21,9 +21,11 @@ if [[ -n "${NICE:-}" ]]; then NICE_CMD=(nice -n "$NICE"); fi
 RESULTS="$(mktemp)"
 SERVER_PID=""
 SERVER_OUT=""
+CANNED_PID=""
 DATA_DIRS=()
 
 cleanup() {
+    if [[ -n "$CANNED_PID" ]]; then kill "$CANNED_PID" 2>/dev/null || true; fi
     stop_server
     for d in "${DATA_DIRS[@]}"; do rm -rf "$d"; done
     rm -f "$RESULTS"
@@ -116,6 +118,7 @@ for _ in $(seq 1 100); do [[ -s "$CANNED_OUT" ]] && break; sleep 0.05; done
 bench 60 throughput --url "$(head -n1 "$CANNED_OUT")" --server-pid "$CANNED_PID" --label canned --connections 64 --duration-secs 10
 kill "$CANNED_PID" 2>/dev/null || true
 wait "$CANNED_PID" 2>/dev/null || true
+CANNED_PID=""
 rm -f "$CANNED_OUT"
 bench 60 fanout --url "$URL" "${P[@]}" --sessions 1000 --changes 1
 bench 120 fanout --url "$URL" "${P[@]}" --sessions 10000 --changes 1
