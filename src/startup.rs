@@ -171,17 +171,15 @@ async fn open_hub(
     );
     tokio::spawn(prune_sessions(sessions, shutdown.clone()));
     let registry = Arc::new(Registry::new(settings.send_queue));
-    let publisher = Publisher {
-        store: store.clone(),
-        cursor: store.clone(),
-        wake: Publisher::wake_on_commit(&catalog),
+    let publisher = Publisher::new(
+        store.clone(),
         catalog,
-        registry: registry.clone(),
-        config: PublisherConfig {
+        registry.clone(),
+        PublisherConfig {
             consumer,
             ..settings.publisher
         },
-    };
+    );
     let publishing = tokio::spawn(publisher.run(shutdown.clone()));
     if let Some(bounds) = settings.history {
         tokio::spawn(prune_history(store.clone(), bounds, shutdown.clone()));

@@ -55,20 +55,18 @@ pub async fn run(args: StdioArgs) -> anyhow::Result<()> {
         Engine::new(catalog.clone(), config).with_sessions(Arc::new(MemorySessionStore::default())),
     );
     let registry = Arc::new(Registry::new(args.hub.send_queue.max(1)));
-    let publisher = Publisher {
-        store: store.clone(),
-        cursor: store.clone(),
-        wake: Publisher::wake_on_commit(&catalog),
+    let publisher = Publisher::new(
+        store.clone(),
         catalog,
-        registry: registry.clone(),
-        config: PublisherConfig {
+        registry.clone(),
+        PublisherConfig {
             window: Duration::from_millis(args.hub.coalesce_ms),
             poll: Duration::from_millis(args.poll_ms.max(10)),
             // No saved position: the session hears about changes from its start on.
             consumer: None,
             ..Default::default()
         },
-    };
+    );
     let shutdown = CancellationToken::new();
     let publishing = tokio::spawn(publisher.run(shutdown.clone()));
     tracing::info!(prompts, table = %settings.prompts_table, "serving MCP on stdio (backend aws)");

@@ -3,6 +3,7 @@
 //! This module reads that envelope and decorates results the way the revision
 //! wants (`resultType`, server identity, cache hints).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use memchr::memmem;
@@ -42,6 +43,18 @@ struct Meta<'a> {
     log_level: Option<LogLevel>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
     client_capabilities: Option<Value>,
+}
+
+/// Just enough of a message to route it before the engine sees it (an edge
+/// deciding whether a request is stateless). A `null` id reads as absent.
+#[derive(Deserialize)]
+pub struct RequestProbe<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub params: Option<&'a RawValue>,
 }
 
 /// The envelope of `params`, if this is a modern request. Cheap for legacy

@@ -51,6 +51,24 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// A publisher reading `store`'s change log and saving its position there,
+    /// woken at once by every commit through `catalog`.
+    pub fn new<S: PromptStore + ChangeCursor + 'static>(
+        store: Arc<S>,
+        catalog: Arc<Catalog>,
+        registry: Arc<Registry>,
+        config: PublisherConfig,
+    ) -> Self {
+        Self {
+            store: store.clone(),
+            cursor: store,
+            wake: Self::wake_on_commit(&catalog),
+            catalog,
+            registry,
+            config,
+        }
+    }
+
     /// Makes commits through `catalog` wake the publisher at once.
     pub fn wake_on_commit(catalog: &Catalog) -> Arc<Notify> {
         let wake = Arc::new(Notify::new());

@@ -23,7 +23,7 @@ use super::headers::{Accepts, PROTOCOL_VERSION};
 use super::{HttpEdge, json_response, reject};
 use crate::engine::Session;
 use crate::engine::jsonrpc;
-use crate::engine::modern::{self, META_SUBSCRIPTION_ID, MODERN_VERSION};
+use crate::engine::modern::{self, META_SUBSCRIPTION_ID, MODERN_VERSION, RequestProbe};
 use crate::realtime::{Outgoing, Registry};
 
 /// JSON-RPC code for headers that disagree with the body.
@@ -35,16 +35,6 @@ pub fn is_modern(headers: &HeaderMap) -> bool {
         .get(PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == MODERN_VERSION)
-}
-
-#[derive(Deserialize)]
-struct Probe<'a> {
-    #[serde(default, borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    params: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -61,7 +51,7 @@ pub async fn handle(
     text: &str,
     accepts: Accepts,
 ) -> Response {
-    let Ok(probe) = serde_json::from_str::<Probe<'_>>(text) else {
+    let Ok(probe) = serde_json::from_str::<RequestProbe<'_>>(text) else {
         return reject(
             StatusCode::BAD_REQUEST,
             jsonrpc::PARSE_ERROR,
@@ -97,7 +87,7 @@ pub async fn handle(
 
 /// `MCP-Protocol-Version` must equal the envelope's version, `Mcp-Method` the
 /// method, and `Mcp-Name` (Base64 sentinel decoded) the `params.name`/`uri`.
-fn check_headers(headers: &HeaderMap, probe: &Probe<'_>) -> Result<(), String> {
+fn check_headers(headers: &HeaderMap, probe: &RequestProbe<'_>) -> Result<(), String> {
     let header = |name: &str| {
         headers
             .get(name)

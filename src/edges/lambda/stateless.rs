@@ -5,29 +5,16 @@
 //! check (one read of the change-log head) remains. `subscriptions/listen` is
 //! not stateless: its listener must be recorded for the fan-out to find.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::app::LambdaApp;
-use crate::engine::{Session, modern};
+use crate::engine::Session;
+use crate::engine::modern::{self, RequestProbe};
 use crate::ports::PushOutcome;
-
-#[derive(Deserialize)]
-struct Probe<'a> {
-    #[serde(default, borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    params: Option<&'a RawValue>,
-}
 
 /// Whether `text` is a 2026-07-28 request that needs no stored session.
 pub fn is_stateless(text: &str) -> bool {
-    serde_json::from_str::<Probe<'_>>(text).is_ok_and(|p| {
+    serde_json::from_str::<RequestProbe<'_>>(text).is_ok_and(|p| {
         p.id.is_some()
             && p.method.as_deref() != Some("subscriptions/listen")
             && modern::envelope(p.params).is_some()
