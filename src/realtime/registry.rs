@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+use super::drop_signal::DropSignal;
 use crate::engine::fanout::Delivery;
 use crate::engine::session::Interest;
 
@@ -35,7 +35,7 @@ pub struct Connection {
     /// The newest change position this connection has been brought up to.
     seen: AtomicU64,
     /// Cancelled when the hub drops the connection (slow client, shutdown).
-    pub dropped: CancellationToken,
+    pub dropped: DropSignal,
     /// Set when another connection resumed this one's session.
     taken_over: AtomicBool,
 }
@@ -135,7 +135,7 @@ impl Registry {
             tx,
             state: Mutex::new(ConnectionState::default()),
             seen: AtomicU64::new(self.position()),
-            dropped: CancellationToken::new(),
+            dropped: DropSignal::default(),
             taken_over: AtomicBool::new(false),
         });
         self.write().insert(id, conn.clone());

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_util::sync::WaitForCancellationFuture;
 
 use super::Gateway;
 use super::subprotocol::{self, ACCEPTED};
@@ -26,6 +25,7 @@ use crate::engine::session::Phase;
 use crate::ports::SessionRecord;
 use crate::realtime::Connection;
 use crate::realtime::Outgoing;
+use crate::realtime::drop_signal::Dropped;
 use crate::realtime::registry::{CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON};
 
 pub async fn upgrade(
@@ -61,9 +61,7 @@ pub async fn upgrade(
 async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
     let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();
-    let dropped = conn.dropped.clone();
-    let dropped = dropped.cancelled();
-    tokio::pin!(dropped);
+    let mut dropped = conn.dropped.cancelled();
     let mut ping = tokio::time::interval(gw.limits.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset();
@@ -78,7 +76,7 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
     let ending = loop {
         let result = tokio::select! {
             biased;
-            // One token per connection covers both: `Gateway::serve` drops every
+            // One flag per connection covers both: `Gateway::serve` drops every
             // connection at shutdown (a shared token polled by 10,000 tasks on
             // every wake-up would be a contended lock).
             _ = &mut dropped => break Ending::Slow,
@@ -165,10 +163,7 @@ enum Ending {
 
 /// Runs a write unless the hub drops the client first: a write to a client that
 /// does not read can wait forever.
-async fn guarded<F>(
-    dropped: &mut std::pin::Pin<&mut WaitForCancellationFuture<'_>>,
-    write: F,
-) -> Result<(), Ending>
+async fn guarded<F>(dropped: &mut Dropped<'_>, write: F) -> Result<(), Ending>
 where
     F: std::future::Future<Output = Result<Option<(u16, &'static str)>, axum::Error>>,
 {
@@ -179,7 +174,7 @@ where
             Ok(Some((code, reason))) => Err(Ending::Close(code, reason)),
             Err(_) => Err(Ending::Quiet),
         },
-        _ = dropped.as_mut() => Err(Ending::Slow),
+        _ = dropped => Err(Ending::Slow),
     }
 }
 

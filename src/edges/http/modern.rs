@@ -24,7 +24,7 @@ use super::{HttpEdge, json_response, reject};
 use crate::engine::Session;
 use crate::engine::jsonrpc;
 use crate::engine::modern::{self, META_SUBSCRIPTION_ID, MODERN_VERSION, RequestProbe};
-use crate::realtime::{Outgoing, Registry};
+use crate::realtime::{Connection, Outgoing, Registry};
 
 /// JSON-RPC code for headers that disagree with the body.
 pub const HEADER_MISMATCH: i64 = -32020;
@@ -170,9 +170,8 @@ async fn listen(edge: &HttpEdge, text: &str) -> Response {
     );
     let state = ListenState {
         registry,
-        id: conn.id,
         rx,
-        dropped: conn.dropped.clone(),
+        conn,
         shutdown: edge.gw.shutdown.clone(),
         first: frames,
         closing: Some(closing),
@@ -188,9 +187,8 @@ async fn listen(edge: &HttpEdge, text: &str) -> Response {
 
 struct ListenState {
     registry: Arc<Registry>,
-    id: u64,
+    conn: Arc<Connection>,
     rx: mpsc::Receiver<Outgoing>,
-    dropped: CancellationToken,
     shutdown: CancellationToken,
     first: Vec<String>,
     closing: Option<String>,
@@ -198,7 +196,7 @@ struct ListenState {
 
 impl Drop for ListenState {
     fn drop(&mut self) {
-        self.registry.remove(self.id);
+        self.registry.remove(self.conn.id);
     }
 }
 
@@ -216,7 +214,7 @@ fn listen_events(state: ListenState) -> impl Stream<Item = Result<Event, Infalli
                 }
                 Some(Outgoing::Close { .. }) | None => None,
             },
-            _ = st.dropped.cancelled() => None,
+            _ = st.conn.dropped.cancelled() => None,
             _ = st.shutdown.cancelled() => {
                 let closing = st.closing.take()?;
                 Some((Ok(Event::default().data(closing)), st))
