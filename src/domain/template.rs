@@ -3,7 +3,8 @@
 //! undeclared variable is refused when the prompt is written, not rendered as an
 //! empty string later.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{LazyLock, Mutex};
 
 use handlebars::PathSeg;
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
@@ -15,7 +16,7 @@ pub const KNOWN_HELPERS: &[&str] = &[
     "lower", "json", "default",
 ];
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TemplateError {
     #[error("template syntax error{at}: {reason}")]
     Syntax { at: String, reason: String },
@@ -41,7 +42,41 @@ impl TemplateAnalysis {
 }
 
 /// Parses `source` as handlebars and reports the variables and partials it uses.
+///
+/// Remembered per text: one edit analyzes the same templates several times (the
+/// draft, every prompt in its partial graph, the unused-variable check), and
+/// handlebars' parser takes a few hundred µs for a 2 KB template. The result
+/// depends on the text alone, so a remembered one is the same answer.
 pub fn analyze(source: &str) -> Result<TemplateAnalysis, TemplateError> {
+    if let Some(known) = recent().get(source) {
+        return known.clone();
+    }
+    let analysis = analyze_uncached(source);
+    if source.len() <= MEMO_MAX_SOURCE {
+        let mut memo = recent();
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(source.to_owned(), analysis.clone());
+    }
+    analysis
+}
+
+/// Bounds of the memo: at most this many texts (cleared when full) of at most
+/// this many bytes each, so it holds a few MiB at most.
+const MEMO_ENTRIES: usize = 256;
+const MEMO_MAX_SOURCE: usize = 16 * 1024;
+
+type Memo = HashMap<String, Result<TemplateAnalysis, TemplateError>>;
+
+static RECENT: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+
+/// The memo, locked only for a lookup or an insert, never while parsing.
+fn recent() -> std::sync::MutexGuard<'static, Memo> {
+    RECENT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn analyze_uncached(source: &str) -> Result<TemplateAnalysis, TemplateError> {
     let template = compile(source)?;
     let mut walker = Walker::default();
     walker.template(
@@ -245,6 +280,20 @@ mod tests {
 
     fn vars(src: &str) -> Vec<(String, bool)> {
         analyze(src).unwrap().variables.into_iter().collect()
+    }
+
+    #[test]
+    fn a_remembered_analysis_is_the_same_answer() {
+        for src in [
+            "{{#if focus}}{{focus}}{{/if}} {{> output-format}} {{code}}",
+            "Hello {{#if x}} unclosed",
+            "{{shout name}}",
+        ] {
+            let first = analyze(src);
+            assert_eq!(first, analyze_uncached(src), "{src}");
+            assert_eq!(analyze(src), first, "{src} (remembered)");
+        }
+        assert!(analyze("Hello {{#if x}} unclosed").is_err());
     }
 
     #[test]

@@ -116,7 +116,8 @@ impl ChangeCursor for EmbeddedStore {
     async fn save(&self, consumer: &str, position: u64) -> StoreResult<()> {
         let consumer = consumer.to_string();
         self.write(move |tx, _| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO consumer_cursors (consumer, position) VALUES (?1, ?2)
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
                 params![consumer, position as i64],
@@ -202,37 +203,48 @@ fn pointer(tx: &Transaction<'_>, id: &PromptId) -> StoreResult<Option<(u64, bool
     .map_err(sql_error)
 }
 
+/// `execute` with the statement kept in the connection's cache: every write
+/// runs the same few statements, and preparing them each time cost more than
+/// running them.
+fn exec(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
 /// Writes a version row, moves the latest pointer and refreshes tags and search.
 fn put_version(tx: &Transaction<'_>, p: &Prompt) -> StoreResult<()> {
     let body = encode(p)?;
     let id = p.id.as_str();
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO prompt_versions (id, version, body) VALUES (?1, ?2, ?3)",
         params![id, p.version as i64, body],
     )
     .map_err(sql_error)?;
     let rowid: i64 = tx
-        .query_row(
+        .prepare_cached(
             "INSERT INTO prompts (id, version, live, category, body) VALUES (?1, ?2, 1, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, live = 1,
                  category = excluded.category, body = excluded.body
              RETURNING rowid",
-            params![id, p.version as i64, p.category, body],
-            |r| r.get(0),
         )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![id, p.version as i64, p.category, body], |r| {
+                r.get(0)
+            })
+        })
         .map_err(sql_error)?;
-    tx.execute("DELETE FROM prompt_tags WHERE id = ?1", [id])
-        .map_err(sql_error)?;
+    exec(tx, "DELETE FROM prompt_tags WHERE id = ?1", [id]).map_err(sql_error)?;
     for tag in &p.tags {
-        tx.execute(
+        exec(
+            tx,
             "INSERT OR IGNORE INTO prompt_tags (tag, id) VALUES (?1, ?2)",
             params![tag, id],
         )
         .map_err(sql_error)?;
     }
-    tx.execute("DELETE FROM prompt_search WHERE rowid = ?1", [rowid])
-        .map_err(sql_error)?;
-    tx.execute(
+    exec(tx, "DELETE FROM prompt_search WHERE rowid = ?1", [rowid]).map_err(sql_error)?;
+    exec(
+        tx,
         "INSERT INTO prompt_search (rowid, name, description, content, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![rowid, p.name, p.description, p.content, p.tags.join(" ")],
     )
@@ -251,7 +263,8 @@ fn append_change(
 ) -> StoreResult<ChangeEvent> {
     let at = clock.now_rfc3339();
     let tags_json = serde_json::to_string(&tags).map_err(|e| backend(&e.to_string()))?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO change_log (id, version, kind, category, tags, actor, at, label)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
