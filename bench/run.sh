@@ -90,6 +90,24 @@ stop_server() {
     SERVER_OUT=""
 }
 
+# The calibration server (src/bin/canned.rs); C holds the loadgen arguments
+# that point at it.
+start_canned() {
+    local out
+    out="$(mktemp)"
+    "${NICE_CMD[@]}" "$BENCH_DIR/target/release/canned" >"$out" &
+    CANNED_PID=$!
+    for _ in $(seq 1 100); do [[ -s "$out" ]] && break; sleep 0.05; done
+    C=(--url "$(head -n1 "$out")" --server-pid "$CANNED_PID" --label canned)
+    rm -f "$out"
+}
+
+stop_canned() {
+    kill "$CANNED_PID" 2>/dev/null || true
+    wait "$CANNED_PID" 2>/dev/null || true
+    CANNED_PID=""
+}
+
 # Runs one loadgen command with a hard time limit; keeps its RESULT lines.
 bench() {
     local limit="$1"
@@ -111,17 +129,16 @@ bench 60 throughput --url "$URL" "${P[@]}" --connections 64 --duration-secs 10
 bench 60 throughput --url "$URL" "${P[@]}" --connections 64 --duration-secs 10 --method ping
 # The ceiling for this generator on this machine today: the same requests
 # against a server that only answers with a canned reply of the same size.
-CANNED_OUT="$(mktemp)"
-"$BENCH_DIR/target/release/canned" >"$CANNED_OUT" &
-CANNED_PID=$!
-for _ in $(seq 1 100); do [[ -s "$CANNED_OUT" ]] && break; sleep 0.05; done
-bench 60 throughput --url "$(head -n1 "$CANNED_OUT")" --server-pid "$CANNED_PID" --label canned --connections 64 --duration-secs 10
-kill "$CANNED_PID" 2>/dev/null || true
-wait "$CANNED_PID" 2>/dev/null || true
-CANNED_PID=""
-rm -f "$CANNED_OUT"
+start_canned
+bench 60 throughput "${C[@]}" --connections 64 --duration-secs 10
+stop_canned
 bench 60 fanout --url "$URL" "${P[@]}" --sessions 1000 --changes 1
 bench 120 fanout --url "$URL" "${P[@]}" --sessions 10000 --changes 1
+# The same fan-outs from a server that only broadcasts the two frames.
+start_canned
+bench 60 fanout "${C[@]}" --sessions 1000 --changes 1
+bench 120 fanout "${C[@]}" --sessions 10000 --changes 1
+stop_canned
 bench 90 fanout --url "$URL" "${P[@]}" --sessions 1000 --rate 100 --duration-secs 10
 # Streamable HTTP: one session, 64 concurrent keep-alive POSTs.
 HTTP_URL="$(sed 's#^ws://#http://#; s#/ws$#/mcp#' <<<"$URL")"

@@ -40,6 +40,9 @@ pub struct Args {
     /// The server's pid: adds its CPU time per notified session (from /proc).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// What the summary calls the server (`canned` for the calibration server).
+    #[arg(long, default_value = "mcp-prompts")]
+    pub label: String,
 }
 
 /// One editor change: when it was sent, when its response arrived, and the
@@ -201,6 +204,7 @@ async fn single(a: Args, listeners: Listeners, editor: &mut Client) -> anyhow::R
         "changes": changes.len(),
         "received": heard_all,
         "before_response": before_resp,
+        "server": a.label,
         "spread_ms": stats::round3(spread_max as f64 / 1e6),
     });
     fields["from_response"] = stats::summary(&from_resp);

@@ -83,9 +83,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     format!("; opened in {} s", f(&o, "seconds"))
                 });
                 println!(
-                    "| fan-out, {} sessions, {} change(s) | received {}/{} | {} (from response); {} (from request) | spread {} ms{}{} |",
+                    "| fan-out, {} sessions, {} change(s), {} | received {}/{} | {} (from response); {} (from request) | spread {} ms{}{} |",
                     f(&r, "sessions"),
                     f(&r, "changes"),
+                    r["server"].as_str().unwrap_or("mcp-prompts"),
                     f(&r, "received"),
                     f(&r, "sessions"),
                     lat(&r["from_response"]),
