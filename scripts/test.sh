@@ -11,4 +11,14 @@ bash "$ROOT/scripts/install-test-tools.sh"
 export MCP_PROMPTS_PYTHON="$ROOT/.tools/venv/bin/python"
 export MCP_PROMPTS_NODE_CLIENTS="$ROOT/tests/clients"
 
+# Every target (unit, integration, benches as checks) unless the arguments pick
+# targets themselves: `--all-targets --test X` would still run them all.
+for arg in "$@"; do
+    case "$arg" in
+    --) break ;;
+    --lib | --bins | --bin | --bin=* | --test | --test=* | --tests | --bench | --bench=* | --benches | --doc | --examples | --example | --example=*)
+        exec cargo test "$@"
+        ;;
+    esac
+done
 exec cargo test --all-targets "$@"
