@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{append_change, fts_query, pointer, put_version, row_to_change};
+use super::rows::{append_change, fts_query, pointer, row_to_change, write_version};
 use super::store::{EmbeddedStore, decode, sql_error};
 use crate::domain::{ChangeEvent, Label, PendingChange, Prompt, PromptId};
 use crate::ports::{ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};
@@ -125,16 +125,7 @@ impl PromptStore for EmbeddedStore {
                     current: last,
                 });
             }
-            put_version(tx, &prompt)?;
-            append_change(
-                tx,
-                clock,
-                &prompt.id,
-                prompt.version,
-                prompt.category.clone(),
-                prompt.tags.clone(),
-                &change,
-            )
+            write_version(tx, clock, &prompt, &change)
         })
         .await
     }
@@ -158,16 +149,7 @@ impl PromptStore for EmbeddedStore {
                 }
                 _ => return Err(StoreError::NotFound(prompt.id.clone())),
             }
-            put_version(tx, &prompt)?;
-            append_change(
-                tx,
-                clock,
-                &prompt.id,
-                prompt.version,
-                prompt.category.clone(),
-                prompt.tags.clone(),
-                &change,
-            )
+            write_version(tx, clock, &prompt, &change)
         })
         .await
     }

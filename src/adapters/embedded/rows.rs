@@ -29,8 +29,28 @@ pub(super) fn exec(
     tx.prepare_cached(sql)?.execute(params)
 }
 
+/// Writes `p` as the new latest version and appends its change: the body of
+/// every create and update.
+pub(super) fn write_version(
+    tx: &Transaction<'_>,
+    clock: &dyn Clock,
+    p: &Prompt,
+    change: &PendingChange,
+) -> StoreResult<ChangeEvent> {
+    put_version(tx, p)?;
+    append_change(
+        tx,
+        clock,
+        &p.id,
+        p.version,
+        p.category.clone(),
+        p.tags.clone(),
+        change,
+    )
+}
+
 /// Writes a version row, moves the latest pointer and refreshes tags and search.
-pub(super) fn put_version(tx: &Transaction<'_>, p: &Prompt) -> StoreResult<()> {
+fn put_version(tx: &Transaction<'_>, p: &Prompt) -> StoreResult<()> {
     let body = encode(p)?;
     let id = p.id.as_str();
     exec(
