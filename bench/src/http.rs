@@ -23,16 +23,8 @@ pub struct Args {
     /// Requests in flight (concurrent POSTs).
     #[arg(long, default_value_t = 64)]
     pub in_flight: usize,
-    #[arg(long, default_value_t = 10)]
-    pub duration_secs: u64,
-    #[arg(long, default_value_t = 1)]
-    pub warmup_secs: u64,
-    /// The prompt to render; its required arguments are filled from prompts/list.
-    #[arg(long, default_value = "code-review")]
-    pub prompt: String,
-    /// `prompts/get` (the benchmark) or `ping` (the transport alone).
-    #[arg(long, default_value = "prompts/get", value_parser = ["prompts/get", "ping"])]
-    pub method: String,
+    #[command(flatten)]
+    pub load: crate::load::Load,
     /// The server's pid: adds its CPU time per request (from /proc) to the report.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -92,7 +84,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         .strip_prefix("http://")
         .ok_or_else(|| anyhow!("only http:// URLs are supported, got {}", a.url))?;
     mcp::check_loopback(&format!("ws://{rest}"))?;
-    if a.in_flight == 0 || a.duration_secs == 0 {
+    if a.in_flight == 0 || a.load.duration_secs == 0 {
         bail!("--in-flight and --duration-secs must be positive");
     }
     let mut connector = HttpConnector::new();
@@ -121,23 +113,23 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     if status != 202 {
         bail!("notifications/initialized: HTTP {status}");
     }
-    let params = if a.method == "ping" {
+    let params = if a.load.method == "ping" {
         session.request(2, "ping", json!({})).await?;
         println!("http: ping, one session");
         json!({})
     } else {
-        params_for(&session, &a.prompt).await?
+        params_for(&session, &a.load.prompt).await?
     };
     println!(
         "  {} in flight, {} s (+{} s warm-up)",
-        a.in_flight, a.duration_secs, a.warmup_secs
+        a.in_flight, a.load.duration_secs, a.load.warmup_secs
     );
     let params_json = params.to_string();
-    let method = a.method.clone();
+    let method = a.load.method.clone();
 
     let start = Instant::now();
-    let measure_from = start + Duration::from_secs(a.warmup_secs);
-    let end = measure_from + Duration::from_secs(a.duration_secs);
+    let measure_from = start + Duration::from_secs(a.load.warmup_secs);
+    let end = measure_from + Duration::from_secs(a.load.duration_secs);
     let workers: Vec<_> = (0..a.in_flight)
         .map(|w| {
             let session = session.clone();
@@ -188,10 +180,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         first_error = first_error.or(f);
     }
     let usage = meter.stop();
-    let rps = count as f64 / a.duration_secs as f64;
+    let rps = count as f64 / a.load.duration_secs as f64;
     println!(
         "  {rps:.0} requests/s ({count} requests in {} s), errors: {errors}",
-        a.duration_secs
+        a.load.duration_secs
     );
     println!("  latency: {}", stats::line(&hist));
     println!("  cpu: {}", usage.line(count, "request"));
@@ -200,7 +192,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     let mut fields = json!({
         "transport": "http",
-        "method": a.method,
+        "method": a.load.method,
         "in_flight": a.in_flight,
         "requests_per_s": rps.round() as u64,
         "requests": count,

@@ -12,6 +12,7 @@ mod cpu;
 mod fanout;
 mod http;
 mod listeners;
+mod load;
 mod mcp;
 mod memory;
 mod open;
@@ -74,11 +75,11 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         // Hard ceiling on any run, whatever its arguments.
         let budget = match &cli.command {
-            Command::Throughput(a) => a.duration_secs + a.warmup_secs + 120,
+            Command::Throughput(a) => a.load.duration_secs + a.load.warmup_secs + 120,
             Command::Fanout(a) => a.duration_secs + 180,
             Command::Memory(_) => 180,
             Command::Resume(a) => 2 * a.wait_secs + 600,
-            Command::Http(a) => a.duration_secs + a.warmup_secs + 120,
+            Command::Http(a) => a.load.duration_secs + a.load.warmup_secs + 120,
             Command::Summarize(_) | Command::Stdio(_) => 0,
         };
         let run = async {

@@ -29,16 +29,8 @@ pub struct Args {
     /// Requests kept in flight.
     #[arg(long, default_value_t = 64)]
     pub in_flight: usize,
-    #[arg(long, default_value_t = 10)]
-    pub duration_secs: u64,
-    #[arg(long, default_value_t = 1)]
-    pub warmup_secs: u64,
-    /// The prompt to render; its required arguments are filled from prompts/list.
-    #[arg(long, default_value = "code-review")]
-    pub prompt: String,
-    /// `prompts/get` (the benchmark) or `ping` (the transport alone).
-    #[arg(long, default_value = "prompts/get", value_parser = ["prompts/get", "ping"])]
-    pub method: String,
+    #[command(flatten)]
+    pub load: crate::load::Load,
 }
 
 /// Slots for send times, indexed by id: far more than the window.
@@ -46,7 +38,7 @@ const SLOTS: usize = 1 << 16;
 const READ_BUFFER: usize = 256 * 1024;
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    if a.in_flight == 0 || a.in_flight > SLOTS / 2 || a.duration_secs == 0 {
+    if a.in_flight == 0 || a.in_flight > SLOTS / 2 || a.load.duration_secs == 0 {
         bail!(
             "--in-flight must be 1..{} and --duration-secs positive",
             SLOTS / 2
@@ -75,7 +67,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     let child = std::sync::Arc::new(std::sync::Mutex::new(child));
     let (done, finished) = std::sync::mpsc::channel::<()>();
-    let budget = Duration::from_secs(a.duration_secs + a.warmup_secs + 60);
+    let budget = Duration::from_secs(a.load.duration_secs + a.load.warmup_secs + 60);
     let watchdog = {
         let child = child.clone();
         std::thread::spawn(move || {
@@ -98,14 +90,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 fn drive(a: &Args, mut stdin: ChildStdin, stdout: ChildStdout, pid: u32) -> anyhow::Result<()> {
     let mut stdout = BufReader::with_capacity(READ_BUFFER, stdout);
     let params = setup(a, &mut stdin, &mut stdout)?;
-    let template = Template::new(&a.method, &params.to_string());
+    let template = Template::new(&a.load.method, &params.to_string());
 
     let mut sent_at = vec![Instant::now(); SLOTS];
     let mut out = Vec::with_capacity(a.in_flight * 256);
     let mut next_id = 100u64;
     let start = Instant::now();
-    let measure_from = start + Duration::from_secs(a.warmup_secs);
-    let end = measure_from + Duration::from_secs(a.duration_secs);
+    let measure_from = start + Duration::from_secs(a.load.warmup_secs);
+    let end = measure_from + Duration::from_secs(a.load.duration_secs);
     let mut send = |n: usize, out: &mut Vec<u8>, sent_at: &mut [Instant], next_id: &mut u64| {
         out.clear();
         let now = Instant::now();
@@ -181,15 +173,15 @@ fn report(
     hist: &hdrhistogram::Histogram<u64>,
     usage: Option<crate::cpu::Usage>,
 ) {
-    let rps = count as f64 / a.duration_secs as f64;
+    let rps = count as f64 / a.load.duration_secs as f64;
     println!(
         "  {rps:.0} requests/s ({count} requests in {} s), errors: {errors}",
-        a.duration_secs
+        a.load.duration_secs
     );
     println!("  latency: {}", stats::line(hist));
     let mut fields = json!({
         "transport": "stdio",
-        "method": a.method,
+        "method": a.load.method,
         "in_flight": a.in_flight,
         "requests_per_s": rps.round() as u64,
         "requests": count,
@@ -298,11 +290,11 @@ fn setup(
         bail!("initialize returned no protocolVersion: {init}");
     }
     stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")?;
-    if a.method == "ping" {
+    if a.load.method == "ping" {
         request(stdin, stdout, 2, "ping", json!({}))?;
         println!(
             "stdio: ping, {} in flight, {} s (+{} s warm-up)",
-            a.in_flight, a.duration_secs, a.warmup_secs
+            a.in_flight, a.load.duration_secs, a.load.warmup_secs
         );
         return Ok(json!({}));
     }
@@ -315,7 +307,7 @@ fn setup(
             .as_array()
             .into_iter()
             .flatten()
-            .find(|p| p["name"] == a.prompt.as_str())
+            .find(|p| p["name"] == a.load.prompt.as_str())
         {
             arguments = Some(crate::mcp::required_arguments(p));
             break;
@@ -326,15 +318,15 @@ fn setup(
         }
     }
     let arguments =
-        arguments.ok_or_else(|| anyhow!("prompt '{}' is not in prompts/list", a.prompt))?;
-    let params = json!({"name": a.prompt, "arguments": arguments});
+        arguments.ok_or_else(|| anyhow!("prompt '{}' is not in prompts/list", a.load.prompt))?;
+    let params = json!({"name": a.load.prompt, "arguments": arguments});
     let sample = request(stdin, stdout, 3, "prompts/get", params.clone())?;
     let text_len = sample["messages"][0]["content"]["text"]
         .as_str()
         .map_or(0, str::len);
     println!(
         "stdio: prompts/get {} with {} ({text_len} bytes rendered), {} in flight, {} s (+{} s warm-up)",
-        a.prompt, params["arguments"], a.in_flight, a.duration_secs, a.warmup_secs
+        a.load.prompt, params["arguments"], a.in_flight, a.load.duration_secs, a.load.warmup_secs
     );
     Ok(params)
 }

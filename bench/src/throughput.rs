@@ -19,19 +19,8 @@ pub struct Args {
     pub url: String,
     #[arg(long, default_value_t = 1)]
     pub connections: usize,
-    /// Measured time, after the warm-up.
-    #[arg(long, default_value_t = 10)]
-    pub duration_secs: u64,
-    /// Requests during the warm-up are sent but not counted.
-    #[arg(long, default_value_t = 1)]
-    pub warmup_secs: u64,
-    /// The prompt to render; its required arguments are filled from prompts/list.
-    #[arg(long, default_value = "code-review")]
-    pub prompt: String,
-    /// `prompts/get` (the benchmark) or `ping` (the transport's ceiling: same
-    /// round trip, no catalog work).
-    #[arg(long, default_value = "prompts/get", value_parser = ["prompts/get", "ping"])]
-    pub method: String,
+    #[command(flatten)]
+    pub load: crate::load::Load,
     /// The server's pid: adds its CPU time per request (from /proc) to the report.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -42,30 +31,35 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
     mcp::check_loopback(&a.url)?;
-    if a.connections == 0 || a.duration_secs == 0 {
+    if a.connections == 0 || a.load.duration_secs == 0 {
         bail!("--connections and --duration-secs must be positive");
     }
     open::raise_nofile();
     let mut setup = Client::open(&a.url)
         .await
         .context("opening the setup session")?;
-    let params = if a.method == "ping" {
+    let params = if a.load.method == "ping" {
         setup.request("ping", json!({})).await?;
         println!(
             "throughput: ping, {} connection(s), {} s (+{} s warm-up)",
-            a.connections, a.duration_secs, a.warmup_secs
+            a.connections, a.load.duration_secs, a.load.warmup_secs
         );
         json!({})
     } else {
-        let arguments = mcp::arguments_for(&mut setup, &a.prompt).await?;
-        let params = json!({"name": a.prompt, "arguments": arguments});
+        let arguments = mcp::arguments_for(&mut setup, &a.load.prompt).await?;
+        let params = json!({"name": a.load.prompt, "arguments": arguments});
         let sample = setup.request("prompts/get", params.clone()).await?;
         let text_len = sample["messages"][0]["content"]["text"]
             .as_str()
             .map_or(0, str::len);
         println!(
             "throughput: prompts/get {} with {} ({} bytes rendered), {} connection(s), {} s (+{} s warm-up)",
-            a.prompt, params["arguments"], text_len, a.connections, a.duration_secs, a.warmup_secs
+            a.load.prompt,
+            params["arguments"],
+            text_len,
+            a.connections,
+            a.load.duration_secs,
+            a.load.warmup_secs
         );
         params
     };
@@ -81,10 +75,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     for c in opened.clients {
         sockets.push(raw_ws::into_mio(c)?);
     }
-    let template = Template::new(&a.method, &params_json);
+    let template = Template::new(&a.load.method, &params_json);
     let start = Instant::now();
-    let measure_from = start + Duration::from_secs(a.warmup_secs);
-    let end = measure_from + Duration::from_secs(a.duration_secs);
+    let measure_from = start + Duration::from_secs(a.load.warmup_secs);
+    let end = measure_from + Duration::from_secs(a.load.duration_secs);
     let server_pid = a.server_pid;
     let driver = std::thread::spawn(move || {
         pipeline::run(sockets, &template, measure_from, end, server_pid)
@@ -101,10 +95,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let usage = outcome
         .usage
         .ok_or_else(|| anyhow::anyhow!("the run ended before the warm-up did"))?;
-    let rps = count as f64 / a.duration_secs as f64;
+    let rps = count as f64 / a.load.duration_secs as f64;
     println!(
         "  {:.0} requests/s ({} requests in {} s), errors: {}",
-        rps, count, a.duration_secs, errors
+        rps, count, a.load.duration_secs, errors
     );
     println!("  latency: {}", stats::line(&hist));
     println!("  cpu: {}", usage.line(count, "request"));
@@ -112,7 +106,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         println!("  first error: {e}");
     }
     let mut fields = json!({
-        "method": a.method,
+        "method": a.load.method,
         "server": a.label,
         "connections": a.connections,
         "requests_per_s": rps.round() as u64,
