@@ -51,22 +51,20 @@ pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<String,
             "argument '{k}' of prompt '{id}' must be a string"
         )));
     }
-    const OPEN: &str = r#"{"role":"user","content":{"type":"text","text":""#;
-    let mut messages = String::with_capacity(2048);
-    messages.push_str(OPEN);
+    // `messages` first, so the text is rendered straight into the result: the
+    // description is known only once the prompt has been read.
+    const OPEN: &str = r#"{"messages":[{"role":"user","content":{"type":"text","text":""#;
+    let mut result = String::with_capacity(2048);
+    result.push_str(OPEN);
     let prompt = ctx
         .engine
         .catalog
-        .render_latest_json(&id, &args, &mut messages)
+        .render_latest_json(&id, &args, &mut result)
         .await
         .map_err(catalog_error)?;
-    messages.push_str("\"}}");
-    let mut result = String::with_capacity(messages.len() + 64);
-    result.push_str("{\"description\":");
+    result.push_str("\"}}],\"description\":");
     json_write::write_str(&mut result, &prompt.description);
-    result.push_str(",\"messages\":[");
-    result.push_str(&messages);
-    result.push_str("]}");
+    result.push('}');
     Ok(result)
 }
 
