@@ -3,6 +3,7 @@
 //! its frames go to the same engine the Lambda handlers call.
 
 pub(crate) mod subprotocol;
+mod web;
 mod websocket;
 
 use std::net::SocketAddr;
@@ -72,6 +73,8 @@ impl Gateway {
         Router::new()
             .route("/ws", get(websocket::upgrade))
             .route("/health", get(health))
+            .route("/", get(web::index))
+            .route("/assets/{*path}", get(web::file))
             .with_state(self.clone())
             .merge(crate::edges::http::router(self))
     }
