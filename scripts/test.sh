@@ -11,14 +11,17 @@ bash "$ROOT/scripts/install-test-tools.sh"
 export MCP_PROMPTS_PYTHON="$ROOT/.tools/venv/bin/python"
 export MCP_PROMPTS_NODE_CLIENTS="$ROOT/tests/clients"
 
-# Every target (unit, integration, benches as checks) unless the arguments pick
-# targets themselves: `--all-targets --test X` would still run them all.
+# Every crate of the workspace and every target (unit, integration, benches as
+# checks), with the AWS column built in (`--features mcp-prompts/aws`: its tests
+# run against moto), unless the arguments pick targets themselves:
+# `--all-targets --test X` would still run them all.
+FEATURES=(--features mcp-prompts/aws)
 for arg in "$@"; do
     case "$arg" in
     --) break ;;
     --lib | --bins | --bin | --bin=* | --test | --test=* | --tests | --bench | --bench=* | --benches | --doc | --examples | --example | --example=*)
-        exec cargo test "$@"
+        exec cargo test "${FEATURES[@]}" "$@"
         ;;
     esac
 done
-exec cargo test --all-targets "$@"
+exec cargo test --workspace --all-targets "${FEATURES[@]}" "$@"

@@ -4,22 +4,36 @@
 //! arguments, categories, tags, every edit a version); MCP clients list, render,
 //! search and edit them, and hear about changes as they happen.
 //!
-//! The crate is laid out as ports and adapters (see `ARCHITECTURE.md`):
-//! - [`domain`]: prompts, versions, labels, template analysis. Pure.
-//! - [`ports`]: the traits the engine needs (prompt store, clock).
-//! - [`engine`]: MCP session state machine, JSON-RPC dispatch, the catalog service.
-//! - [`adapters`]: the embedded SQLite store; DynamoDB/S3/SQS/API Gateway (`aws`);
-//!   in-memory session/connection stores and pusher for tests (`memory`).
-//! - [`realtime`]: local connection registry and change publisher (fan-out).
-//! - [`edges`]: the local gateway (WebSocket), the Lambda entry points, the local
-//!   API Gateway stand-in (`serve --backend aws`) and the command line.
+//! This package is the binaries (`mcp-prompts`, and `mcp-prompts-lambda` with
+//! the `aws` feature) and a facade over the workspace's crates, which show the
+//! architecture (see `ARCHITECTURE.md`) and let the compiler keep its direction:
+//! - `mcp-prompts-domain` ([`domain`]): prompts, versions, templates, session
+//!   state. Pure.
+//! - `mcp-prompts-engine` ([`engine`], [`ports`], [`realtime`]): MCP dispatch,
+//!   the catalog, fan-out planning, and the ports it needs.
+//! - `mcp-prompts-embedded` ([`adapters::embedded`]): SQLite in a data folder.
+//! - `mcp-prompts-aws` ([`adapters::aws`], [`edges::lambda`]; feature `aws`):
+//!   DynamoDB, S3, SQS, API Gateway, and the Lambda handlers.
+//! - `mcp-prompts-server` ([`edges`], [`startup`]): the local gateway, stdio, CLI.
 
-pub mod adapters;
-pub mod domain;
-pub mod edges;
-pub mod engine;
-pub mod ports;
-pub mod realtime;
-pub mod seed;
-pub mod startup;
-pub mod telemetry;
+pub use mcp_prompts_domain as domain;
+pub use mcp_prompts_engine as engine;
+pub use mcp_prompts_engine::{ports, realtime, seed, telemetry};
+pub use mcp_prompts_server::startup;
+
+pub mod adapters {
+    //! Implementations of the ports.
+    #[cfg(feature = "aws")]
+    pub use mcp_prompts_aws as aws;
+    pub use mcp_prompts_embedded as embedded;
+    pub use mcp_prompts_engine::memory;
+}
+
+pub mod edges {
+    //! How the outside world reaches the engine.
+    #[cfg(feature = "aws")]
+    pub use mcp_prompts_aws::lambda;
+    #[cfg(feature = "aws")]
+    pub use mcp_prompts_server::aws_gateway;
+    pub use mcp_prompts_server::{cli, gateway, http, stdio};
+}

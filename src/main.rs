@@ -8,6 +8,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => mcp_prompts::startup::serve(args).await,
         Command::Stdio(args) => mcp_prompts::startup::stdio(args).await,
+        #[cfg(feature = "aws")]
         Command::Aws(command) => mcp_prompts::edges::aws_gateway::bootstrap(command).await,
     }
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! `serve --backend aws` end to end against moto: the gateway binary assigns
 //! connection ids, calls the Lambda handlers with real API Gateway events, serves
 //! `@connections` to the real management SDK client and feeds the fan-out from

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! The Lambda handlers called directly with recorded API Gateway and SQS events
 //! (tests/fixtures/aws/), on in-memory session/connection stores, a recording
 //! pusher and the embedded prompt store: no AWS, no network.

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! Measurements of the AWS column, printed (run with `--nocapture` to read them):
 //! SDK calls per MCP request and per change fanned out to N connections, fan-out
 //! posts/s through the real management SDK client against the local

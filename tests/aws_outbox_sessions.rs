@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! The outbox, session and connection stores and bootstrap against a local moto
 //! server, in-process: a change whose SendMessage failed is still published
 //! (outbox + sweeper) and fanned out; sessions and connections expire on read and

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! Sessions outlive their WebSocket on the AWS column too, end to end through
 //! `serve --backend aws` against moto: resume by `mcpSessionId` with exactly the
 //! missed notifications replayed, takeover of a still-open connection, unknown

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! `mcp-prompts stdio --backend aws` against moto: a stdio client reads the
 //! catalog from DynamoDB exactly as the embedded store serves it, and changes
 //! made by other processes (a second stdio process; a WebSocket client of

@@ -1,3 +1,4 @@
+#![cfg(feature = "aws")]
 //! The DynamoDB/S3 prompt store against a local moto server, in-process: it
 //! mirrors the embedded store's semantics (versions, latest pointer, labels,
 //! deletes that keep history, a gapless change log), stays consistent under

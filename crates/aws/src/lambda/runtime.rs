@@ -1,0 +1,121 @@
+//! The Lambda binary's wiring: settings from the environment, the app built once
+//! per instance (init: no network call, clients are lazy), then
+//! `lambda_runtime::run` with the handler this function serves.
+//!
+//! `MCP_PROMPTS_HANDLER` (else the function's `_HANDLER`) picks it:
+//! `websocket` (or `connect` / `disconnect` / `default`: all three routes share
+//! one handler that routes on `routeKey`), `fanout` (the SQS consumer) or
+//! `sweeper` (republishes the outbox and prunes the change history to
+//! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`).
+//! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
+//! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+use super::app::{LambdaApp, LambdaLimits};
+use super::settings::AwsArgs;
+use crate::{ApiGatewayPusher, AwsClients, DynamoPromptStore, HistoryBounds};
+use mcp_prompts_engine::EngineConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerKind {
+    WebSocket,
+    Fanout,
+    /// The outbox sweeper, on an EventBridge schedule (any event).
+    Sweeper,
+}
+
+impl HandlerKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        let name = name
+            .rsplit('.')
+            .next()
+            .unwrap_or(name)
+            .trim_start_matches('$');
+        match name {
+            "websocket" | "connect" | "disconnect" | "default" => Some(Self::WebSocket),
+            "fanout" | "sqs" => Some(Self::Fanout),
+            "sweeper" | "sweep" => Some(Self::Sweeper),
+            _ => None,
+        }
+    }
+
+    pub fn from_env() -> Result<Self, Error> {
+        let name = std::env::var("MCP_PROMPTS_HANDLER")
+            .or_else(|_| std::env::var("_HANDLER"))
+            .unwrap_or_else(|_| "websocket".into());
+        Self::parse(&name).ok_or_else(|| {
+            format!("unknown handler '{name}': use websocket, fanout or sweeper").into()
+        })
+    }
+}
+
+/// Builds the app from the environment (what a cold start pays for).
+pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStore>), Error> {
+    let kind = HandlerKind::from_env()?;
+    let settings = AwsArgs::from_env()?.settings();
+    let clients = Arc::new(AwsClients::load(&settings).await);
+    let endpoint = std::env::var("MCP_PROMPTS_CONNECTIONS_URL")
+        .map_err(|_| "MCP_PROMPTS_CONNECTIONS_URL is not set (the WebSocket API stage URL)")?;
+    let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
+    let limits = LambdaLimits::default();
+    let config = EngineConfig {
+        max_message_bytes: limits.max_message_bytes,
+        ..Default::default()
+    };
+    let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    Ok((kind, Arc::new(app), store))
+}
+
+pub async fn run() -> Result<(), Error> {
+    let started = Instant::now();
+    let (kind, app, store) = init().await?;
+    tracing::info!(
+        handler = ?kind,
+        init_ms = started.elapsed().as_secs_f64() * 1000.0,
+        max_rss_kb = max_rss_kb(),
+        "lambda init done"
+    );
+    match kind {
+        HandlerKind::WebSocket => lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+                let app = app.clone();
+                async move { Ok::<_, Error>(super::websocket::handle(&app, event.payload).await) }
+            },
+        ))
+        .await,
+        HandlerKind::Fanout => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let app = app.clone();
+                async move { Ok::<_, Error>(super::fanout::handle(&app, event.payload).await) }
+            }))
+            .await
+        }
+        HandlerKind::Sweeper => {
+            let history = HistoryBounds::from_env()?;
+            lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+                let store = store.clone();
+                async move {
+                    let published = store.outbox.sweep().await?;
+                    let pruned = store.prune_history(history).await?;
+                    Ok::<_, Error>(serde_json::json!({ "published": published, "pruned": pruned }))
+                }
+            }))
+            .await
+        }
+    }
+}
+
+/// Peak resident memory of this process (Linux), for the init log line.
+pub fn max_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

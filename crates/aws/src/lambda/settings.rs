@@ -1,0 +1,83 @@
+//! The AWS settings as flags and environment variables: one definition for
+//! `serve --backend aws`, `aws bootstrap` and the Lambda binary (which has only
+//! the environment).
+
+use std::time::Duration;
+
+use clap::{Args, Parser};
+
+use crate::AwsSettings;
+
+#[derive(Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// Endpoint for every AWS service (e.g. a local moto server); the standard
+    /// AWS_ENDPOINT_URL works too.
+    #[arg(long = "aws-endpoint-url", env = "MCP_PROMPTS_AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (else the standard chain: AWS_REGION, profile).
+    #[arg(long = "aws-region", env = "MCP_PROMPTS_AWS_REGION")]
+    pub region: Option<String>,
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_PROMPTS_TABLE",
+        default_value = "mcp-prompts-prompts"
+    )]
+    pub prompts_table: String,
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_SESSIONS_TABLE",
+        default_value = "mcp-prompts-sessions"
+    )]
+    pub sessions_table: String,
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_CONNECTIONS_TABLE",
+        default_value = "mcp-prompts-connections"
+    )]
+    pub connections_table: String,
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_BUCKET",
+        default_value = "mcp-prompts-templates"
+    )]
+    pub bucket: String,
+    /// The change queue (its dead-letter queue is <queue>-dlq).
+    #[arg(long, env = "MCP_PROMPTS_QUEUE", default_value = "mcp-prompts-changes")]
+    pub queue: String,
+    /// Use this queue URL instead of looking the queue name up.
+    #[arg(long, env = "MCP_PROMPTS_QUEUE_URL")]
+    pub queue_url: Option<String>,
+    /// Templates larger than this many bytes are stored in S3.
+    #[arg(long, env = "MCP_PROMPTS_LARGE_TEMPLATE_BYTES", default_value_t = 64 * 1024)]
+    pub large_template_bytes: usize,
+    /// Unpublished outbox items older than this (ms) are republished by the sweeper.
+    #[arg(long, env = "MCP_PROMPTS_OUTBOX_GRACE_MS", default_value_t = 5000)]
+    pub outbox_grace_ms: u64,
+}
+
+impl AwsArgs {
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            prompts_table: self.prompts_table.clone(),
+            sessions_table: self.sessions_table.clone(),
+            connections_table: self.connections_table.clone(),
+            bucket: self.bucket.clone(),
+            queue: self.queue.clone(),
+            queue_url: self.queue_url.clone(),
+            large_template_bytes: self.large_template_bytes,
+            outbox_grace: Duration::from_millis(self.outbox_grace_ms),
+        }
+    }
+
+    /// The settings from the environment alone (the Lambda case).
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            aws: AwsArgs,
+        }
+        EnvOnly::try_parse_from(["mcp-prompts-lambda"]).map(|e| e.aws)
+    }
+}

@@ -1,0 +1,74 @@
+//! The AWS adapter: the ports implemented on DynamoDB, S3, SQS and the API Gateway
+//! management API, so the same engine runs in Lambda (see `crate::lambda`)
+//! or behind the local AWS-style gateway (`serve --backend aws`).
+//!
+//! - [`config`]: names and endpoint, the shared SDK config, lazy clients.
+//! - [`metrics`]: counts SDK calls per service and operation (cost per request).
+//! - [`schema`]: table, index and queue definitions; [`bootstrap`] creates them.
+//! - [`prompt_store`] + [`writes`]: the `PromptStore` (versions, latest pointer,
+//!   labels, change log) with [`blobs`] for templates too big for an item;
+//!   [`history`] reads and bounds the change log.
+//! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
+//! - [`sessions`], [`connections`]: the session and connection stores.
+//! - [`pusher`]: `PostToConnection` through the management API.
+//! - [`lambda`]: the Lambda entry points (WebSocket routes, SQS fan-out,
+//!   sweeper), thin edges over the engine.
+
+pub mod blobs;
+pub mod bootstrap;
+pub mod config;
+pub mod connections;
+pub mod history;
+mod items;
+pub mod lambda;
+pub mod metrics;
+pub mod outbox;
+pub mod prompt_store;
+pub mod pusher;
+pub mod schema;
+pub mod sessions;
+mod transact;
+mod writes;
+
+pub use config::{AwsClients, AwsSettings};
+pub use connections::DynamoConnectionStore;
+pub use history::HistoryBounds;
+pub use outbox::Outbox;
+pub use prompt_store::DynamoPromptStore;
+pub use pusher::ApiGatewayPusher;
+pub use sessions::DynamoSessionStore;
+
+use mcp_prompts_engine::ports::StoreError;
+
+/// Any SDK failure, as the ports report it: the message names the operation.
+pub(crate) fn sdk_error<E: std::error::Error>(operation: &str, e: E) -> StoreError {
+    StoreError::Backend(format!("{operation}: {}", error_chain(&e)))
+}
+
+/// An error and its sources on one line (SDK errors keep the useful part inside).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,126 @@
+//! The embedded prompt store: SQLite (WAL, FTS5) in the data folder.
+//!
+//! One writer connection and a few readers, each behind a `std::sync::Mutex`:
+//! every call runs on tokio's blocking pool and holds its lock only for the
+//! duration of one SQLite statement or transaction, never across an `.await`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+
+use super::schema;
+use mcp_prompts_engine::domain::Prompt;
+use mcp_prompts_engine::ports::{Clock, StoreError, StoreResult};
+
+const READERS: usize = 2;
+
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    clock: Arc<dyn Clock>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) `prompts.db` in `dir` and applies migrations.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("prompts.db");
+        let mut writer = Connection::open(&path)?;
+        configure(&writer)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        schema::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                clock,
+            }),
+        })
+    }
+
+    pub(super) async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i]
+                .lock()
+                .map_err(|_| backend("reader lock poisoned"))?;
+            f(&conn).map_err(sql_error)
+        })
+        .await
+    }
+
+    pub(super) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &dyn Clock) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| backend("writer lock poisoned"))?;
+            let tx = conn.transaction().map_err(sql_error)?;
+            let out = f(&tx, inner.clock.as_ref())?;
+            tx.commit().map_err(sql_error)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn configure(c: &Connection) -> rusqlite::Result<()> {
+    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| backend(&format!("store task failed: {e}")))?
+}
+
+pub(super) fn backend(msg: &str) -> StoreError {
+    StoreError::Backend(msg.to_string())
+}
+
+pub(super) fn sql_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(super) fn decode(body: String) -> rusqlite::Result<Prompt> {
+    serde_json::from_str(&body).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(super) fn encode(p: &Prompt) -> StoreResult<String> {
+    serde_json::to_string(p).map_err(|e| backend(&e.to_string()))
+}

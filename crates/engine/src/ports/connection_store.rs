@@ -1,0 +1,106 @@
+//! The connection store port: which connection ids are open, which session each
+//! points at, and who listens for what. The Lambda fan-out has no memory of its
+//! own, so it asks this store "who wants a change to prompt X?" (a query by topic)
+//! instead of walking every connection.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::{ChangeEvent, PromptId};
+use crate::session::Interest;
+
+/// One open connection, pointing at the session it speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRecord {
+    pub connection_id: String,
+    pub session_id: String,
+    /// Unix seconds.
+    pub connected_at: u64,
+    /// Unix seconds after which the record is gone (API Gateway closes every
+    /// connection after 2 h; TTL deletion may lag, so readers filter).
+    pub expires_at: u64,
+}
+
+/// What a connection can listen for; one index entry per topic it wants.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Topic {
+    /// `prompts/list_changed` and `resources/list_changed`.
+    ListChanged,
+    /// `resources/updated` for one prompt.
+    Prompt(PromptId),
+    /// `notifications/catalog/changed` (filtered by the interest itself).
+    CatalogEvents,
+}
+
+impl Topic {
+    pub fn key(&self) -> String {
+        match self {
+            Topic::ListChanged => "list".to_string(),
+            Topic::Prompt(id) => format!("prompt:{id}"),
+            Topic::CatalogEvents => "events".to_string(),
+        }
+    }
+
+    /// The topics an interest listens on: a handshake-era session once
+    /// initialized, plus every open `subscriptions/listen` stream.
+    pub fn of_interest(interest: &Interest) -> Vec<Topic> {
+        let mut topics = Vec::new();
+        if interest.initialized {
+            if interest.list_changed {
+                topics.push(Topic::ListChanged);
+            }
+            topics.extend(interest.subscriptions.iter().cloned().map(Topic::Prompt));
+            if interest.catalog_events.is_some() {
+                topics.push(Topic::CatalogEvents);
+            }
+        }
+        for l in &interest.listeners {
+            if l.prompts_list_changed || l.resources_list_changed {
+                topics.push(Topic::ListChanged);
+            }
+            topics.extend(l.resource_subscriptions.iter().cloned().map(Topic::Prompt));
+            if l.catalog_events.is_some() {
+                topics.push(Topic::CatalogEvents);
+            }
+        }
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
+    /// The topics a batch of changes can reach: a superset of who gets frames;
+    /// `Delivery::frames_for` makes the exact choice per connection.
+    pub fn of_changes(changes: &[ChangeEvent]) -> Vec<Topic> {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        let mut topics = vec![Topic::CatalogEvents];
+        if changes.iter().any(|c| c.kind.changes_listing()) {
+            topics.push(Topic::ListChanged);
+        }
+        let mut ids: Vec<&PromptId> = changes.iter().map(|c| &c.id).collect();
+        ids.sort();
+        ids.dedup();
+        topics.extend(ids.into_iter().cloned().map(Topic::Prompt));
+        topics
+    }
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync + 'static {
+    async fn put(&self, record: &ConnectionRecord) -> StoreResult<()>;
+    /// The connection, unless unknown or expired (`now` in unix seconds).
+    async fn get(&self, connection_id: &str, now: u64) -> StoreResult<Option<ConnectionRecord>>;
+    /// Replaces what the connection listens for.
+    async fn set_interest(
+        &self,
+        connection_id: &str,
+        interest: &Interest,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// Forgets the connection and everything it listened for.
+    async fn delete(&self, connection_id: &str) -> StoreResult<()>;
+    /// Every unexpired connection listening on any of `topics`, once each, with
+    /// its interest.
+    async fn listeners(&self, topics: &[Topic], now: u64) -> StoreResult<Vec<(String, Interest)>>;
+}

@@ -1,0 +1,132 @@
+//! The command line: `mcp-prompts serve`, `mcp-prompts stdio`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "mcp-prompts", version, about = "A realtime MCP prompt hub", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the hub: MCP over WebSocket at /ws, health at /health.
+    Serve(ServeArgs),
+    /// Serve one MCP client on stdin/stdout (newline-delimited JSON-RPC; logs
+    /// on stderr), for clients that launch the hub as a subprocess.
+    Stdio(StdioArgs),
+    /// AWS column tools (`aws bootstrap`).
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Aws(crate::aws_gateway::AwsCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (HOST:PORT; port 0 picks a free one).
+    #[arg(long, env = "MCP_PROMPTS_ADDR", default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// Seconds of silence after which a WebSocket is pinged.
+    #[arg(long, default_value_t = 30)]
+    pub ping_secs: u64,
+    /// How long an MCP session outlives its WebSocket, in seconds: a client that
+    /// reconnects within it resumes the session (`initialize` with
+    /// `mcpSessionId`) and gets the changes it missed.
+    #[arg(long, default_value_t = 600)]
+    pub session_grace_secs: u64,
+    /// The change history kept for replay: at most this many changes...
+    #[arg(long, default_value_t = 100_000)]
+    pub history_max_changes: u64,
+    /// ...and none older than this many seconds (default 7 days).
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    pub history_max_age_secs: u64,
+    /// How often the change history is pruned to its bounds, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub history_prune_secs: u64,
+    /// Where prompts, sessions and change events live: the embedded SQLite
+    /// store, or DynamoDB/S3/SQS behind a local API Gateway-style gateway.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: mcp_prompts_aws::lambda::AwsArgs,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub gateway: crate::aws_gateway::GatewayArgs,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+/// `mcp-prompts stdio`: the same store and engine as `serve`, one client.
+#[derive(Args, Debug, Clone)]
+pub struct StdioArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// How often to look for changes other processes made to the store (the
+    /// data folder's change log, or with `--backend aws` the change log in the
+    /// prompts table), in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub poll_ms: u64,
+    /// Where prompts live: the embedded store in the data folder, or the AWS
+    /// tables (DynamoDB, S3) that `serve --backend aws` and the Lambdas use.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: mcp_prompts_aws::lambda::AwsArgs,
+}
+
+/// What `serve` and `stdio` configure alike.
+#[derive(Args, Debug, Clone)]
+pub struct HubArgs {
+    /// Data folder holding the embedded database (created and seeded with the
+    /// starter catalog when empty; processes on the same folder share the
+    /// catalog and hear each other's changes). Default: the user's data dir,
+    /// e.g. ~/.local/share/mcp-prompts.
+    #[arg(long, env = "MCP_PROMPTS_DATA")]
+    pub data: Option<PathBuf>,
+    /// Default page size for prompts/list, resources/list and list_prompts.
+    #[arg(long, default_value_t = 50)]
+    pub page_size: usize,
+    /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Coalescing window for change notifications, in milliseconds: a burst of
+    /// changes within it reaches each session as one list_changed.
+    #[arg(long, default_value_t = 50)]
+    pub coalesce_ms: u64,
+    /// Frames queued for one connection before it counts as not reading and is
+    /// closed (code 1008 on a WebSocket).
+    #[arg(long, default_value_t = 1024)]
+    pub send_queue: usize,
+    /// Do not seed an empty data folder with the starter catalog.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// JSON file of read-only resources served beside the prompts (fixed
+    /// text/blob resources and `{var}` URI templates; see the README). A file
+    /// that does not validate stops startup.
+    #[arg(long, env = "MCP_PROMPTS_RESOURCES")]
+    pub resources: Option<PathBuf>,
+}
+
+impl HubArgs {
+    /// The data folder: the given one, else the user's data dir, e.g.
+    /// ~/.local/share/mcp-prompts.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("mcp-prompts")
+        })
+    }
+}

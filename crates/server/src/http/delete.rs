@@ -1,0 +1,36 @@
+//! `DELETE /mcp`: the client ends its session. Its registry connection is
+//! dropped and its stream, if open, ends; the id then answers 404.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::headers;
+use super::{HttpEdge, reject};
+use mcp_prompts_engine::jsonrpc;
+
+pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Response {
+    if let Err(response) = headers::check_protocol_version(&headers) {
+        return *response;
+    }
+    let Some(id) = headers::session_id(&headers) else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            jsonrpc::INVALID_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required",
+        );
+    };
+    match edge.sessions.remove(id) {
+        Some(_) => {
+            tracing::debug!(session = %id, "HTTP session deleted");
+            StatusCode::OK.into_response()
+        }
+        None => reject(
+            StatusCode::NOT_FOUND,
+            jsonrpc::INVALID_REQUEST,
+            "Session not found",
+        ),
+    }
+}

@@ -1,0 +1,112 @@
+//! MCP over Streamable HTTP (the 2025-11-25 transport) at `/mcp`.
+//!
+//! - `POST` carries one client message; requests are answered with JSON (or an
+//!   SSE response for clients that accept only `text/event-stream`), notifications
+//!   and responses with 202 ([`post`]).
+//! - `GET` opens the session's standalone SSE stream, where catalog notifications
+//!   arrive, resumable with `Last-Event-ID` ([`stream`]).
+//! - `DELETE` ends the session ([`delete`]).
+//!
+//! Each session lives in a bounded table keyed by `Mcp-Session-Id` ([`sessions`]);
+//! it is one registry connection from `initialize` until it is deleted or expires,
+//! so notifications that arrive while no stream is open wait in its replay buffer
+//! ([`events`]). Every route is behind the DNS-rebinding guard ([`origin`]),
+//! and answers browsers on allowed origins with CORS headers ([`cors`]).
+
+mod cors;
+mod delete;
+mod events;
+mod headers;
+mod modern;
+mod origin;
+mod post;
+mod session;
+mod sessions;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post as post_route;
+
+use self::sessions::SessionTable;
+use super::gateway::Gateway;
+use mcp_prompts_engine::jsonrpc::{self, RpcError};
+
+/// Limits of the Streamable HTTP edge.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Sessions kept at once; `initialize` beyond this gets 503.
+    pub max_sessions: usize,
+    /// A session with no request and no open stream for this long is ended.
+    pub idle_timeout: Duration,
+    /// Notifications kept per session for `Last-Event-ID` replay.
+    pub replay_events: usize,
+    /// Silence after which an SSE stream gets a keep-alive comment.
+    pub keep_alive: Duration,
+    /// Reconnection delay suggested to clients (the SSE `retry` field).
+    pub retry: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_sessions: 10_000,
+            idle_timeout: Duration::from_secs(30 * 60),
+            replay_events: 512,
+            keep_alive: Duration::from_secs(15),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Shared state of the `/mcp` routes.
+pub struct HttpEdge {
+    pub gw: Arc<Gateway>,
+    pub sessions: Arc<SessionTable>,
+    pub config: HttpConfig,
+}
+
+/// The `/mcp` routes, ready to merge into the gateway's router.
+pub fn router(gw: &Arc<Gateway>) -> Router {
+    let config = HttpConfig::default();
+    let edge = Arc::new(HttpEdge {
+        gw: gw.clone(),
+        sessions: Arc::new(SessionTable::new(&config)),
+        config,
+    });
+    Router::new()
+        .route(
+            "/mcp",
+            post_route(post::handle)
+                .get(stream::handle)
+                .delete(delete::handle)
+                .options(|| async { StatusCode::NO_CONTENT }),
+        )
+        // The guard runs first: CORS headers only ever name an allowed origin.
+        .route_layer(axum::middleware::from_fn(cors::headers))
+        .route_layer(axum::middleware::from_fn(origin::guard))
+        // Oversize messages reach the engine, which names the limit in a JSON-RPC error.
+        .layer(DefaultBodyLimit::max(gw.limits.max_ws_message))
+        .with_state(edge)
+}
+
+/// An HTTP error whose body is a JSON-RPC error without an id, as the transport
+/// spec allows, so clients can show the reason.
+pub(crate) fn reject(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+    let body = jsonrpc::failure(None, &RpcError::new(code, message));
+    json_response(status, body)
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,119 @@
+//! One Streamable HTTP session: the engine's session state, the registry
+//! connection that receives its notifications, and the replay buffer its
+//! standalone SSE stream reads from.
+//!
+//! The engine state sits behind a tokio mutex because a request holds it across
+//! the engine's `.await`s: one session's requests run one at a time, in arrival
+//! order, as they would on a WebSocket. Everything else is behind `std` locks
+//! held for a few instructions and never across an `.await`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::events::{EventLog, Replay};
+use mcp_prompts_engine::Session;
+use mcp_prompts_engine::realtime::Connection;
+
+pub struct HttpSession {
+    pub id: String,
+    pub state: tokio::sync::Mutex<Session>,
+    pub conn: Arc<Connection>,
+    events: Mutex<EventLog>,
+    /// Id of the newest event, so streams wake when there is something to send.
+    latest: watch::Sender<u64>,
+    last_active: Mutex<Instant>,
+    /// The open standalone stream, if any; a new GET replaces it, so each
+    /// notification goes out on exactly one stream.
+    stream: Mutex<Option<AttachedStream>>,
+    streams_opened: AtomicU64,
+    /// Cancelled when the session ends (DELETE, expiry, shutdown).
+    pub closed: CancellationToken,
+}
+
+impl HttpSession {
+    pub fn new(session: Session, conn: Arc<Connection>, replay_events: usize) -> Self {
+        Self {
+            id: session.id.clone(),
+            state: tokio::sync::Mutex::new(session),
+            conn,
+            events: Mutex::new(EventLog::new(replay_events)),
+            latest: watch::channel(0).0,
+            last_active: Mutex::new(Instant::now()),
+            stream: Mutex::new(None),
+            streams_opened: AtomicU64::new(0),
+            closed: CancellationToken::new(),
+        }
+    }
+
+    /// Queues a server→client message for the standalone stream.
+    pub fn publish(&self, frame: Bytes) {
+        let id = lock(&self.events).push(frame);
+        self.latest.send_replace(id);
+    }
+
+    pub fn watch_events(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    pub fn last_event_id(&self) -> u64 {
+        lock(&self.events).last_id()
+    }
+
+    pub fn events_after(&self, id: u64) -> Replay {
+        lock(&self.events).after(id)
+    }
+
+    pub fn touch(&self) {
+        *lock(&self.last_active) = Instant::now();
+    }
+
+    /// Idle: no request for `timeout` and no stream open.
+    pub fn is_idle(&self, timeout: Duration) -> bool {
+        let streaming = lock(&self.stream).is_some();
+        !streaming && lock(&self.last_active).elapsed() >= timeout
+    }
+
+    /// Makes a new stream the session's only one; the previous stream ends.
+    pub fn attach_stream(&self) -> AttachedStream {
+        let mut current = lock(&self.stream);
+        let generation = self.streams_opened.fetch_add(1, Ordering::Relaxed);
+        let stream = AttachedStream {
+            generation,
+            ended: self.closed.child_token(),
+        };
+        if let Some(old) = current.replace(stream.clone()) {
+            old.ended.cancel();
+        }
+        stream
+    }
+
+    /// Called by a stream as it ends; leaves a newer stream alone.
+    pub fn detach_stream(&self, stream: &AttachedStream) {
+        let mut current = lock(&self.stream);
+        if current
+            .as_ref()
+            .is_some_and(|s| s.generation == stream.generation)
+        {
+            *current = None;
+        }
+        drop(current);
+        self.touch();
+    }
+}
+
+/// The handle of the open standalone stream.
+#[derive(Debug, Clone)]
+pub struct AttachedStream {
+    generation: u64,
+    /// Cancelled when a newer stream replaces this one or the session ends.
+    pub ended: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,15 @@
+//! The doors of the local deployment: the gateway (`/ws` WebSocket, `/mcp`
+//! Streamable HTTP, `/health`, the web UI), stdio, and the command line that
+//! starts them ([`startup`] wires ports to the engine). With the `aws` feature
+//! also the local API Gateway stand-in (`serve --backend aws`), `stdio
+//! --backend aws` and `aws bootstrap`.
+
+#[cfg(feature = "aws")]
+pub mod aws_gateway;
+pub mod cli;
+pub mod gateway;
+pub mod http;
+pub mod startup;
+pub mod stdio;
+#[cfg(feature = "aws")]
+pub mod stdio_aws;

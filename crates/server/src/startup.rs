@@ -1,0 +1,316 @@
+//! Startup wiring: builds the store, catalog, engine and gateway from the
+//! command-line settings. Tests start the same thing through the binary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpSocket;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{HubArgs, ServeArgs, StdioArgs};
+use crate::gateway::{Gateway, Limits};
+use mcp_prompts_embedded::EmbeddedStore;
+use mcp_prompts_engine::domain::static_resource::StaticResources;
+use mcp_prompts_engine::memory::MemorySessionStore;
+use mcp_prompts_engine::ports::{PromptStore, SystemClock};
+use mcp_prompts_engine::realtime::{Publisher, PublisherConfig, Registry};
+use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
+
+/// What a build without the AWS column says to `--backend aws`.
+#[cfg(not(feature = "aws"))]
+const NO_AWS: &str =
+    "this build has no AWS support: build with `cargo run --release --features aws -- ...`";
+
+/// Runs `serve` until SIGINT/SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.backend == crate::cli::Backend::Aws {
+        anyhow::ensure!(
+            args.hub.resources.is_none(),
+            "--resources is not supported with --backend aws"
+        );
+        #[cfg(feature = "aws")]
+        return crate::aws_gateway::serve(args).await;
+        #[cfg(not(feature = "aws"))]
+        anyhow::bail!(NO_AWS);
+    }
+    let shutdown = CancellationToken::new();
+    let listener = bind(args.addr)?;
+    let addr = listener.local_addr()?;
+    let hub = open_hub(
+        HubSettings {
+            history: Some(HistoryBounds {
+                max_changes: args.history_max_changes.max(1),
+                max_age: Duration::from_secs(args.history_max_age_secs),
+                every: Duration::from_secs(args.history_prune_secs.max(1)),
+            }),
+            ..HubSettings::from(&args.hub)
+        },
+        Some(format!("gateway@{}", args.addr)),
+        &shutdown,
+    )
+    .await?;
+    let limits = Limits {
+        ping_interval: Duration::from_secs(args.ping_secs.max(1)),
+        session_grace: Duration::from_secs(args.session_grace_secs),
+        ..Default::default()
+    };
+    let gateway = Gateway::new(hub.engine, hub.registry, shutdown.clone(), limits);
+    announce(&addr, &hub.data, hub.prompts)?;
+
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    gateway.serve(listener).await?;
+    let _ = hub.publishing.await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Runs `stdio` until stdin closes or SIGINT/SIGTERM. Nothing but MCP messages
+/// goes to stdout.
+pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
+    if args.backend == crate::cli::Backend::Aws {
+        anyhow::ensure!(
+            args.hub.resources.is_none(),
+            "--resources is not supported with --backend aws"
+        );
+        #[cfg(feature = "aws")]
+        return crate::stdio_aws::run(args).await;
+        #[cfg(not(feature = "aws"))]
+        anyhow::bail!(NO_AWS);
+    }
+    let shutdown = CancellationToken::new();
+    let mut settings = HubSettings::from(&args.hub);
+    settings.publisher.poll = Duration::from_millis(args.poll_ms.max(10));
+    // No saved position: a stdio session hears about changes from its start on.
+    let hub = open_hub(settings, None, &shutdown).await?;
+    tracing::info!(prompts = hub.prompts, data = %hub.data.display(), "serving MCP on stdio");
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    crate::stdio::run(hub.engine, hub.registry, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = hub.publishing.await;
+    Ok(())
+}
+
+/// What `serve` and `stdio` configure alike.
+struct HubSettings {
+    data: PathBuf,
+    seed: bool,
+    /// The static resources file (`--resources`), if any.
+    resources: Option<PathBuf>,
+    engine: EngineConfig,
+    send_queue: usize,
+    publisher: PublisherConfig,
+    /// `None`: leave pruning to the `serve` that owns the data folder's limits.
+    history: Option<HistoryBounds>,
+}
+
+/// Bounds of the change history kept for replay, and how often to enforce them.
+#[derive(Clone, Copy)]
+struct HistoryBounds {
+    max_changes: u64,
+    max_age: Duration,
+    every: Duration,
+}
+
+impl From<&HubArgs> for HubSettings {
+    fn from(args: &HubArgs) -> Self {
+        Self {
+            data: args.data_dir(),
+            seed: !args.no_seed,
+            resources: args.resources.clone(),
+            engine: EngineConfig {
+                page_size: args.page_size.max(1),
+                max_message_bytes: args.max_message_bytes,
+            },
+            send_queue: args.send_queue,
+            publisher: PublisherConfig {
+                window: Duration::from_millis(args.coalesce_ms),
+                ..Default::default()
+            },
+            history: None,
+        }
+    }
+}
+
+/// The embedded hub on a data folder: store, catalog (seeded when empty),
+/// engine, and a registry fed by a running change publisher.
+struct Hub {
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    /// The publisher task; it ends when `shutdown` is cancelled.
+    publishing: JoinHandle<()>,
+    prompts: u64,
+    data: PathBuf,
+}
+
+/// Opens the store and starts the publisher. `consumer` names the saved
+/// publisher position (`None`: start at the head of the change log).
+async fn open_hub(
+    settings: HubSettings,
+    consumer: Option<String>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Hub> {
+    // First, so a bad file stops startup before the data folder is touched.
+    let statics = match &settings.resources {
+        Some(path) => load_static_resources(path)?,
+        None => StaticResources::default(),
+    };
+    let data = settings.data;
+    let clock = Arc::new(SystemClock);
+    let store = Arc::new(
+        EmbeddedStore::open(&data, clock.clone())
+            .with_context(|| format!("opening the data folder {}", data.display()))?,
+    );
+    let catalog = Arc::new(Catalog::new(store.clone(), clock));
+    if settings.seed {
+        let seeded = mcp_prompts_engine::seed::seed_if_empty(&catalog)
+            .await
+            .context("seeding the starter catalog")?;
+        if seeded > 0 {
+            tracing::info!(seeded, "seeded the starter catalog");
+        }
+    }
+    let prompts = store.count_live().await?;
+    let sessions = Arc::new(MemorySessionStore::default());
+    let engine = Arc::new(
+        Engine::new(catalog.clone(), settings.engine)
+            .with_sessions(sessions.clone())
+            .with_static_resources(statics),
+    );
+    tokio::spawn(prune_sessions(sessions, shutdown.clone()));
+    let registry = Arc::new(Registry::new(settings.send_queue));
+    let publisher = Publisher::new(
+        store.clone(),
+        catalog,
+        registry.clone(),
+        PublisherConfig {
+            consumer,
+            ..settings.publisher
+        },
+    );
+    let publishing = tokio::spawn(publisher.run(shutdown.clone()));
+    if let Some(bounds) = settings.history {
+        tokio::spawn(prune_history(store.clone(), bounds, shutdown.clone()));
+    }
+    Ok(Hub {
+        engine,
+        registry,
+        publishing,
+        prompts,
+        data,
+    })
+}
+
+/// Reads and validates a static resources file; any problem is an error naming it.
+fn load_static_resources(path: &std::path::Path) -> anyhow::Result<StaticResources> {
+    let context = || format!("loading static resources from {}", path.display());
+    let text = std::fs::read_to_string(path).with_context(context)?;
+    let set = StaticResources::parse(&text).with_context(context)?;
+    tracing::info!(
+        resources = set.resources().len(),
+        templates = set.templates().len(),
+        file = %path.display(),
+        "loaded static resources"
+    );
+    Ok(set)
+}
+
+/// Keeps the change history within its bounds: at start, then every `bounds.every`.
+async fn prune_history(
+    store: Arc<EmbeddedStore>,
+    bounds: HistoryBounds,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match store
+            .prune_history(bounds.max_changes, bounds.max_age)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned the change history"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the change history"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(bounds.every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets sessions whose grace period ended, once a minute.
+async fn prune_sessions(sessions: Arc<MemorySessionStore>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        sessions.prune_expired(mcp_prompts_engine::ports::Clock::now_unix(
+            &mcp_prompts_engine::ports::SystemClock,
+        ));
+    }
+}
+
+/// Binds with a large listen backlog: tokio's default of 128 makes thousands of
+/// clients connecting at once wait for SYN retries.
+pub(crate) fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
+    Ok(socket.listen(8192)?)
+}
+
+fn announce(
+    addr: &std::net::SocketAddr,
+    data: &std::path::Path,
+    prompts: u64,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "mcp-prompts {} serving {} prompts from {}",
+        mcp_prompts_engine::protocol::SERVER_VERSION,
+        prompts,
+        data.display()
+    )?;
+    writeln!(
+        out,
+        "  MCP over WebSocket: ws://{addr}/ws   (subprotocol \"mcp\")"
+    )?;
+    writeln!(
+        out,
+        "  MCP over HTTP:      http://{addr}/mcp   (Streamable HTTP)"
+    )?;
+    writeln!(out, "  Health:             http://{addr}/health")?;
+    out.flush()
+}
+
+pub(crate) async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
