@@ -205,7 +205,7 @@ async fn fanout_calls_and_posts_per_second_against_the_local_connections_endpoin
         }
         for id in gw.local.ids() {
             gw.app
-                .connections
+                .host.connections
                 .set_interest(&id, &interest, now + 600)
                 .await
                 .unwrap();

@@ -49,8 +49,11 @@ impl Pusher for ApiGatewayPusher {
         }
     }
 
-    async fn disconnect(&self, connection_id: &str, _code: u16, _reason: &'static str) {
-        // The management API closes without a code or reason of our choosing.
+    async fn disconnect(&self, connection_id: &str, _code: u16, reason: &'static str) {
+        // The management API closes without a code or reason of our choosing
+        // (API Gateway sends 1000): the reason goes first as a log message
+        // every MCP client can show.
+        let _ = self.push(connection_id, closing_notice(reason)).await;
         if let Err(e) = self
             .client
             .delete_connection()
@@ -61,4 +64,14 @@ impl Pusher for ApiGatewayPusher {
             tracing::debug!(connection = connection_id, error = %error_chain(&e), "DeleteConnection failed");
         }
     }
+}
+
+/// The last frame a connection gets before `DeleteConnection` closes it.
+pub fn closing_notice(reason: &str) -> Bytes {
+    let notice = serde_json::json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/message",
+        "params": {"level": "warning", "logger": "session", "data": reason}
+    });
+    Bytes::from(notice.to_string())
 }

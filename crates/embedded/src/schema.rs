@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry is applied once, in a transaction, and recorded in `schema_migrations`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE prompt_versions (
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -59,7 +60,20 @@ CREATE TABLE consumer_cursors (
 CREATE VIRTUAL TABLE prompt_search USING fts5(
     name, description, content, tags, tokenize = 'porter unicode61'
 );
-"#];
+"#,
+    r#"
+-- MCP sessions, so they outlive their connections and a restart of `serve`:
+-- the record as JSON, the connection it is attached to (NULL when detached),
+-- and when it expires (unix seconds; expired rows read as absent and are pruned).
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    connection_id TEXT,
+    expires_at INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.execute_batch(

@@ -42,11 +42,16 @@ pub struct Engine {
     pub static_resources: StaticServer,
 }
 
-/// What handling one request produced besides its result: notifications that
-/// must reach the client before the reply (log messages, for instance).
+/// What handling one message produced: notifications that must reach the client
+/// before the reply (log messages, for instance), the reply itself, and what the
+/// session host must act on. Typed, so no edge parses the engine's output again.
 #[derive(Default)]
 pub struct Outbox {
-    pub frames: Vec<String>,
+    /// Notifications to send before the reply.
+    pub notices: Vec<String>,
+    /// The reply (a response, or for a 2025-03-26 batch the array of them);
+    /// `None` for notifications, responses and `subscriptions/listen`.
+    pub reply: Option<String>,
     /// A resumed session's previous connection, which the transport must close.
     pub takeover: Option<String>,
     /// The message may have changed what the session remembers (phase,
@@ -73,7 +78,14 @@ fn changes_session(method: &str) -> bool {
 
 impl Outbox {
     pub fn notify(&mut self, method: &str, params: &Value) {
-        self.frames.push(jsonrpc::notification(method, params));
+        self.notices.push(jsonrpc::notification(method, params));
+    }
+
+    /// Every frame in the order to send them: the notices, then the reply.
+    pub fn into_frames(self) -> Vec<String> {
+        let mut frames = self.notices;
+        frames.extend(self.reply);
+        frames
     }
 }
 
@@ -107,8 +119,8 @@ impl Engine {
         self
     }
 
-    /// Like `handle_text`, also returning the connection a resumed session was
-    /// taken over from (the transport closes it).
+    /// Handles one text frame: the notices, the reply, and what the session host
+    /// acts on (a takeover, a changed session).
     pub async fn handle_text_with_effects(&self, session: &mut Session, text: &str) -> Outbox {
         let mut out = Outbox::default();
         self.handle_into(session, text, &mut out).await;
@@ -120,7 +132,7 @@ impl Engine {
     pub async fn handle_text(&self, session: &mut Session, text: &str) -> Vec<String> {
         let mut out = Outbox::default();
         self.handle_into(session, text, &mut out).await;
-        out.frames
+        out.into_frames()
     }
 
     async fn handle_into(&self, session: &mut Session, text: &str, out: &mut Outbox) {
@@ -133,7 +145,7 @@ impl Engine {
                     self.config.max_message_bytes
                 ),
             );
-            out.frames.push(jsonrpc::failure(None, &err));
+            out.reply = Some(jsonrpc::failure(None, &err));
             return;
         }
         let trimmed = text.trim_start();
@@ -148,11 +160,11 @@ impl Engine {
                     session.protocol_version
                 ),
             );
-            out.frames.push(jsonrpc::failure(None, &err));
+            out.reply = Some(jsonrpc::failure(None, &err));
         } else if trimmed.starts_with('[') {
             self.handle_batch(session, trimmed, out).await;
-        } else if let Some(reply) = self.handle_one(session, trimmed, out).await {
-            out.frames.push(reply);
+        } else {
+            out.reply = self.handle_one(session, trimmed, out).await;
         }
     }
 
@@ -161,13 +173,13 @@ impl Engine {
             Ok(items) => items,
             Err(e) => {
                 let err = RpcError::new(jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
-                out.frames.push(jsonrpc::failure(None, &err));
+                out.reply = Some(jsonrpc::failure(None, &err));
                 return;
             }
         };
         if items.is_empty() {
             let err = RpcError::new(jsonrpc::INVALID_REQUEST, "empty batch");
-            out.frames.push(jsonrpc::failure(None, &err));
+            out.reply = Some(jsonrpc::failure(None, &err));
             return;
         }
         let mut replies = Vec::with_capacity(items.len());
@@ -177,7 +189,7 @@ impl Engine {
             }
         }
         if !replies.is_empty() {
-            out.frames.push(format!("[{}]", replies.join(",")));
+            out.reply = Some(format!("[{}]", replies.join(",")));
         }
     }
 

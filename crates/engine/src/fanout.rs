@@ -19,6 +19,7 @@ use super::methods::resources::latest_uri;
 use super::modern::META_SUBSCRIPTION_ID;
 use super::session::{Interest, Listener};
 use crate::domain::{ChangeEvent, PromptId};
+use crate::ports::Topic;
 
 /// The frames one batch of changes produces.
 #[derive(Debug, Default)]
@@ -103,6 +104,20 @@ impl Delivery {
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// The index topics this delivery can reach: a superset of who gets frames;
+    /// `frames_for` makes the exact choice per connection.
+    pub fn topics(&self) -> Vec<Topic> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut topics = vec![Topic::CatalogEvents];
+        if self.list_changed.is_some() {
+            topics.push(Topic::ListChanged);
+        }
+        topics.extend(self.updated.keys().cloned().map(Topic::Prompt));
+        topics
     }
 
     /// The frames `interest` should receive, in the order to send them.

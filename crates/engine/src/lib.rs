@@ -5,6 +5,9 @@
 //!   per MCP method family under [`methods`], tools under [`tools`].
 //! - [`catalog`]: the only way to edit (versions, optimistic concurrency, cache);
 //!   [`renderer`] and [`text_plan`] render templates.
+//! - [`host`]: the session host, every door's session behaviour written once:
+//!   connect, a message as a typed turn, resume/takeover/replay, disconnect,
+//!   fan-out.
 //! - [`fanout`]: which notifications a batch of changes produces for whom;
 //!   [`replay`]: what a reconnecting session missed.
 //! - [`ports`]: the traits the core needs from outside (stores, pusher, clock);
@@ -19,6 +22,7 @@ pub mod catalog;
 pub mod cursor;
 pub mod dispatch;
 pub mod fanout;
+pub mod host;
 pub mod json_write;
 pub mod jsonrpc;
 pub mod memory;
@@ -31,6 +35,7 @@ pub mod renderer;
 pub mod replay;
 pub mod seed;
 pub mod session;
+pub mod shape;
 pub mod static_resources;
 pub mod subprotocol;
 pub mod telemetry;

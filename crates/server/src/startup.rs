@@ -15,8 +15,8 @@ use crate::cli::{HubArgs, ServeArgs, StdioArgs};
 use crate::gateway::{Gateway, Limits};
 use mcp_prompts_embedded::EmbeddedStore;
 use mcp_prompts_engine::domain::static_resource::StaticResources;
-use mcp_prompts_engine::memory::MemorySessionStore;
-use mcp_prompts_engine::ports::{PromptStore, SystemClock};
+use mcp_prompts_engine::host::{HostPorts, HostSettings, SessionHost};
+use mcp_prompts_engine::ports::{Clock, PromptStore, SessionStore, SystemClock};
 use mcp_prompts_engine::realtime::{Publisher, PublisherConfig, Registry};
 use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
@@ -47,6 +47,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 max_age: Duration::from_secs(args.history_max_age_secs),
                 every: Duration::from_secs(args.history_prune_secs.max(1)),
             }),
+            host: HostSettings {
+                session_grace_secs: args.session_grace_secs,
+                connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
+            },
             ..HubSettings::from(&args.hub)
         },
         Some(format!("gateway@{}", args.addr)),
@@ -55,10 +59,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     let limits = Limits {
         ping_interval: Duration::from_secs(args.ping_secs.max(1)),
-        session_grace: Duration::from_secs(args.session_grace_secs),
         ..Default::default()
     };
-    let gateway = Gateway::new(hub.engine, hub.registry, shutdown.clone(), limits);
+    let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits);
     announce(&addr, &hub.data, hub.prompts)?;
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -88,7 +91,7 @@ pub async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     let hub = open_hub(settings, None, &shutdown).await?;
     tracing::info!(prompts = hub.prompts, data = %hub.data.display(), "serving MCP on stdio");
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    crate::stdio::run(hub.engine, hub.registry, shutdown.clone()).await;
+    crate::stdio::run(hub.host, hub.registry, shutdown.clone()).await;
     shutdown.cancel();
     let _ = hub.publishing.await;
     Ok(())
@@ -105,7 +108,12 @@ struct HubSettings {
     publisher: PublisherConfig,
     /// `None`: leave pruning to the `serve` that owns the data folder's limits.
     history: Option<HistoryBounds>,
+    host: HostSettings,
 }
+
+/// A local connection has no maximum lifetime; its session record is kept
+/// this long after its last save in case the process dies without detaching it.
+const LOCAL_CONNECTION_TTL_SECS: u64 = 24 * 3600;
 
 /// Bounds of the change history kept for replay, and how often to enforce them.
 #[derive(Clone, Copy)]
@@ -131,14 +139,19 @@ impl From<&HubArgs> for HubSettings {
                 ..Default::default()
             },
             history: None,
+            host: HostSettings {
+                session_grace_secs: 600,
+                connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
+            },
         }
     }
 }
 
 /// The embedded hub on a data folder: store, catalog (seeded when empty),
-/// engine, and a registry fed by a running change publisher.
+/// engine, the session host over the store and the registry, and a running
+/// change publisher feeding the host's fan-out.
 struct Hub {
-    engine: Arc<Engine>,
+    host: Arc<SessionHost>,
     registry: Arc<Registry>,
     /// The publisher task; it ends when `shutdown` is cancelled.
     publishing: JoinHandle<()>,
@@ -174,18 +187,17 @@ async fn open_hub(
         }
     }
     let prompts = store.count_live().await?;
-    let sessions = Arc::new(MemorySessionStore::default());
     let engine = Arc::new(
-        Engine::new(catalog.clone(), settings.engine)
-            .with_sessions(sessions.clone())
+        Engine::new(catalog, settings.engine)
+            .with_sessions(store.clone())
             .with_static_resources(statics),
     );
-    tokio::spawn(prune_sessions(sessions, shutdown.clone()));
+    tokio::spawn(prune_sessions(store.clone(), shutdown.clone()));
     let registry = Arc::new(Registry::new(settings.send_queue));
+    let host = local_host(engine, store.clone(), &registry, settings.host);
     let publisher = Publisher::new(
         store.clone(),
-        catalog,
-        registry.clone(),
+        host.clone(),
         PublisherConfig {
             consumer,
             ..settings.publisher
@@ -196,12 +208,32 @@ async fn open_hub(
         tokio::spawn(prune_history(store.clone(), bounds, shutdown.clone()));
     }
     Ok(Hub {
-        engine,
+        host,
         registry,
         publishing,
         prompts,
         data,
     })
+}
+
+/// A session host whose connections live in this process: the registry is
+/// their connection store, pusher and audience; sessions go to `sessions`.
+pub(crate) fn local_host(
+    engine: Arc<Engine>,
+    sessions: Arc<dyn SessionStore>,
+    registry: &Arc<Registry>,
+    settings: HostSettings,
+) -> Arc<SessionHost> {
+    Arc::new(SessionHost::new(
+        engine,
+        HostPorts {
+            sessions,
+            connections: registry.clone(),
+            pusher: registry.clone(),
+            audience: registry.clone(),
+        },
+        settings,
+    ))
 }
 
 /// Reads and validates a static resources file; any problem is an error naming it.
@@ -241,15 +273,17 @@ async fn prune_history(
 }
 
 /// Forgets sessions whose grace period ended, once a minute.
-async fn prune_sessions(sessions: Arc<MemorySessionStore>, shutdown: CancellationToken) {
+async fn prune_sessions(store: Arc<EmbeddedStore>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = shutdown.cancelled() => return,
         }
-        sessions.prune_expired(mcp_prompts_engine::ports::Clock::now_unix(
-            &mcp_prompts_engine::ports::SystemClock,
-        ));
+        match store.prune_sessions(SystemClock.now_unix()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "forgot expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not prune expired sessions"),
+        }
     }
 }
 

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use mcp_prompts_engine::host::{Attachment, SessionHost};
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
-use mcp_prompts_engine::realtime::{Connection, Outgoing, Registry};
-use mcp_prompts_engine::{Engine, Session};
+use mcp_prompts_engine::realtime::{Outgoing, Registry};
 
 const READ_CHUNK: usize = 256 * 1024;
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -41,9 +41,9 @@ enum Line {
 
 /// Serves one client on the process's stdin and stdout until stdin closes or
 /// `shutdown` is cancelled.
-pub async fn run(engine: Arc<Engine>, registry: Arc<Registry>, shutdown: CancellationToken) {
+pub async fn run(host: Arc<SessionHost>, registry: Arc<Registry>, shutdown: CancellationToken) {
     serve(
-        engine,
+        host,
         registry,
         shutdown,
         std::io::stdin(),
@@ -54,7 +54,7 @@ pub async fn run(engine: Arc<Engine>, registry: Arc<Registry>, shutdown: Cancell
 
 /// [`run`] over any byte streams (tests use pipes).
 pub async fn serve(
-    engine: Arc<Engine>,
+    host: Arc<SessionHost>,
     registry: Arc<Registry>,
     shutdown: CancellationToken,
     input: impl Read + Send + 'static,
@@ -62,7 +62,8 @@ pub async fn serve(
 ) {
     // Lines longer than the engine's limit are refused without buffering them;
     // the slack lets the engine name the exact size of those just above it.
-    let max_line = engine.config.max_message_bytes.saturating_add(64 * 1024);
+    let max_message = host.engine.config.max_message_bytes;
+    let max_line = max_message.saturating_add(64 * 1024);
     let (line_tx, mut lines) = mpsc::channel(LINE_BATCHES);
     std::thread::Builder::new()
         .name("stdio-reader".into())
@@ -74,12 +75,18 @@ pub async fn serve(
         .spawn(move || write_chunks(output, chunks))
         .expect("spawn the stdout writer");
 
-    let mut session = Session::new(uuid::Uuid::new_v4().to_string());
     let (mut conn, mut notes) = registry.register();
+    let mut attachment = match host.connect(&conn.key, "mcp").await {
+        Ok(connected) => connected.attachment,
+        Err(e) => {
+            tracing::error!(error = %e, "could not open the stdio session");
+            return;
+        }
+    };
     loop {
         let step = tokio::select! {
             batch = lines.recv() => match batch {
-                Some(batch) => handle_batch(&engine, &mut session, &conn, batch, &out).await,
+                Some(batch) => handle_batch(&host, &mut attachment, max_message, batch, &out).await,
                 None => false,
             },
             note = notes.recv() => match note {
@@ -87,7 +94,9 @@ pub async fn serve(
                 Some(Outgoing::Close { .. }) | None => false,
             },
             _ = conn.dropped.cancelled() => {
-                (conn, notes) = reconnect(&registry, &conn, &session, &out).await;
+                registry.remove(conn.id);
+                (conn, notes) = registry.register();
+                reconnect(&host, &mut attachment, &conn.key, &out).await;
                 true
             }
             _ = shutdown.cancelled() => false,
@@ -96,44 +105,49 @@ pub async fn serve(
             break;
         }
     }
+    let session = attachment.session.id.clone();
+    host.disconnect(&conn.key, Some(attachment)).await;
     registry.remove(conn.id);
     drop(out);
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-    tracing::debug!(session = %session.id, "stdio session ended");
+    tracing::debug!(%session, "stdio session ended");
 }
 
-/// Runs a batch of lines through the engine; `false` once stdout is gone.
+/// Runs a batch of lines through the host; `false` once stdout is gone.
 async fn handle_batch(
-    engine: &Engine,
-    session: &mut Session,
-    conn: &Connection,
+    host: &SessionHost,
+    attachment: &mut Attachment,
+    max_message: usize,
     batch: Vec<Line>,
     out: &mpsc::Sender<Vec<u8>>,
 ) -> bool {
     let mut chunk = Vec::with_capacity(batch.len() * 256);
     for line in batch {
-        let frames = match line {
+        match line {
             Line::Text(text) => {
-                let out = engine.handle_text_with_effects(session, &text).await;
-                if out.session_changed {
-                    conn.set_interest(&session.interest());
+                let turn = host.message(attachment, &text).await;
+                for frame in turn.before.iter().chain(&turn.reply) {
+                    chunk.extend_from_slice(frame.as_bytes());
+                    chunk.push(b'\n');
                 }
-                out.frames
+                for frame in &turn.after {
+                    chunk.extend_from_slice(frame);
+                    chunk.push(b'\n');
+                }
             }
-            Line::TooLong(len) => vec![jsonrpc::failure(
-                None,
-                &RpcError::new(
-                    jsonrpc::INVALID_REQUEST,
-                    format!(
-                        "message of more than {len} bytes exceeds the limit of {} bytes",
-                        engine.config.max_message_bytes
+            Line::TooLong(len) => {
+                let refusal = jsonrpc::failure(
+                    None,
+                    &RpcError::new(
+                        jsonrpc::INVALID_REQUEST,
+                        format!(
+                            "message of more than {len} bytes exceeds the limit of {max_message} bytes"
+                        ),
                     ),
-                ),
-            )],
-        };
-        for frame in frames {
-            chunk.extend_from_slice(frame.as_bytes());
-            chunk.push(b'\n');
+                );
+                chunk.extend_from_slice(refusal.as_bytes());
+                chunk.push(b'\n');
+            }
         }
         if chunk.len() >= CHUNK_TARGET && out.send(std::mem::take(&mut chunk)).await.is_err() {
             return false;
@@ -168,16 +182,14 @@ async fn forward_notifications(
 /// register again; notifications were lost meanwhile, so the client is told to
 /// refetch its lists.
 async fn reconnect(
-    registry: &Registry,
-    old: &Connection,
-    session: &Session,
+    host: &SessionHost,
+    attachment: &mut Attachment,
+    key: &str,
     out: &mpsc::Sender<Vec<u8>>,
-) -> (Arc<Connection>, mpsc::Receiver<Outgoing>) {
+) {
     tracing::warn!("stdio client fell behind reading notifications; some were dropped");
-    registry.remove(old.id);
-    let (conn, notes) = registry.register();
-    let interest = session.interest();
-    conn.set_interest(&interest);
+    host.transfer(attachment, key).await;
+    let interest = attachment.session.interest();
     if interest.initialized && interest.list_changed {
         let mut chunk = Vec::new();
         for method in [
@@ -191,7 +203,6 @@ async fn reconnect(
         }
         let _ = out.send(chunk).await;
     }
-    (conn, notes)
 }
 
 /// Reads `input` in large chunks and sends each chunk's complete lines as one

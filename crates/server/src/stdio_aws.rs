@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::StdioArgs;
 use mcp_prompts_aws::{AwsClients, DynamoPromptStore};
+use mcp_prompts_engine::host::HostSettings;
 use mcp_prompts_engine::memory::MemorySessionStore;
 use mcp_prompts_engine::ports::{Clock, PromptStore, SystemClock};
 use mcp_prompts_engine::realtime::{Publisher, PublisherConfig, Registry};
@@ -51,14 +52,13 @@ pub async fn run(args: StdioArgs) -> anyhow::Result<()> {
         max_message_bytes: args.hub.max_message_bytes,
     };
     // The session lives in this process: there is no other connection to resume on.
-    let engine = Arc::new(
-        Engine::new(catalog.clone(), config).with_sessions(Arc::new(MemorySessionStore::default())),
-    );
+    let sessions = Arc::new(MemorySessionStore::default());
+    let engine = Arc::new(Engine::new(catalog, config).with_sessions(sessions.clone()));
     let registry = Arc::new(Registry::new(args.hub.send_queue.max(1)));
+    let host = crate::startup::local_host(engine, sessions, &registry, HostSettings::default());
     let publisher = Publisher::new(
         store.clone(),
-        catalog,
-        registry.clone(),
+        host.clone(),
         PublisherConfig {
             window: Duration::from_millis(args.hub.coalesce_ms),
             poll: Duration::from_millis(args.poll_ms.max(10)),
@@ -71,7 +71,7 @@ pub async fn run(args: StdioArgs) -> anyhow::Result<()> {
     let publishing = tokio::spawn(publisher.run(shutdown.clone()));
     tracing::info!(prompts, table = %settings.prompts_table, "serving MCP on stdio (backend aws)");
     tokio::spawn(crate::startup::wait_for_signal(shutdown.clone()));
-    crate::stdio::run(engine, registry, shutdown.clone()).await;
+    crate::stdio::run(host, registry, shutdown.clone()).await;
     shutdown.cancel();
     let _ = publishing.await;
     Ok(())

@@ -1,5 +1,7 @@
-//! What every Lambda handler needs: the engine and the ports, built once per
-//! Lambda instance (init) and shared by its invocations.
+//! What every Lambda handler needs: the session host over the ports (sessions and
+//! connections in DynamoDB, `PostToConnection`, fan-out through the connection
+//! store's topic index), built once per Lambda instance (init) and shared by its
+//! invocations.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
 };
+use mcp_prompts_engine::host::{HostPorts, HostSettings, IndexedAudience, SessionHost};
 use mcp_prompts_engine::ports::{Clock, ConnectionStore, Pusher, SessionStore, SystemClock};
 use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
@@ -42,9 +45,8 @@ impl Default for LambdaLimits {
 }
 
 pub struct LambdaApp {
+    pub host: Arc<SessionHost>,
     pub engine: Arc<Engine>,
-    pub sessions: Arc<dyn SessionStore>,
-    pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn Pusher>,
     pub limits: LambdaLimits,
     /// The change-log position this instance's catalog cache reflects.
@@ -59,10 +61,28 @@ impl LambdaApp {
         pusher: Arc<dyn Pusher>,
         limits: LambdaLimits,
     ) -> Self {
+        let audience = Arc::new(IndexedAudience {
+            connections: connections.clone(),
+            pusher: pusher.clone(),
+            clock: engine.catalog.clock().clone(),
+            concurrency: limits.fanout_concurrency,
+        });
+        let host = Arc::new(SessionHost::new(
+            engine.clone(),
+            HostPorts {
+                sessions,
+                connections,
+                pusher: pusher.clone(),
+                audience,
+            },
+            HostSettings {
+                session_grace_secs: limits.session_ttl_secs,
+                connection_ttl_secs: limits.connection_ttl_secs,
+            },
+        ));
         Self {
+            host,
             engine,
-            sessions,
-            connections,
             pusher,
             limits,
             seen_position: AtomicU64::new(0),

@@ -1,25 +1,23 @@
-//! The API Gateway WebSocket routes. `$connect` negotiates the subprotocol and
-//! registers the connection with a fresh session; `$default` runs one message
-//! through the engine with the session loaded from (and, if it changed, saved
-//! back to) the stores, pushes notifications with `PostToConnection`, and returns
-//! the reply as the route response; `$disconnect` forgets the connection, best
-//! effort (API Gateway does not wait for it).
+//! The API Gateway WebSocket routes, thin over the session host. `$connect`
+//! negotiates the subprotocol and registers the connection with a fresh session;
+//! `$default` runs one message (its session loaded from the stores, settled back
+//! by the host), pushes the notices and replay with `PostToConnection`, and
+//! returns the reply as the route response; `$disconnect` detaches the session
+//! for resume and forgets the connection, best effort (API Gateway does not
+//! wait for it).
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::app::LambdaApp;
-use super::session::{Effects, load_session, settle};
-use crate::unix_now;
+use mcp_prompts_engine::host::{ConnectError, Turn};
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
-use mcp_prompts_engine::ports::{ConnectionRecord, PushOutcome};
-use mcp_prompts_engine::subprotocol::{self, ACCEPTED};
+use mcp_prompts_engine::ports::PushOutcome;
 
 /// Response header naming the session `$connect` created (the `initialize`
 /// result names it too, as `mcpSessionId`).
@@ -45,28 +43,21 @@ pub async fn connect(
         return response(400, Some("no connection id".into()));
     };
     let offered = header_values(&event.headers, "sec-websocket-protocol");
-    let Some(chosen) = subprotocol::negotiate(&offered) else {
-        let body = format!("unsupported WebSocket subprotocol '{offered}'; accepted: {ACCEPTED}\n");
-        return response(400, Some(body));
+    let connected = match app.host.connect(&connection_id, &offered).await {
+        Ok(c) => c,
+        Err(refused @ ConnectError::Subprotocol { .. }) => {
+            return response(400, Some(format!("{refused}\n")));
+        }
+        Err(e) => {
+            tracing::error!(connection = %connection_id, error = %e, "$connect could not register the connection");
+            return response(500, Some("could not register the connection".into()));
+        }
     };
-    let now = unix_now();
-    // The session is created lazily: `initialize` may resume a stored one.
-    let session_id = uuid::Uuid::new_v4().to_string();
-    let connection = ConnectionRecord {
-        connection_id: connection_id.clone(),
-        session_id: session_id.clone(),
-        connected_at: now,
-        expires_at: now + app.limits.connection_ttl_secs,
-    };
-    if let Err(e) = app.connections.put(&connection).await {
-        tracing::error!(connection = %connection_id, error = %e, "$connect could not register the connection");
-        return response(500, Some("could not register the connection".into()));
-    }
     let mut ok = response(200, None);
-    if let Ok(v) = HeaderValue::from_str(&chosen.echo) {
+    if let Ok(v) = HeaderValue::from_str(&connected.negotiated.echo) {
         ok.headers.insert("sec-websocket-protocol", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&session_id) {
+    if let Ok(v) = HeaderValue::from_str(&connected.attachment.session.id) {
         ok.headers.insert(SESSION_HEADER, v);
     }
     ok
@@ -76,23 +67,8 @@ pub async fn disconnect(
     app: &LambdaApp,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let Some(connection_id) = event.request_context.connection_id.as_deref() else {
-        return response(200, None);
-    };
-    let now = unix_now();
-    if let Ok(Some(conn)) = app.connections.get(connection_id, now).await
-        && let Ok(Some(mut record)) = app.sessions.load(&conn.session_id, now).await
-        && record.connection_id.as_deref() == Some(connection_id)
-    {
-        record.connection_id = None;
-        record.expires_at = now + app.limits.session_ttl_secs;
-        // Conditional: a resume on another connection may have got there first.
-        if let Err(e) = app.sessions.detach(&record, connection_id, now).await {
-            tracing::warn!(error = %e, "$disconnect could not detach the session");
-        }
-    }
-    if let Err(e) = app.connections.delete(connection_id).await {
-        tracing::warn!(connection = connection_id, error = %e, "$disconnect cleanup failed; TTL will remove it");
+    if let Some(connection_id) = event.request_context.connection_id.as_deref() {
+        app.host.disconnect(connection_id, None).await;
     }
     response(200, None)
 }
@@ -108,37 +84,23 @@ pub async fn default_route(
         Ok(t) => t,
         Err(reply) => return response(200, Some(reply)),
     };
-    if super::stateless::is_stateless(&text) {
-        return match super::stateless::handle(app, &connection_id, &text).await {
-            Some(reply) => {
-                let reply = reply.map(|r| enforce_limit(r, app.limits.max_message_bytes));
-                response(200, reply)
-            }
-            None => response(200, Some(timed_out(&text, app.limits.request_timeout))),
-        };
-    }
-    let now = unix_now();
-    let (conn, record) = match load_session(app, &connection_id, now).await {
-        Ok(r) => r,
-        Err(reply) => return response(200, Some(reply)),
+    let shape = app.engine.classify(&text);
+    app.refresh_catalog().await;
+    let handled = async {
+        if shape.stateless {
+            // 2026-07-28: the request carries its own session; nothing to load or save.
+            return Ok(app.host.stateless(&text).await);
+        }
+        let mut attachment = app.host.attachment(&connection_id).await?;
+        Ok(app.host.message(&mut attachment, &text).await)
     };
-    let head = app.refresh_catalog().await;
-    let mut session = record.session.clone();
-    let handled = app.engine.handle_text_with_effects(&mut session, &text);
-    let Ok(out) = tokio::time::timeout(app.limits.request_timeout, handled).await else {
-        return response(200, Some(timed_out(&text, app.limits.request_timeout)));
+    let turn: Turn = match tokio::time::timeout(app.limits.request_timeout, handled).await {
+        Ok(Ok(turn)) => turn,
+        Ok(Err(reply)) => return response(200, Some(reply)),
+        Err(_) => return response(200, Some(timed_out(shape.id.as_deref(), app))),
     };
-    let mut frames: Vec<String> = out.frames.into_iter().filter(|f| !f.is_empty()).collect();
-    let reply = match frames.last() {
-        Some(last) if !is_notification(last) => frames.pop(),
-        _ => None,
-    };
-    let effects = Effects {
-        takeover: out.takeover,
-        changed: out.session_changed,
-    };
-    let replay = settle(app, conn, record, session, effects, head, now).await;
-    for frame in frames.into_iter().map(Bytes::from).chain(replay) {
+    let frames = turn.before.into_iter().map(Bytes::from).chain(turn.after);
+    for frame in frames {
         match app.pusher.push(&connection_id, frame).await {
             PushOutcome::Delivered => {}
             other => {
@@ -146,7 +108,9 @@ pub async fn default_route(
             }
         }
     }
-    let reply = reply.map(|r| enforce_limit(r, app.limits.max_message_bytes));
+    let reply = turn
+        .reply
+        .map(|r| enforce_limit(r, shape.id.as_deref(), app.limits.max_message_bytes));
     response(200, reply)
 }
 
@@ -166,27 +130,12 @@ fn message_text(event: &ApiGatewayWebsocketProxyRequest) -> Result<String, Strin
         .ok_or_else(|| jsonrpc::failure(None, &binary))
 }
 
-#[derive(Deserialize)]
-struct Probe<'a> {
-    #[serde(default, borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    method: Option<&'a RawValue>,
-}
-
-fn is_notification(frame: &str) -> bool {
-    serde_json::from_str::<Probe<'_>>(frame).is_ok_and(|p| p.method.is_some() && p.id.is_none())
-}
-
 /// API Gateway refuses messages over 128 KB: a bigger reply becomes an error
 /// that says so, with the request's id, instead of a silently dropped frame.
-pub fn enforce_limit(reply: String, limit: usize) -> String {
+pub fn enforce_limit(reply: String, id: Option<&str>, limit: usize) -> String {
     if reply.len() <= limit {
         return reply;
     }
-    let id = serde_json::from_str::<Probe<'_>>(&reply)
-        .ok()
-        .and_then(|p| p.id);
     let err = RpcError::internal(format!(
         "reply of {} bytes exceeds the API Gateway WebSocket message limit of {} bytes; \
          ask for less (a smaller page, one version, a narrower search)",
@@ -194,21 +143,24 @@ pub fn enforce_limit(reply: String, limit: usize) -> String {
         limit
     ))
     .with_data(json!({ "size": reply.len(), "limit": limit }));
-    jsonrpc::failure(id, &err)
+    failure(id, &err)
 }
 
 /// The reply to a request that ran into API Gateway's integration timeout. A
 /// write may still have committed; its notification says so.
-fn timed_out(request: &str, limit: std::time::Duration) -> String {
-    let id = serde_json::from_str::<Probe<'_>>(request)
-        .ok()
-        .and_then(|p| p.id);
+fn timed_out(id: Option<&str>, app: &LambdaApp) -> String {
     let err = RpcError::internal(format!(
         "request did not finish within {} s (API Gateway's integration timeout is 29 s); \
          a write may still have been applied: re-read before retrying",
-        limit.as_secs()
+        app.limits.request_timeout.as_secs()
     ));
-    jsonrpc::failure(id, &err)
+    failure(id, &err)
+}
+
+/// An error reply to the request whose id is `id` (JSON text).
+fn failure(id: Option<&str>, err: &RpcError) -> String {
+    let id = id.and_then(|id| RawValue::from_string(id.to_string()).ok());
+    jsonrpc::failure(id.as_deref(), err)
 }
 
 fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {

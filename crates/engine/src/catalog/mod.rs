@@ -78,6 +78,11 @@ impl Catalog {
         &self.store
     }
 
+    /// The clock every timestamp and expiry comes from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Registers a hook run after every commit made through this catalog (used to
     /// wake the change publisher without waiting for its next poll).
     pub fn on_commit(&self, hook: CommitHook) {

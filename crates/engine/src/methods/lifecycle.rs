@@ -82,7 +82,7 @@ async fn resume(ctx: &mut Ctx<'_>, id: Option<&str>) -> Result<Option<u64>, RpcE
         return Ok(None);
     };
     let record = store
-        .load(id, unix_now())
+        .load(id, ctx.engine.catalog.clock().now_unix())
         .await
         .map_err(|e| RpcError::internal(e.to_string()))?;
     let Some(record) = record.filter(|r| r.session.phase != Phase::New) else {
@@ -91,13 +91,6 @@ async fn resume(ctx: &mut Ctx<'_>, id: Option<&str>) -> Result<Option<u64>, RpcE
     *ctx.session = record.session;
     ctx.out.takeover = record.connection_id;
     Ok(Some(record.last_position))
-}
-
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 pub fn initialized(session: &mut Session) {

@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::{ChangeEvent, PromptId};
-use crate::session::Interest;
+use bytes::Bytes;
+
+use crate::domain::{ChangeEvent, Interest, PromptId};
 
 /// One open connection, pointing at the session it speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,4 +104,23 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// Every unexpired connection listening on any of `topics`, once each, with
     /// its interest.
     async fn listeners(&self, topics: &[Topic], now: u64) -> StoreResult<Vec<(String, Interest)>>;
+
+    /// The newest change position this connection has been brought up to, where
+    /// the store tracks it (the local registry does; API Gateway connections do
+    /// not, and the session's saved position stands in).
+    fn seen(&self, _connection_id: &str) -> Option<u64> {
+        None
+    }
+
+    /// Starts holding live frames for the connection back while its replay is
+    /// read, so they follow the replay instead of overtaking it. A store whose
+    /// fan-out runs elsewhere (AWS) needs no hold: interest is recorded before
+    /// the replay is read, so a change is replayed or fanned out, maybe both.
+    fn begin_catch_up(&self, _connection_id: &str) {}
+
+    /// Ends a catch-up: the live frames held back meanwhile that the replay (up
+    /// to `upto`) did not cover, in order.
+    fn finish_catch_up(&self, _connection_id: &str, _upto: u64) -> Vec<Bytes> {
+        Vec::new()
+    }
 }

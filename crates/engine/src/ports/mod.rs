@@ -1,6 +1,7 @@
 //! Ports: the small traits the engine needs from the outside world. Adapters
 //! (`crate::adapters`) implement them for the embedded and AWS deployments.
 
+pub mod audience;
 pub mod change_cursor;
 pub mod clock;
 pub mod connection_store;
@@ -8,6 +9,7 @@ pub mod prompt_store;
 pub mod pusher;
 pub mod session_store;
 
+pub use audience::{Audience, DeliveryReport};
 pub use change_cursor::ChangeCursor;
 pub use clock::{Clock, SystemClock};
 pub use connection_store::{ConnectionRecord, ConnectionStore, Topic};

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
-use crate::session::Session;
+use crate::domain::Session;
 
 /// A session as stored: its state, the connection it is attached to (if any), the
 /// newest change position it was sent, and when it expires once detached.

@@ -1,5 +1,5 @@
 //! The local change publisher: tails the store's change log (the durable outbox)
-//! and fans each batch out through the registry.
+//! and hands each batch to the session host's fan-out (the registry, locally).
 //!
 //! Coalescing: after a delivery the publisher waits one window before the next,
 //! so a burst becomes one batch per window (one `list_changed` per session), and a
@@ -14,9 +14,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::registry::Registry;
 use crate::Catalog;
-use crate::fanout::Delivery;
+use crate::host::SessionHost;
 use crate::ports::{ChangeCursor, PromptStore};
 
 #[derive(Debug, Clone)]
@@ -44,27 +43,24 @@ impl Default for PublisherConfig {
 pub struct Publisher {
     pub store: Arc<dyn PromptStore>,
     pub cursor: Arc<dyn ChangeCursor>,
-    pub catalog: Arc<Catalog>,
-    pub registry: Arc<Registry>,
+    pub host: Arc<SessionHost>,
     pub wake: Arc<Notify>,
     pub config: PublisherConfig,
 }
 
 impl Publisher {
     /// A publisher reading `store`'s change log and saving its position there,
-    /// woken at once by every commit through `catalog`.
+    /// woken at once by every commit through the host's catalog.
     pub fn new<S: PromptStore + ChangeCursor + 'static>(
         store: Arc<S>,
-        catalog: Arc<Catalog>,
-        registry: Arc<Registry>,
+        host: Arc<SessionHost>,
         config: PublisherConfig,
     ) -> Self {
         Self {
             store: store.clone(),
             cursor: store,
-            wake: Self::wake_on_commit(&catalog),
-            catalog,
-            registry,
+            wake: Self::wake_on_commit(&host.engine.catalog),
+            host,
             config,
         }
     }
@@ -80,7 +76,7 @@ impl Publisher {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut position = match self.start_position().await {
             Ok(p) => {
-                self.registry.start_at(p);
+                self.host.audience.start_at(p);
                 p
             }
             Err(e) => {
@@ -130,20 +126,12 @@ impl Publisher {
         if changes.is_empty() {
             return Ok(None);
         }
-        for c in &changes {
-            self.catalog.invalidate(&c.id);
-        }
-        let delivery = Delivery::plan(&changes);
-        let stats = self.registry.deliver(&delivery);
-        tracing::debug!(
-            changes = changes.len(),
-            position = delivery.position,
-            ?stats,
-            "published"
-        );
+        let position = changes.last().map_or(position, |c| c.position);
+        let report = self.host.fan_out(&changes).await;
+        tracing::debug!(changes = changes.len(), position, ?report, "published");
         if let Some(name) = &self.config.consumer {
-            self.cursor.save(name, delivery.position).await?;
+            self.cursor.save(name, position).await?;
         }
-        Ok(Some(delivery.position))
+        Ok(Some(position))
     }
 }

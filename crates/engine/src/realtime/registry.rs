@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::drop_signal::DropSignal;
 use crate::fanout::Delivery;
+use crate::ports::ConnectionRecord;
 use crate::session::Interest;
 
 /// Close code for a client dropped because it stopped reading (policy violation).
@@ -30,6 +31,9 @@ pub enum Outgoing {
 
 pub struct Connection {
     pub id: u64,
+    /// The id the session host and the ports know it by: unique across
+    /// restarts (a stored session names the connection it was attached to).
+    pub key: String,
     tx: mpsc::Sender<Outgoing>,
     state: Mutex<ConnectionState>,
     /// The newest change position this connection has been brought up to.
@@ -43,6 +47,9 @@ pub struct Connection {
 #[derive(Default)]
 struct ConnectionState {
     interest: Interest,
+    /// The session the connection speaks for (`ConnectionStore::put`).
+    session_id: String,
+    connected_at: u64,
     /// While a replay is being sent, live frames wait here (with their positions)
     /// so they follow the replay instead of overtaking it.
     catching_up: Option<Vec<(u64, Bytes)>>,
@@ -55,6 +62,25 @@ impl Connection {
         let mut state = self.lock();
         if state.interest != *interest {
             state.interest = interest.clone();
+        }
+    }
+
+    /// Records the session this connection speaks for.
+    pub fn bind(&self, session_id: &str, connected_at: u64) {
+        let mut state = self.lock();
+        state.session_id = session_id.to_string();
+        state.connected_at = connected_at;
+    }
+
+    /// The connection as the connection store port describes it.
+    pub fn record(&self) -> ConnectionRecord {
+        let state = self.lock();
+        ConnectionRecord {
+            connection_id: self.key.clone(),
+            session_id: state.session_id.clone(),
+            connected_at: state.connected_at,
+            // Open until it closes: a local connection has no maximum lifetime.
+            expires_at: u64::MAX,
         }
     }
 
@@ -110,6 +136,8 @@ pub struct DeliveryStats {
 
 pub struct Registry {
     connections: RwLock<HashMap<u64, Arc<Connection>>>,
+    /// Prefix of every connection key, random per process.
+    instance: String,
     next_id: AtomicU64,
     queue_capacity: usize,
     /// The newest position delivered; where new connections start.
@@ -120,6 +148,7 @@ impl Registry {
     pub fn new(queue_capacity: usize) -> Self {
         Self {
             connections: RwLock::new(HashMap::new()),
+            instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
             position: AtomicU64::new(0),
@@ -132,6 +161,7 @@ impl Registry {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Connection {
             id,
+            key: format!("{}.{id}", self.instance),
             tx,
             state: Mutex::new(ConnectionState::default()),
             seen: AtomicU64::new(self.position()),
@@ -144,6 +174,15 @@ impl Registry {
 
     pub fn remove(&self, id: u64) {
         self.write().remove(&id);
+    }
+
+    /// The connection a key names, if it is one of this process's and open.
+    pub fn by_key(&self, key: &str) -> Option<Arc<Connection>> {
+        let (instance, id) = key.rsplit_once('.')?;
+        if instance != self.instance {
+            return None;
+        }
+        self.read().get(&id.parse().ok()?).cloned()
     }
 
     /// The newest change position delivered so far.
@@ -174,13 +213,27 @@ impl Registry {
         self.read().len()
     }
 
+    /// The keys and interests of the connections whose interest passes `keep`.
+    pub fn interests(&self, keep: impl Fn(&Interest) -> bool) -> Vec<(String, Interest)> {
+        let mut out: Vec<(String, Interest)> = self
+            .read()
+            .values()
+            .filter_map(|c| {
+                let state = c.lock();
+                keep(&state.interest).then(|| (c.key.clone(), state.interest.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Queues each connection's share of `delivery`. A connection whose queue is
     /// full is dropped (its owner closes it with `CLOSE_SLOW_CLIENT`).
-    pub fn deliver(&self, delivery: &Delivery) -> DeliveryStats {
+    pub fn deliver_now(&self, delivery: &Delivery) -> DeliveryStats {
         let mut stats = DeliveryStats::default();
         let mut slow = Vec::new();
         {
@@ -294,7 +347,7 @@ mod tests {
         let (a, mut rx_a) = reg.register();
         let (_b, mut rx_b) = reg.register();
         a.set_interest(&listening());
-        let stats = reg.deliver(&delivery());
+        let stats = reg.deliver_now(&delivery());
         assert_eq!((stats.frames, stats.sessions), (2, 1));
         assert!(matches!(rx_a.try_recv(), Ok(Outgoing::Frame(_))));
         assert!(rx_b.try_recv().is_err());
@@ -305,9 +358,9 @@ mod tests {
         let reg = Registry::new(8);
         let (a, mut rx) = reg.register();
         a.set_interest(&listening());
-        assert_eq!(reg.deliver(&delivery_at(3)).frames, 2);
+        assert_eq!(reg.deliver_now(&delivery_at(3)).frames, 2);
         assert_eq!(
-            reg.deliver(&delivery_at(3)).frames,
+            reg.deliver_now(&delivery_at(3)).frames,
             0,
             "position 3 was seen"
         );
@@ -328,9 +381,9 @@ mod tests {
         let (fast, mut rx_fast) = reg.register();
         slow.set_interest(&listening());
         fast.set_interest(&listening());
-        reg.deliver(&delivery_at(1));
+        reg.deliver_now(&delivery_at(1));
         while rx_fast.try_recv().is_ok() {}
-        let stats = reg.deliver(&delivery_at(2));
+        let stats = reg.deliver_now(&delivery_at(2));
         assert_eq!(stats.dropped_slow, 1);
         assert!(slow.dropped.is_cancelled());
         assert!(!fast.dropped.is_cancelled());
@@ -344,8 +397,8 @@ mod tests {
         let (conn, mut rx) = reg.register();
         conn.begin_catch_up();
         conn.set_interest(&listening());
-        reg.deliver(&delivery_at(4));
-        reg.deliver(&delivery_at(6));
+        reg.deliver_now(&delivery_at(4));
+        reg.deliver_now(&delivery_at(6));
         assert!(rx.try_recv().is_err(), "live frames wait while catching up");
         let held = conn.finish_catch_up(4);
         assert_eq!(held.len(), 2, "the replay covered position 4; 6 follows it");
@@ -355,7 +408,7 @@ mod tests {
                 .all(|f| f.windows(at_6.len()).any(|w| w == at_6))
         );
         assert_eq!(conn.seen(), 6);
-        reg.deliver(&delivery_at(7));
+        reg.deliver_now(&delivery_at(7));
         assert!(rx.try_recv().is_ok(), "live frames flow again");
     }
 }

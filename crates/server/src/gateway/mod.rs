@@ -17,12 +17,14 @@ use tokio_util::task::TaskTracker;
 /// How long shutdown waits for open WebSockets to finish their close handshake.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-use mcp_prompts_engine::Engine;
+use mcp_prompts_engine::host::SessionHost;
 use mcp_prompts_engine::realtime::Registry;
 
 /// Shared state of every route.
 pub struct Gateway {
-    pub engine: Arc<Engine>,
+    /// Every door's session behaviour; its connection store, pusher and
+    /// audience are `registry`.
+    pub host: Arc<SessionHost>,
     pub registry: Arc<Registry>,
     pub shutdown: CancellationToken,
     pub limits: Limits,
@@ -35,8 +37,6 @@ pub struct Gateway {
 pub struct Limits {
     /// Idle connections are pinged this often.
     pub ping_interval: std::time::Duration,
-    /// How long a session outlives its connection, waiting to be resumed.
-    pub session_grace: std::time::Duration,
     /// Hard cap on one WebSocket message; the engine refuses smaller oversize
     /// messages itself with a JSON-RPC error.
     pub max_ws_message: usize,
@@ -46,7 +46,6 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             ping_interval: std::time::Duration::from_secs(30),
-            session_grace: std::time::Duration::from_secs(600),
             max_ws_message: 16 * 1024 * 1024,
         }
     }
@@ -54,13 +53,13 @@ impl Default for Limits {
 
 impl Gateway {
     pub fn new(
-        engine: Arc<Engine>,
+        host: Arc<SessionHost>,
         registry: Arc<Registry>,
         shutdown: CancellationToken,
         limits: Limits,
     ) -> Arc<Self> {
         Arc::new(Self {
-            engine,
+            host,
             registry,
             shutdown,
             limits,

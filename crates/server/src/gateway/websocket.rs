@@ -17,16 +17,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::Gateway;
-use mcp_prompts_engine::Session;
+use mcp_prompts_engine::host::SessionHost;
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
-use mcp_prompts_engine::ports::SessionRecord;
-use mcp_prompts_engine::ports::{Clock, SystemClock};
-use mcp_prompts_engine::realtime::Connection;
 use mcp_prompts_engine::realtime::Outgoing;
 use mcp_prompts_engine::realtime::drop_signal::Dropped;
 use mcp_prompts_engine::realtime::registry::{CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON};
-use mcp_prompts_engine::session::Phase;
-use mcp_prompts_engine::subprotocol::{self, ACCEPTED};
 
 pub async fn upgrade(
     State(gw): State<Arc<Gateway>>,
@@ -40,17 +35,18 @@ pub async fn upgrade(
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",");
-    let Some(chosen) = subprotocol::negotiate(&offered) else {
-        let body = format!("unsupported WebSocket subprotocol '{offered}'; accepted: {ACCEPTED}\n");
-        return (StatusCode::BAD_REQUEST, body).into_response();
+    let chosen = match SessionHost::negotiate(&offered) {
+        Ok(chosen) => chosen,
+        Err(refused) => return (StatusCode::BAD_REQUEST, format!("{refused}\n")).into_response(),
     };
     tracing::debug!(%peer, protocol = %chosen.echo, "websocket connect");
-    ws.protocols([chosen.echo])
+    let echo = chosen.echo.clone();
+    ws.protocols([echo])
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(gw.limits.max_ws_message)
         .max_frame_size(gw.limits.max_ws_message)
-        .on_upgrade(move |socket| run(gw, socket))
+        .on_upgrade(move |socket| run(gw, socket, offered))
 }
 
 /// One task per connection: it reads and handles messages one at a time (so
@@ -58,9 +54,18 @@ pub async fn upgrade(
 /// drains the connection's bounded queue in the registry, where the fan-out puts
 /// notifications. One task instead of a reader and a writer: no hop through the
 /// queue for replies, no lock around a split socket, one wake-up per delivery.
-async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
+async fn run(gw: Arc<Gateway>, mut socket: WebSocket, offered: String) {
     let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();
+    let host = &gw.host;
+    let mut attachment = match host.connect(&conn.key, &offered).await {
+        Ok(connected) => connected.attachment,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open the connection");
+            gw.registry.remove(conn.id);
+            return;
+        }
+    };
     let mut dropped = conn.dropped.cancelled();
     let mut ping = tokio::time::interval(gw.limits.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -72,7 +77,6 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
         // Registered after the shutdown dropped every connection.
         conn.dropped.cancel();
     }
-    let mut session = Session::new(uuid::Uuid::new_v4().to_string());
     let ending = loop {
         let result = tokio::select! {
             biased;
@@ -107,22 +111,14 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
                 };
                 // Boxed: an idle connection's task then does not carry the largest
                 // request's state inline (memory per idle session).
-                let out = Box::pin(gw.engine.handle_text_with_effects(&mut session, text.as_str())).await;
-                if let Some(old) = out.takeover.as_deref().and_then(|c| c.parse::<u64>().ok())
-                    && old != conn.id
-                {
-                    gw.registry.take_over(old, close_code::NORMAL, TAKEN_OVER_REASON);
-                }
-                let replies = out.frames.into_iter().filter_map(text_message);
-                let mut r = guarded(&mut dropped, write_batch(&mut socket, replies, &mut rx)).await;
-                if r.is_ok() && out.session_changed {
-                    let catch_up = sync_session(&gw, &conn, &mut session).await;
-                    if !catch_up.is_empty() {
-                        let frames = catch_up.into_iter().filter_map(message_of);
-                        r = guarded(&mut dropped, write_batch(&mut socket, frames, &mut rx)).await;
-                    }
-                }
-                r
+                let turn = Box::pin(host.message(&mut attachment, text.as_str())).await;
+                let frames = turn
+                    .before
+                    .into_iter()
+                    .chain(turn.reply)
+                    .filter_map(text_message)
+                    .chain(turn.after.into_iter().filter_map(message_of));
+                guarded(&mut dropped, write_batch(&mut socket, frames, &mut rx)).await
             }
             _ = ping.tick() => {
                 if std::mem::take(&mut wrote) {
@@ -140,13 +136,12 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket) {
         Ending::Slow if gw.shutdown.is_cancelled() => SHUTTING_DOWN,
         other => other,
     };
+    let session = attachment.session.id.clone();
+    // Detached before the close handshake, which can wait on a client that does not read.
+    host.disconnect(&conn.key, Some(attachment)).await;
     gw.registry.remove(conn.id);
-    // Saved before the close handshake, which can wait on a client that does not read.
-    if session.is_initialized() && !conn.is_taken_over() {
-        save_record(&gw, &session, None, conn.seen()).await;
-    }
     finish(socket, ending).await;
-    tracing::debug!(session = %session.id, "websocket closed");
+    tracing::debug!(%session, "websocket closed");
 }
 
 const SHUTTING_DOWN: Ending = Ending::Close(close_code::AWAY, "server shutting down");
@@ -243,53 +238,6 @@ fn binary_refusal() -> String {
 
 fn text_message(frame: String) -> Option<Message> {
     Some(Message::Text(Utf8Bytes::from(frame)))
-}
-
-/// Close reason for a connection whose session was resumed elsewhere.
-pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
-
-/// After a message that may have changed the session: refresh what the fan-out
-/// sends this connection, persist the session so a reconnect can resume it, and
-/// run a pending replay. Returns the frames to write now: the replay, then the
-/// live frames held back meanwhile that it did not cover (none twice).
-async fn sync_session(gw: &Gateway, conn: &Connection, session: &mut Session) -> Vec<Bytes> {
-    let mut catch_up = Vec::new();
-    match session.replay_from {
-        Some(from) if session.phase == Phase::Ready => {
-            session.replay_from = None;
-            conn.begin_catch_up();
-            conn.set_interest(&session.interest());
-            let (frames, upto) = match gw.engine.replay(session, from).await {
-                Ok(r) => (r.frames, r.upto),
-                Err(e) => {
-                    tracing::warn!(error = %e, "replay failed");
-                    (Vec::new(), from)
-                }
-            };
-            catch_up.extend(frames.into_iter().map(|(_, frame)| frame));
-            catch_up.extend(conn.finish_catch_up(upto));
-        }
-        _ => conn.set_interest(&session.interest()),
-    }
-    if session.is_initialized() {
-        save_record(gw, session, Some(conn.id.to_string()), conn.seen()).await;
-    }
-    catch_up
-}
-
-async fn save_record(gw: &Gateway, session: &Session, connection: Option<String>, position: u64) {
-    let Some(store) = gw.engine.sessions.as_ref() else {
-        return;
-    };
-    let record = SessionRecord {
-        session: session.clone(),
-        connection_id: connection,
-        last_position: position,
-        expires_at: SystemClock.now_unix() + gw.limits.session_grace.as_secs(),
-    };
-    if let Err(e) = store.save(&record).await {
-        tracing::warn!(error = %e, session = %session.id, "could not save the session");
-    }
 }
 
 /// Queued frames written before one flush, so a long queue still yields to others.

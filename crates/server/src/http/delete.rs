@@ -22,6 +22,14 @@ pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Re
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
+    // A stored session (the hub restarted) is attached first, so it ends the same way.
+    if edge.session(id).await.is_none() {
+        return reject(
+            StatusCode::NOT_FOUND,
+            jsonrpc::INVALID_REQUEST,
+            "Session not found",
+        );
+    }
     match edge.sessions.remove(id) {
         Some(_) => {
             tracing::debug!(session = %id, "HTTP session deleted");

@@ -33,7 +33,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post as post_route;
 
-use self::sessions::SessionTable;
+use self::session::HttpSession;
+use self::sessions::{Doors, SessionTable};
 use super::gateway::Gateway;
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
 
@@ -69,6 +70,26 @@ pub struct HttpEdge {
     pub gw: Arc<Gateway>,
     pub sessions: Arc<SessionTable>,
     pub config: HttpConfig,
+}
+
+impl HttpEdge {
+    /// What a session's pump needs from the gateway.
+    fn doors(&self) -> Doors {
+        Doors {
+            host: self.gw.host.clone(),
+            registry: self.gw.registry.clone(),
+            shutdown: self.gw.shutdown.clone(),
+        }
+    }
+
+    /// The live session `id`, or the stored one attached again (the hub
+    /// restarted while the client was away).
+    async fn session(&self, id: &str) -> Option<Arc<HttpSession>> {
+        match self.sessions.get(id) {
+            Some(session) => Some(session),
+            None => self.sessions.reattach(id, self.doors()).await,
+        }
+    }
 }
 
 /// The `/mcp` routes, ready to merge into the gateway's router.

@@ -69,7 +69,7 @@ pub async fn handle(
         return listen(edge, text).await;
     }
     let mut session = Session::new("http-stateless");
-    let mut frames = edge.gw.engine.handle_text(&mut session, text).await;
+    let mut frames = edge.gw.host.engine.handle_text(&mut session, text).await;
     let Some(reply) = frames.pop() else {
         return StatusCode::ACCEPTED.into_response();
     };
@@ -156,7 +156,7 @@ async fn listen(edge: &HttpEdge, text: &str) -> Response {
     let registry = edge.gw.registry.clone();
     let (conn, rx) = registry.register();
     let mut session = Session::new(format!("http-listen-{}", conn.id));
-    let frames = edge.gw.engine.handle_text(&mut session, text).await;
+    let frames = edge.gw.host.engine.handle_text(&mut session, text).await;
     let Some(listener) = session.listeners.first() else {
         registry.remove(conn.id);
         let reply = frames.into_iter().last().unwrap_or_default();

@@ -17,8 +17,9 @@ use serde_json::value::RawValue;
 
 use super::headers::{self, Accepts, SESSION_ID};
 use super::session::HttpSession;
+use super::sessions::TableFull;
 use super::{HttpEdge, json_response, reject};
-use mcp_prompts_engine::Session;
+use mcp_prompts_engine::host::Turn;
 use mcp_prompts_engine::jsonrpc;
 
 pub async fn handle(
@@ -74,7 +75,7 @@ pub async fn handle(
             jsonrpc::INVALID_REQUEST,
             "initialize must not carry Mcp-Session-Id: it opens a new session",
         ),
-        Some(id) => match edge.sessions.get(id) {
+        Some(id) => match edge.session(id).await {
             Some(session) => in_session(&edge, &session, text, kind, accepts).await,
             None => reject(
                 StatusCode::NOT_FOUND,
@@ -86,29 +87,46 @@ pub async fn handle(
 }
 
 async fn initialize(edge: &HttpEdge, text: &str, accepts: Accepts) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut session = Session::new(id.clone());
-    let frames = edge.gw.engine.handle_text(&mut session, text).await;
-    if !session.is_initialized() {
-        return respond(None, frames, accepts); // The engine refused it: no session.
+    if !edge.sessions.has_room() {
+        return table_full(&TableFull(edge.sessions.len()));
     }
     let gw = &edge.gw;
-    let http = match edge.sessions.open(session, &gw.registry, &gw.shutdown) {
+    let (conn, rx) = gw.registry.register();
+    let mut attachment = match gw.host.connect(&conn.key, "mcp").await {
+        Ok(connected) => connected.attachment,
+        Err(e) => {
+            gw.registry.remove(conn.id);
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                jsonrpc::INTERNAL_ERROR,
+                e.to_string(),
+            );
+        }
+    };
+    let turn = gw.host.message(&mut attachment, text).await;
+    if !attachment.session.is_initialized() {
+        // The engine refused it: no session.
+        gw.host.disconnect(&conn.key, Some(attachment)).await;
+        gw.registry.remove(conn.id);
+        return respond(None, turn, accepts);
+    }
+    let id = attachment.session.id.clone();
+    let key = conn.key.clone();
+    let conn_id = conn.id;
+    let http = match edge
+        .sessions
+        .open(attachment.clone(), (conn, rx), edge.doors())
+    {
         Ok(http) => http,
         Err(full) => {
-            let mut response = reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                jsonrpc::INTERNAL_ERROR,
-                full.to_string(),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-            return response;
+            gw.host.end(&attachment).await;
+            let _ = key;
+            gw.registry.remove(conn_id);
+            return table_full(&full);
         }
     };
     tracing::debug!(session = %id, "HTTP session opened");
-    let mut response = respond(Some(&http), frames, accepts);
+    let mut response = respond(Some(&http), turn, accepts);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(SESSION_ID, value);
     }
@@ -122,39 +140,55 @@ async fn in_session(
     kind: Kind,
     accepts: Accepts,
 ) -> Response {
-    let frames = {
-        let mut state = http.state.lock().await;
-        let out = edge
-            .gw
-            .engine
-            .handle_text_with_effects(&mut state, text)
-            .await;
-        if out.session_changed {
-            http.conn.set_interest(&state.interest());
-        }
-        out.frames
+    let turn = {
+        let mut attachment = http.state.lock().await;
+        edge.gw.host.message(&mut attachment, text).await
     };
     http.touch();
     if !kind.has_requests {
-        for frame in frames {
+        for frame in turn.before.into_iter().chain(turn.reply) {
             http.publish(frame.into());
+        }
+        for frame in turn.after {
+            http.publish(frame);
         }
         return StatusCode::ACCEPTED.into_response();
     }
-    respond(Some(http), frames, accepts)
+    respond(Some(http), turn, accepts)
 }
 
-/// The reply is the engine's last frame; frames before it are notifications.
-fn respond(session: Option<&HttpSession>, mut frames: Vec<String>, accepts: Accepts) -> Response {
-    if accepts.sse && (!accepts.json || frames.len() > 1) {
-        return sse_response(&frames);
+/// 503 with `Retry-After`: the session table is full.
+fn table_full(full: &TableFull) -> Response {
+    let mut response = reject(
+        StatusCode::SERVICE_UNAVAILABLE,
+        jsonrpc::INTERNAL_ERROR,
+        full.to_string(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
+
+/// Answers with the turn's reply (and the notices before it); frames after the
+/// reply (a replay) go to the session's stream.
+fn respond(session: Option<&HttpSession>, turn: Turn, accepts: Accepts) -> Response {
+    if let Some(session) = session {
+        for frame in turn.after {
+            session.publish(frame);
+        }
     }
-    let Some(reply) = frames.pop() else {
+    let Some(reply) = turn.reply else {
         return StatusCode::ACCEPTED.into_response();
     };
+    if accepts.sse && (!accepts.json || !turn.before.is_empty()) {
+        let mut frames = turn.before;
+        frames.push(reply);
+        return sse_response(&frames);
+    }
     // A JSON body holds one message: earlier notifications go to the stream.
     if let Some(session) = session {
-        for frame in frames {
+        for frame in turn.before {
             session.publish(frame.into());
         }
     }

@@ -1,13 +1,14 @@
-//! One Streamable HTTP session: the engine's session state, the registry
-//! connection that receives its notifications, and the replay buffer its
-//! standalone SSE stream reads from.
+//! One Streamable HTTP session: its attachment to the session host (the MCP
+//! session state, kept in the session store too, so it survives a restart of
+//! `serve`), the registry connection that receives its notifications, and the
+//! replay buffer its standalone SSE stream reads from.
 //!
-//! The engine state sits behind a tokio mutex because a request holds it across
-//! the engine's `.await`s: one session's requests run one at a time, in arrival
+//! The attachment sits behind a tokio mutex because a request holds it across
+//! the host's `.await`s: one session's requests run one at a time, in arrival
 //! order, as they would on a WebSocket. Everything else is behind `std` locks
 //! held for a few instructions and never across an `.await`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,12 +17,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{EventLog, Replay};
-use mcp_prompts_engine::Session;
+use mcp_prompts_engine::host::Attachment;
 use mcp_prompts_engine::realtime::Connection;
 
 pub struct HttpSession {
     pub id: String,
-    pub state: tokio::sync::Mutex<Session>,
+    pub state: tokio::sync::Mutex<Attachment>,
     pub conn: Arc<Connection>,
     events: Mutex<EventLog>,
     /// Id of the newest event, so streams wake when there is something to send.
@@ -33,13 +34,16 @@ pub struct HttpSession {
     streams_opened: AtomicU64,
     /// Cancelled when the session ends (DELETE, expiry, shutdown).
     pub closed: CancellationToken,
+    /// Set when the session ends for good (DELETE, idle expiry) rather than
+    /// with the process (shutdown), which leaves it resumable.
+    ended: AtomicBool,
 }
 
 impl HttpSession {
-    pub fn new(session: Session, conn: Arc<Connection>, replay_events: usize) -> Self {
+    pub fn new(attachment: Attachment, conn: Arc<Connection>, replay_events: usize) -> Self {
         Self {
-            id: session.id.clone(),
-            state: tokio::sync::Mutex::new(session),
+            id: attachment.session.id.clone(),
+            state: tokio::sync::Mutex::new(attachment),
             conn,
             events: Mutex::new(EventLog::new(replay_events)),
             latest: watch::channel(0).0,
@@ -47,7 +51,18 @@ impl HttpSession {
             stream: Mutex::new(None),
             streams_opened: AtomicU64::new(0),
             closed: CancellationToken::new(),
+            ended: AtomicBool::new(false),
         }
+    }
+
+    /// Ends the session for good: its record is deleted, not kept for resume.
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::Relaxed);
+        self.closed.cancel();
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
     }
 
     /// Queues a server→client message for the standalone stream.

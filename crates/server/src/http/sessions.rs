@@ -1,4 +1,6 @@
-//! The table of Streamable HTTP sessions, keyed by `Mcp-Session-Id`.
+//! The table of Streamable HTTP sessions, keyed by `Mcp-Session-Id` (the MCP
+//! session id). A session not in the table may still be in the session store
+//! (the hub restarted): it is attached again ([`SessionTable::reattach`]).
 //!
 //! Bounded in both directions: at most `max_sessions` at once, and a session with
 //! no request and no open stream for `idle_timeout` is ended (many clients never
@@ -15,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::HttpConfig;
 use super::session::HttpSession;
-use mcp_prompts_engine::Session;
-use mcp_prompts_engine::realtime::{Outgoing, Registry};
+use mcp_prompts_engine::host::{Attachment, SessionHost};
+use mcp_prompts_engine::realtime::{Connection, Outgoing, Registry};
 
 #[derive(Debug, thiserror::Error)]
 #[error("too many open sessions ({0}); end unused ones with DELETE or retry later")]
@@ -50,56 +52,92 @@ impl SessionTable {
         Some(session)
     }
 
-    /// Adds an initialized session: registers its connection and starts its pump.
+    /// Whether another session fits (expired ones are swept to make room).
+    pub fn has_room(&self) -> bool {
+        let mut map = self.lock();
+        self.sweep(&mut map);
+        map.len() < self.max_sessions
+    }
+
+    /// Adds an initialized session on its registry connection and starts its
+    /// pump. On `Err` the caller still owns (and must close) the connection.
     pub fn open(
         self: &Arc<Self>,
-        session: Session,
-        registry: &Arc<Registry>,
-        shutdown: &CancellationToken,
+        attachment: Attachment,
+        (conn, rx): (Arc<Connection>, tokio::sync::mpsc::Receiver<Outgoing>),
+        doors: Doors,
     ) -> Result<Arc<HttpSession>, TableFull> {
-        let (conn, rx) = registry.register();
-        conn.set_interest(&session.interest());
-        let http = Arc::new(HttpSession::new(session, conn, self.replay_events));
-        if let Err(full) = self.insert(http.clone()) {
-            registry.remove(http.conn.id);
-            return Err(full);
-        }
+        let http = Arc::new(HttpSession::new(attachment, conn, self.replay_events));
+        self.insert(http.clone())?;
         tokio::spawn(pump(
             Arc::downgrade(self),
             http.clone(),
             rx,
-            registry.clone(),
-            shutdown.clone(),
+            doors,
             self.idle_timeout,
         ));
         Ok(http)
     }
 
+    /// The session `id` from the session store, attached to a new registry
+    /// connection, with the changes it missed already in its replay buffer.
+    pub async fn reattach(self: &Arc<Self>, id: &str, doors: Doors) -> Option<Arc<HttpSession>> {
+        if !self.has_room() {
+            return None;
+        }
+        let (conn, rx) = doors.registry.register();
+        let Some((attachment, missed)) = doors.host.reattach(&conn.key, id).await else {
+            doors.registry.remove(conn.id);
+            return None;
+        };
+        let key = conn.key.clone();
+        match self.open(attachment, (conn.clone(), rx), doors.clone()) {
+            Ok(http) => {
+                for frame in missed {
+                    http.publish(frame);
+                }
+                tracing::debug!(session = %id, "HTTP session resumed from the store");
+                Some(http)
+            }
+            Err(_) => {
+                doors.host.disconnect(&key, None).await;
+                doors.registry.remove(conn.id);
+                None
+            }
+        }
+    }
+
     fn insert(&self, session: Arc<HttpSession>) -> Result<(), TableFull> {
         let mut map = self.lock();
+        self.sweep(&mut map);
         if map.len() >= self.max_sessions {
-            let before = map.len();
-            map.retain(|_, s| {
-                let keep = !s.closed.is_cancelled() && !s.is_idle(self.idle_timeout);
-                if !keep {
-                    s.closed.cancel();
-                }
-                keep
-            });
-            tracing::debug!(expired = before - map.len(), "swept idle HTTP sessions");
-            if map.len() >= self.max_sessions {
-                return Err(TableFull(map.len()));
-            }
+            return Err(TableFull(map.len()));
         }
         map.insert(session.id.clone(), session);
         Ok(())
     }
 
-    /// Ends a session; its pump then drops the registry connection and its
-    /// stream, if open, ends.
+    /// When the table is full, ends the sessions that are closed or idle.
+    fn sweep(&self, map: &mut HashMap<String, Arc<HttpSession>>) {
+        if map.len() < self.max_sessions {
+            return;
+        }
+        let before = map.len();
+        map.retain(|_, s| {
+            let keep = !s.closed.is_cancelled() && !s.is_idle(self.idle_timeout);
+            if !keep {
+                s.end();
+            }
+            keep
+        });
+        tracing::debug!(expired = before - map.len(), "swept idle HTTP sessions");
+    }
+
+    /// Ends a session for good; its pump then deletes its record, drops the
+    /// registry connection, and its stream, if open, ends.
     pub fn remove(&self, id: &str) -> Option<Arc<HttpSession>> {
         let session = self.lock().remove(id)?;
-        session.closed.cancel();
+        session.end();
         Some(session)
     }
 
@@ -112,16 +150,30 @@ impl SessionTable {
     }
 }
 
+/// What a session's pump needs from the gateway.
+#[derive(Clone)]
+pub struct Doors {
+    pub host: Arc<SessionHost>,
+    pub registry: Arc<Registry>,
+    pub shutdown: CancellationToken,
+}
+
 /// Moves notifications from the registry into the session's replay buffer until
-/// the session ends, then removes the registry connection.
+/// the session ends, then settles it with the host (deleted when it ended for
+/// good, detached for resume when the process stops) and removes the registry
+/// connection.
 async fn pump(
     table: Weak<SessionTable>,
     session: Arc<HttpSession>,
     mut rx: tokio::sync::mpsc::Receiver<Outgoing>,
-    registry: Arc<Registry>,
-    shutdown: CancellationToken,
+    doors: Doors,
     idle_timeout: Duration,
 ) {
+    let Doors {
+        host,
+        registry,
+        shutdown,
+    } = doors;
     let mut idle_check = tokio::time::interval(
         idle_timeout.clamp(Duration::from_millis(100), Duration::from_secs(60)),
     );
@@ -135,6 +187,7 @@ async fn pump(
             _ = idle_check.tick() => {
                 if session.is_idle(idle_timeout) {
                     tracing::debug!(session = %session.id, "HTTP session expired");
+                    session.end();
                     break;
                 }
             }
@@ -142,6 +195,12 @@ async fn pump(
             _ = session.closed.cancelled() => break,
             _ = shutdown.cancelled() => break,
         }
+    }
+    let attachment = session.state.lock().await.clone();
+    if session.is_ended() {
+        host.end(&attachment).await;
+    } else {
+        host.disconnect(&session.conn.key, Some(attachment)).await;
     }
     registry.remove(session.conn.id);
     if let Some(table) = table.upgrade() {
@@ -159,6 +218,10 @@ async fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_prompts_embedded::EmbeddedStore;
+    use mcp_prompts_engine::host::HostSettings;
+    use mcp_prompts_engine::ports::SystemClock;
+    use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
     fn config(max_sessions: usize, idle_ms: u64) -> HttpConfig {
         HttpConfig {
@@ -168,56 +231,88 @@ mod tests {
         }
     }
 
+    /// A host on an embedded store in a temporary folder, over a registry.
+    fn doors(dir: &std::path::Path) -> Doors {
+        let clock = Arc::new(SystemClock);
+        let store = Arc::new(EmbeddedStore::open(dir, clock.clone()).unwrap());
+        let catalog = Arc::new(Catalog::new(store.clone(), clock));
+        let engine = Arc::new(Engine::new(catalog, EngineConfig::default()));
+        let registry = Arc::new(Registry::new(8));
+        let host = crate::startup::local_host(engine, store, &registry, HostSettings::default());
+        Doors {
+            host,
+            registry,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    async fn open(table: &Arc<SessionTable>, doors: &Doors) -> Result<Arc<HttpSession>, TableFull> {
+        let (conn, rx) = doors.registry.register();
+        let attachment = doors
+            .host
+            .connect(&conn.key, "mcp")
+            .await
+            .unwrap()
+            .attachment;
+        let opened = table.open(attachment, (conn.clone(), rx), doors.clone());
+        if opened.is_err() {
+            doors.registry.remove(conn.id);
+        }
+        opened
+    }
+
     #[tokio::test]
     async fn the_table_is_capped_and_idle_sessions_make_room() {
-        let registry = Arc::new(Registry::new(8));
-        let shutdown = CancellationToken::new();
+        let dir = tempfile::tempdir().unwrap();
+        let doors = doors(dir.path());
         let table = Arc::new(SessionTable::new(&config(2, 200)));
-        let a = table.open(Session::new("a"), &registry, &shutdown).unwrap();
-        table.open(Session::new("b"), &registry, &shutdown).unwrap();
-        assert!(table.open(Session::new("c"), &registry, &shutdown).is_err());
-        assert_eq!(registry.len(), 2);
+        let a = open(&table, &doors).await.unwrap();
+        open(&table, &doors).await.unwrap();
+        assert!(open(&table, &doors).await.is_err());
+        assert_eq!(doors.registry.len(), 2);
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert!(table.get("a").is_none(), "idle sessions expire");
+        assert!(table.get(&a.id).is_none(), "idle sessions expire");
         assert!(a.closed.is_cancelled());
-        table.open(Session::new("d"), &registry, &shutdown).unwrap();
-        assert!(table.get("d").is_some());
-        shutdown.cancel();
+        let d = open(&table, &doors).await.unwrap();
+        assert!(table.get(&d.id).is_some());
+        doors.shutdown.cancel();
     }
 
     #[tokio::test]
     async fn the_pump_expires_idle_sessions_and_drops_their_connection() {
-        let registry = Arc::new(Registry::new(8));
-        let shutdown = CancellationToken::new();
+        let dir = tempfile::tempdir().unwrap();
+        let doors = doors(dir.path());
         let table = Arc::new(SessionTable::new(&config(10, 100)));
-        let s = table.open(Session::new("a"), &registry, &shutdown).unwrap();
+        let s = open(&table, &doors).await.unwrap();
         let stream = s.attach_stream();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(table.len(), 1, "a session with an open stream is not idle");
         s.detach_stream(&stream);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while table.len() > 0 && tokio::time::Instant::now() < deadline {
+        while (table.len() > 0 || !doors.registry.is_empty())
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(table.len(), 0);
-        assert!(registry.is_empty());
+        assert!(doors.registry.is_empty());
         assert!(stream.ended.is_cancelled());
     }
 
     #[tokio::test]
     async fn remove_ends_the_session_and_its_stream() {
-        let registry = Arc::new(Registry::new(8));
-        let shutdown = CancellationToken::new();
+        let dir = tempfile::tempdir().unwrap();
+        let doors = doors(dir.path());
         let table = Arc::new(SessionTable::new(&HttpConfig::default()));
-        let s = table.open(Session::new("a"), &registry, &shutdown).unwrap();
+        let s = open(&table, &doors).await.unwrap();
         let stream = s.attach_stream();
-        assert!(table.remove("a").is_some());
+        assert!(table.remove(&s.id).is_some());
         assert!(stream.ended.is_cancelled());
-        assert!(table.get("a").is_none());
+        assert!(table.get(&s.id).is_none());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !registry.is_empty() && tokio::time::Instant::now() < deadline {
+        while !doors.registry.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(registry.is_empty());
+        assert!(doors.registry.is_empty());
     }
 }

@@ -44,7 +44,7 @@ pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Re
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
-    let Some(session) = edge.sessions.get(id) else {
+    let Some(session) = edge.session(id).await else {
         return reject(
             StatusCode::NOT_FOUND,
             jsonrpc::INVALID_REQUEST,

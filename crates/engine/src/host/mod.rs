@@ -1,0 +1,367 @@
+//! The session host: what every door (the local WebSocket gateway, the Lambda
+//! WebSocket routes behind API Gateway, Streamable HTTP, stdio) does with MCP
+//! sessions, written once over the ports.
+//!
+//! A session outlives its connection. `connect` negotiates the subprotocol and
+//! binds a connection id to a fresh session id; `message` runs one frame through
+//! the engine and returns a typed [`Turn`] (notices before the reply, the reply,
+//! frames after it), settling what the message changed ([`settle`]): a resume
+//! re-points the connection at the stored session and takes it over from its old
+//! connection (closed with 1000 and a reason), the connection's interest is
+//! indexed for the fan-out, missed changes are replayed with the live frames
+//! held back meanwhile (in order, none twice), and a changed session is saved
+//! with an expiry of the connection's lifetime plus the grace period.
+//! `disconnect` detaches the session for the grace period (a conditional write,
+//! so a late disconnect never undoes a resume elsewhere), and `fan_out` plans a
+//! batch of changes once and hands it to the audience.
+//!
+//! Doors keep the [`Attachment`] of a connection between its messages where they
+//! can (a WebSocket task, an HTTP session, stdio); a Lambda loads it per message
+//! ([`SessionHost::attachment`]).
+
+mod indexed;
+mod settle;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::Engine;
+use crate::domain::{ChangeEvent, Interest, Session};
+use crate::fanout::Delivery;
+use crate::jsonrpc::{self, RpcError};
+use crate::ports::{
+    Audience, ConnectionRecord, ConnectionStore, DeliveryReport, Pusher, SessionRecord,
+    SessionStore,
+};
+use crate::subprotocol::{self, ACCEPTED, Negotiated};
+
+pub use indexed::IndexedAudience;
+
+/// Close reason for a connection whose session was resumed on another one.
+pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
+/// The close code that goes with it (normal closure: nothing went wrong).
+pub const TAKEN_OVER_CODE: u16 = 1000;
+
+/// How long sessions and connections live, per deployment.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// How long a detached session waits to be resumed, in seconds.
+    pub session_grace_secs: u64,
+    /// How long a connection may live, in seconds (API Gateway: 2 h); an
+    /// attached session's record expires this long after its last save plus the
+    /// grace period, so a process that dies leaves nothing behind for long.
+    pub connection_ttl_secs: u64,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            session_grace_secs: 600,
+            connection_ttl_secs: 2 * 3600 + 600,
+        }
+    }
+}
+
+/// The ports a host works over.
+pub struct HostPorts {
+    pub sessions: Arc<dyn SessionStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub pusher: Arc<dyn Pusher>,
+    pub audience: Arc<dyn Audience>,
+}
+
+pub struct SessionHost {
+    pub engine: Arc<Engine>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub pusher: Arc<dyn Pusher>,
+    pub audience: Arc<dyn Audience>,
+    pub settings: HostSettings,
+}
+
+/// A connection and the session it speaks for, as its door keeps it between
+/// messages.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub connection_id: String,
+    pub session: Session,
+    /// The session id the connection record points at (changes on a resume).
+    bound_session: String,
+    /// The newest change position the session is known to have been sent.
+    last_position: u64,
+    /// Whether the session record has been saved since it was attached.
+    saved: bool,
+    /// The interest last written to the connection store's index.
+    indexed: Option<Interest>,
+}
+
+impl Attachment {
+    fn fresh(connection_id: String, session: Session) -> Self {
+        Self {
+            connection_id,
+            bound_session: session.id.clone(),
+            session,
+            last_position: 0,
+            saved: false,
+            indexed: None,
+        }
+    }
+
+    fn stored(connection_id: String, record: SessionRecord) -> Self {
+        Self {
+            connection_id,
+            bound_session: record.session.id.clone(),
+            indexed: Some(record.session.interest()),
+            session: record.session,
+            last_position: record.last_position,
+            saved: true,
+        }
+    }
+}
+
+/// What one message produced, in the order a door sends it.
+#[derive(Debug, Default)]
+pub struct Turn {
+    /// Notifications that go before the reply (log messages).
+    pub before: Vec<String>,
+    /// The reply; `None` for notifications and responses.
+    pub reply: Option<String>,
+    /// Frames that follow the reply: a replay of missed changes, then the live
+    /// frames held back while it was read.
+    pub after: Vec<Bytes>,
+}
+
+/// A refused `connect`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported WebSocket subprotocol '{offered}'; accepted: {ACCEPTED}")]
+    Subprotocol { offered: String },
+    #[error("could not register the connection: {0}")]
+    Store(String),
+}
+
+/// An accepted connection.
+pub struct Connected {
+    pub negotiated: Negotiated,
+    pub attachment: Attachment,
+}
+
+impl SessionHost {
+    pub fn new(engine: Arc<Engine>, ports: HostPorts, settings: HostSettings) -> Self {
+        Self {
+            engine,
+            sessions: ports.sessions,
+            connections: ports.connections,
+            pusher: ports.pusher,
+            audience: ports.audience,
+            settings,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.engine.catalog.clock().now_unix()
+    }
+
+    /// Whether a WebSocket offering `offered` (the comma-joined
+    /// `Sec-WebSocket-Protocol` values) would be accepted, and how.
+    pub fn negotiate(offered: &str) -> Result<Negotiated, ConnectError> {
+        subprotocol::negotiate(offered).ok_or_else(|| ConnectError::Subprotocol {
+            offered: offered.to_string(),
+        })
+    }
+
+    /// Opens `connection_id` with a fresh session (created lazily: `initialize`
+    /// may resume a stored one instead). `offered` is what the client offered as
+    /// subprotocols; doors without subprotocols pass `"mcp"`.
+    pub async fn connect(
+        &self,
+        connection_id: &str,
+        offered: &str,
+    ) -> Result<Connected, ConnectError> {
+        let negotiated = Self::negotiate(offered)?;
+        let now = self.now();
+        let session = Session::new(uuid::Uuid::new_v4().to_string());
+        let record = ConnectionRecord {
+            connection_id: connection_id.to_string(),
+            session_id: session.id.clone(),
+            connected_at: now,
+            expires_at: now + self.settings.connection_ttl_secs,
+        };
+        self.connections
+            .put(&record)
+            .await
+            .map_err(|e| ConnectError::Store(e.to_string()))?;
+        Ok(Connected {
+            negotiated,
+            attachment: Attachment::fresh(connection_id.to_string(), session),
+        })
+    }
+
+    /// The attachment of a connection whose door keeps nothing between
+    /// messages (a Lambda): its record and its session from the stores. An
+    /// unknown session gives a fresh one (the client must initialize); an
+    /// unknown connection is an error reply to send back.
+    pub async fn attachment(&self, connection_id: &str) -> Result<Attachment, String> {
+        let now = self.now();
+        let unknown = |detail: String| {
+            let err = RpcError::internal(format!("connection {connection_id}: {detail}"));
+            jsonrpc::failure(None, &err)
+        };
+        let conn = match self.connections.get(connection_id, now).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err(unknown("not registered (reconnect)".into())),
+            Err(e) => return Err(unknown(e.to_string())),
+        };
+        match self.sessions.load(&conn.session_id, now).await {
+            Ok(Some(r)) => Ok(Attachment::stored(connection_id.to_string(), r)),
+            Ok(None) => Ok(Attachment::fresh(
+                connection_id.to_string(),
+                Session::new(conn.session_id),
+            )),
+            Err(e) => Err(unknown(e.to_string())),
+        }
+    }
+
+    /// Attaches `connection_id` to the stored session `session_id`, as when a
+    /// Streamable HTTP client comes back after the hub restarted: its missed
+    /// changes are replayed (`Turn::after`). `None` if the session is unknown,
+    /// expired or was never initialized.
+    pub async fn reattach(
+        &self,
+        connection_id: &str,
+        session_id: &str,
+    ) -> Option<(Attachment, Vec<Bytes>)> {
+        let now = self.now();
+        let record = self.sessions.load(session_id, now).await.ok()??;
+        if !record.session.is_initialized() {
+            return None;
+        }
+        let conn = ConnectionRecord {
+            connection_id: connection_id.to_string(),
+            session_id: session_id.to_string(),
+            connected_at: now,
+            expires_at: now + self.settings.connection_ttl_secs,
+        };
+        self.connections.put(&conn).await.ok()?;
+        let takeover = record.connection_id.clone();
+        let mut attachment = Attachment::stored(connection_id.to_string(), record);
+        attachment.session.replay_from = Some(attachment.last_position);
+        attachment.indexed = None;
+        let after = self.settle(&mut attachment, takeover, true).await;
+        Some((attachment, after))
+    }
+
+    /// Moves the session to a new connection of the same door (stdio registers
+    /// again after the registry dropped it for not reading).
+    pub async fn transfer(&self, a: &mut Attachment, connection_id: &str) {
+        let now = self.now();
+        let record = ConnectionRecord {
+            connection_id: connection_id.to_string(),
+            session_id: a.bound_session.clone(),
+            connected_at: now,
+            expires_at: now + self.settings.connection_ttl_secs,
+        };
+        if let Err(e) = self.connections.put(&record).await {
+            tracing::warn!(error = %e, "could not register the connection");
+        }
+        a.connection_id = connection_id.to_string();
+        a.indexed = None;
+        self.index_interest(a, now).await;
+    }
+
+    /// Runs one text frame (a message, or a 2025-03-26 batch) for the session.
+    pub async fn message(&self, attachment: &mut Attachment, text: &str) -> Turn {
+        let out = self
+            .engine
+            .handle_text_with_effects(&mut attachment.session, text)
+            .await;
+        let mut turn = Turn {
+            before: out.notices,
+            reply: out.reply,
+            after: Vec::new(),
+        };
+        let resumed = attachment.session.id != attachment.bound_session;
+        if out.session_changed || resumed || out.takeover.is_some() {
+            turn.after = self
+                .settle(attachment, out.takeover, out.session_changed)
+                .await;
+        }
+        turn
+    }
+
+    /// A 2026-07-28 request that carries its own envelope: run on a throw-away
+    /// session, nothing loaded or saved (a Lambda skips the session reads).
+    pub async fn stateless(&self, text: &str) -> Turn {
+        let mut session = Session::new("stateless");
+        let out = self
+            .engine
+            .handle_text_with_effects(&mut session, text)
+            .await;
+        Turn {
+            before: out.notices,
+            reply: out.reply,
+            after: Vec::new(),
+        }
+    }
+
+    /// The connection went away: its session waits the grace period to be
+    /// resumed (unless another connection already resumed it), and the
+    /// connection is forgotten. Doors that keep the attachment pass it; others
+    /// have it loaded.
+    pub async fn disconnect(&self, connection_id: &str, attachment: Option<Attachment>) {
+        let now = self.now();
+        let attachment = match attachment {
+            Some(a) => Some(a),
+            None => self.attachment(connection_id).await.ok(),
+        };
+        if let Some(a) = attachment.filter(|a| a.session.is_initialized()) {
+            let record = SessionRecord {
+                last_position: self.position_of(&a),
+                session: a.session,
+                connection_id: None,
+                expires_at: now + self.settings.session_grace_secs,
+            };
+            // Conditional: a resume on another connection may have got there first.
+            if let Err(e) = self.sessions.detach(&record, connection_id, now).await {
+                tracing::warn!(error = %e, session = %record.session.id, "could not detach the session");
+            }
+        }
+        if let Err(e) = self.connections.delete(connection_id).await {
+            tracing::warn!(connection = connection_id, error = %e, "could not forget the connection");
+        }
+    }
+
+    /// Ends the session for good (Streamable HTTP `DELETE`, an idle HTTP
+    /// session) and forgets the connection.
+    pub async fn end(&self, attachment: &Attachment) {
+        if let Err(e) = self.sessions.delete(&attachment.session.id).await {
+            tracing::warn!(error = %e, session = %attachment.session.id, "could not delete the session");
+        }
+        let _ = self.connections.delete(&attachment.connection_id).await;
+    }
+
+    /// Fans a batch of committed changes out: every cached copy of a changed
+    /// prompt is dropped, the batch is planned once (frames serialized once,
+    /// coalesced per session) and handed to the audience.
+    pub async fn fan_out(&self, changes: &[ChangeEvent]) -> DeliveryReport {
+        if changes.is_empty() {
+            return DeliveryReport::default();
+        }
+        for c in changes {
+            self.engine.catalog.invalidate(&c.id);
+        }
+        let delivery = Delivery::plan(changes);
+        self.audience.deliver(&delivery).await
+    }
+
+    /// The newest position the attachment's session has been sent.
+    fn position_of(&self, a: &Attachment) -> u64 {
+        self.connections
+            .seen(&a.connection_id)
+            .map_or(a.last_position, |seen| seen.max(a.last_position))
+    }
+}
+
+#[cfg(test)]
+mod tests;
