@@ -8,6 +8,7 @@
 mod aws_support;
 mod common;
 
+use mcp_prompts::adapters::aws::sdk::aws_sdk_sqs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

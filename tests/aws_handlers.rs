@@ -3,6 +3,7 @@
 //! (tests/fixtures/aws/), on in-memory session/connection stores, a recording
 //! pusher and the embedded prompt store: no AWS, no network.
 
+use mcp_prompts::adapters::aws::sdk::aws_lambda_events;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};

@@ -9,6 +9,7 @@
 mod aws_support;
 mod common;
 
+use mcp_prompts::adapters::aws::sdk::aws_lambda_events;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -205,7 +206,8 @@ async fn fanout_calls_and_posts_per_second_against_the_local_connections_endpoin
         }
         for id in gw.local.ids() {
             gw.app
-                .host.connections
+                .host
+                .connections
                 .set_interest(&id, &interest, now + 600)
                 .await
                 .unwrap();

@@ -6,6 +6,7 @@
 
 mod aws_support;
 
+use mcp_prompts::adapters::aws::sdk::aws_sdk_sqs;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 
 mod aws_support;
 
+use mcp_prompts::adapters::aws::sdk::aws_sdk_dynamodb;
 use std::sync::Arc;
 
 use aws_support::Moto;

@@ -7,6 +7,7 @@
 //! bounded.
 #![allow(dead_code)]
 
+use mcp_prompts::adapters::aws::sdk::{aws_config, aws_sdk_dynamodb};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -40,6 +40,18 @@ pub use sessions::DynamoSessionStore;
 
 use mcp_prompts_engine::ports::StoreError;
 
+/// The AWS crates this adapter is built on, for tests and tools that drive the
+/// same services (so nothing else has to depend on the SDK directly).
+pub mod sdk {
+    pub use aws_config;
+    pub use aws_lambda_events;
+    pub use aws_sdk_apigatewaymanagement;
+    pub use aws_sdk_dynamodb;
+    pub use aws_sdk_s3;
+    pub use aws_sdk_sqs;
+    pub use aws_smithy_runtime_api;
+}
+
 /// Any SDK failure, as the ports report it: the message names the operation.
 pub(crate) fn sdk_error<E: std::error::Error>(operation: &str, e: E) -> StoreError {
     StoreError::Backend(format!("{operation}: {}", error_chain(&e)))

@@ -363,5 +363,3 @@ impl SessionHost {
     }
 }
 
-#[cfg(test)]
-mod tests;
