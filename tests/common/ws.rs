@@ -206,6 +206,15 @@ impl WsClient {
         }
     }
 
+    /// The next message (`Err`), or once the server closed the connection its
+    /// close frame (`Ok`; `None` if nothing came within `timeout`).
+    pub async fn closed_or_next(&mut self, timeout: Duration) -> Result<Option<CloseFrame>, Value> {
+        match self.next_raw(timeout).await {
+            Some(message) => Err(message),
+            None => Ok(self.close.clone()),
+        }
+    }
+
     /// Waits until the server closes the connection; returns its close frame.
     pub async fn closed(&mut self, timeout: Duration) -> Option<CloseFrame> {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -17,6 +17,7 @@ use mcp_prompts_engine::ports::{Clock, StoreError, StoreResult};
 
 const READERS: usize = 2;
 
+#[derive(Clone)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }

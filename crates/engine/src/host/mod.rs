@@ -362,4 +362,3 @@ impl SessionHost {
             .map_or(a.last_position, |seen| seen.max(a.last_position))
     }
 }
-

@@ -53,9 +53,13 @@ pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Re
     };
     let attached = session.attach_stream();
     let events = session.watch_events(); // Before reading the buffer: no lost wake-up.
+    // An id this log never issued comes from a stream that predates it (the
+    // hub restarted and the session was attached again, with what it missed in
+    // the log): such a client gets the whole log.
+    let last = session.last_event_id();
     let cursor = headers::last_event_id(&headers)
-        .filter(|id| *id <= session.last_event_id())
-        .unwrap_or_else(|| session.last_event_id());
+        .map(|id| if id > last { 0 } else { id })
+        .unwrap_or(last);
     tracing::debug!(session = %session.id, cursor, "SSE stream opened");
     let priming = Event::default()
         .id(cursor.to_string())
