@@ -33,21 +33,21 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub hub: HubArgs,
     /// Seconds of silence after which a WebSocket is pinged.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, env = "MCP_PROMPTS_PING_SECS", default_value_t = 30)]
     pub ping_secs: u64,
     /// How long an MCP session outlives its WebSocket, in seconds: a client that
     /// reconnects within it resumes the session (`initialize` with
     /// `mcpSessionId`) and gets the changes it missed.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
     pub session_grace_secs: u64,
     /// The change history kept for replay: at most this many changes...
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, env = "MCP_PROMPTS_HISTORY_MAX_CHANGES", default_value_t = 100_000)]
     pub history_max_changes: u64,
     /// ...and none older than this many seconds (default 7 days).
-    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    #[arg(long, env = "MCP_PROMPTS_HISTORY_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600)]
     pub history_max_age_secs: u64,
     /// How often the change history is pruned to its bounds, in seconds.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, env = "MCP_PROMPTS_HISTORY_PRUNE_SECS", default_value_t = 60)]
     pub history_prune_secs: u64,
     /// Where prompts, sessions and change events live: the embedded SQLite
     /// store, or DynamoDB/S3/SQS behind a local API Gateway-style gateway.
@@ -75,7 +75,7 @@ pub struct StdioArgs {
     /// How often to look for changes other processes made to the store (the
     /// data folder's change log, or with `--backend aws` the change log in the
     /// prompts table), in milliseconds.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, env = "MCP_PROMPTS_POLL_MS", default_value_t = 200)]
     pub poll_ms: u64,
     /// Where prompts live: the embedded store in the data folder, or the AWS
     /// tables (DynamoDB, S3) that `serve --backend aws` and the Lambdas use.
@@ -96,21 +96,21 @@ pub struct HubArgs {
     #[arg(long, env = "MCP_PROMPTS_DATA")]
     pub data: Option<PathBuf>,
     /// Default page size for prompts/list, resources/list and list_prompts.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, env = "MCP_PROMPTS_PAGE_SIZE", default_value_t = 50)]
     pub page_size: usize,
     /// Largest JSON-RPC message accepted, in bytes; larger ones get an error.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, env = "MCP_PROMPTS_MAX_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
     pub max_message_bytes: usize,
     /// Coalescing window for change notifications, in milliseconds: a burst of
     /// changes within it reaches each session as one list_changed.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, env = "MCP_PROMPTS_COALESCE_MS", default_value_t = 50)]
     pub coalesce_ms: u64,
     /// Frames queued for one connection before it counts as not reading and is
     /// closed (code 1008 on a WebSocket).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, env = "MCP_PROMPTS_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
     /// Do not seed an empty data folder with the starter catalog.
-    #[arg(long)]
+    #[arg(long, env = "MCP_PROMPTS_NO_SEED")]
     pub no_seed: bool,
     /// JSON file of read-only resources served beside the prompts (fixed
     /// text/blob resources and `{var}` URI templates; see the README). A file

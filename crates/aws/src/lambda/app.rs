@@ -26,7 +26,8 @@ pub struct LambdaLimits {
     /// A connection lives at most 2 h on API Gateway; its items a bit longer.
     pub connection_ttl_secs: u64,
     /// How long a session survives without a connection (for resume); while
-    /// attached it lives as long as its connection can, plus this.
+    /// attached it lives as long as its connection can, plus this
+    /// (`MCP_PROMPTS_SESSION_GRACE_SECS`, as for `serve`).
     pub session_ttl_secs: u64,
     /// API Gateway gives up on an integration after 29 s: answer before that.
     pub request_timeout: std::time::Duration,
@@ -38,7 +39,7 @@ impl Default for LambdaLimits {
             max_message_bytes: 128 * 1024,
             fanout_concurrency: 32,
             connection_ttl_secs: 2 * 3600 + 600,
-            session_ttl_secs: 3 * 3600,
+            session_ttl_secs: 600,
             request_timeout: std::time::Duration::from_secs(28),
         }
     }

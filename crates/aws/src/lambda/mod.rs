@@ -12,4 +12,4 @@ pub mod settings;
 pub mod websocket;
 
 pub use app::{LambdaApp, LambdaLimits};
-pub use settings::AwsArgs;
+pub use settings::{AwsArgs, LambdaSettings};

@@ -17,8 +17,8 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-use super::app::{LambdaApp, LambdaLimits};
-use super::settings::AwsArgs;
+use super::app::LambdaApp;
+use super::settings::LambdaSettings;
 use crate::{ApiGatewayPusher, AwsClients, DynamoPromptStore, HistoryBounds};
 use mcp_prompts_engine::EngineConfig;
 
@@ -58,15 +58,18 @@ impl HandlerKind {
 /// Builds the app from the environment (what a cold start pays for).
 pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStore>), Error> {
     let kind = HandlerKind::from_env()?;
-    let settings = AwsArgs::from_env()?.settings();
+    let all = LambdaSettings::from_env()?;
+    let settings = all.aws.settings();
     let clients = Arc::new(AwsClients::load(&settings).await);
-    let endpoint = std::env::var("MCP_PROMPTS_CONNECTIONS_URL")
-        .map_err(|_| "MCP_PROMPTS_CONNECTIONS_URL is not set (the WebSocket API stage URL)")?;
+    let endpoint = all
+        .connections_url
+        .clone()
+        .ok_or("MCP_PROMPTS_CONNECTIONS_URL is not set (the WebSocket API stage URL)")?;
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
-    let limits = LambdaLimits::default();
+    let limits = all.limits();
     let config = EngineConfig {
+        page_size: all.page_size.max(1),
         max_message_bytes: limits.max_message_bytes,
-        ..Default::default()
     };
     let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
     Ok((kind, Arc::new(app), store))

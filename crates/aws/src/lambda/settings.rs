@@ -1,11 +1,13 @@
 //! The AWS settings as flags and environment variables: one definition for
 //! `serve --backend aws`, `aws bootstrap` and the Lambda binary (which has only
-//! the environment).
+//! the environment). [`LambdaSettings`] is the Lambda deployment's one settings
+//! type; the settings it shares with `serve` have the same environment names.
 
 use std::time::Duration;
 
 use clap::{Args, Parser};
 
+use super::LambdaLimits;
 use crate::AwsSettings;
 
 #[derive(Args, Debug, Clone)]
@@ -71,13 +73,40 @@ impl AwsArgs {
         }
     }
 
+}
+
+/// Everything a Lambda function of the hub is configured with, from its
+/// environment (the names `serve` reads too).
+#[derive(Parser, Debug, Clone)]
+pub struct LambdaSettings {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The WebSocket API stage URL the management API is reached at
+    /// (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
+    #[arg(long, env = "MCP_PROMPTS_CONNECTIONS_URL")]
+    pub connections_url: Option<String>,
+    /// Default page size for prompts/list, resources/list and list_prompts.
+    #[arg(long, env = "MCP_PROMPTS_PAGE_SIZE", default_value_t = 50)]
+    pub page_size: usize,
+    /// How long an MCP session outlives its connection, in seconds.
+    #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
+    pub session_grace_secs: u64,
+    /// `PostToConnection` calls in flight at once in one fan-out invocation.
+    #[arg(long, env = "MCP_PROMPTS_FANOUT_CONCURRENCY", default_value_t = 32)]
+    pub fanout_concurrency: usize,
+}
+
+impl LambdaSettings {
     /// The settings from the environment alone (the Lambda case).
     pub fn from_env() -> Result<Self, clap::Error> {
-        #[derive(Parser)]
-        struct EnvOnly {
-            #[command(flatten)]
-            aws: AwsArgs,
+        Self::try_parse_from(["mcp-prompts-lambda"])
+    }
+
+    pub fn limits(&self) -> LambdaLimits {
+        LambdaLimits {
+            session_ttl_secs: self.session_grace_secs,
+            fanout_concurrency: self.fanout_concurrency.max(1),
+            ..LambdaLimits::default()
         }
-        EnvOnly::try_parse_from(["mcp-prompts-lambda"]).map(|e| e.aws)
     }
 }

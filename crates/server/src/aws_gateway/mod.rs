@@ -42,7 +42,7 @@ pub struct GatewayArgs {
     /// (--backend aws) Close every WebSocket this many seconds after it opened,
     /// as API Gateway does after 2 hours (code 1001); the `$disconnect` route
     /// runs, so the MCP session is detached for resume, not ended.
-    #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTION_SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connection_secs: u64,
 }
 
