@@ -367,3 +367,123 @@ async fn shutdown_closes_open_sessions_with_going_away() {
     let status = stopping.join().unwrap().expect("server was running");
     assert!(status.success(), "SIGTERM exits cleanly: {status}");
 }
+
+/// Browsers apply no CORS to WebSockets: without this check any web page could
+/// open `ws://127.0.0.1:8787/ws` and edit the catalog. A foreign `Origin` or a
+/// `Host` that is not localhost (DNS rebinding) is refused before the upgrade;
+/// the hub's own page and non-browser clients (no `Origin`) connect.
+#[tokio::test]
+async fn cross_site_and_rebound_websockets_are_refused() {
+    let server = TestServer::start();
+    let url = &server.ws_url;
+    let refused =
+        WsClient::try_connect_with(url, Some("mcp"), &[("Origin", "https://evil.example")])
+            .await
+            .err()
+            .expect("a foreign origin is refused");
+    assert_eq!(refused.0, 403, "{refused:?}");
+    assert!(refused.1.contains("Origin"), "{refused:?}");
+    let rebound = WsClient::try_connect_with(url, Some("mcp"), &[("Host", "evil.example:8787")])
+        .await
+        .err()
+        .expect("a rebound host is refused");
+    assert_eq!(rebound.0, 403, "{rebound:?}");
+    let own = format!("http://127.0.0.1:{}", server.port());
+    let mut page = WsClient::try_connect_with(url, Some("mcp"), &[("Origin", own.as_str())])
+        .await
+        .expect("the hub's own page connects");
+    let reply = page.request("ping", json!({})).await;
+    assert_eq!(reply["result"], json!({}), "{reply}");
+    let mut tool = WsClient::try_connect(url, Some("mcp"))
+        .await
+        .expect("no Origin: a tool");
+    assert_eq!(tool.request("ping", json!({})).await["result"], json!({}));
+}
+
+/// A raw client: the handshake by hand, then whatever bytes a frame should not
+/// be; returns the close code the server answers with.
+async fn close_code_for(port: u16, frame: Vec<u8>) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: mcp\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp.write_all(&frame).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut buf = Vec::new();
+    loop {
+        // Server frames are unmasked: [fin|opcode, len, payload...].
+        if buf.len() >= 2 {
+            let opcode = buf[0] & 0x0f;
+            let len = (buf[1] & 0x7f) as usize;
+            if len < 126 && buf.len() >= 2 + len {
+                if opcode == 0x8 {
+                    return (len >= 2).then(|| u16::from_be_bytes([buf[2], buf[3]]));
+                }
+                buf.drain(..2 + len);
+                continue;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, tcp.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A client frame (masked, as clients must) with this first byte and payload.
+fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x11u8, 0x22, 0x33, 0x44];
+    let mut f = vec![first];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n <= u16::MAX as usize => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+/// RFC 6455 §7.4.1: invalid UTF-8 in a text frame is 1007, a reserved opcode
+/// 1002, a frame over the limit 1009; other connections are untouched.
+#[tokio::test]
+async fn bad_frames_close_with_the_code_that_names_the_problem() {
+    let server = TestServer::start_with(None, &["--max-message-bytes", "10000"]);
+    let mut bystander = WsClient::connect(&server.ws_url).await;
+    let port = server.port();
+    let invalid_utf8 = masked_frame(0x81, &[0x7b, 0xff, 0xfe, 0x7d]);
+    assert_eq!(close_code_for(port, invalid_utf8).await, Some(1007));
+    let reserved_opcode = masked_frame(0x83, b"{}");
+    assert_eq!(close_code_for(port, reserved_opcode).await, Some(1002));
+    let oversize = masked_frame(0x81, &vec![b' '; 200_000]);
+    assert_eq!(close_code_for(port, oversize).await, Some(1009));
+    assert_eq!(
+        bystander.request("ping", json!({})).await["result"],
+        json!({})
+    );
+}

@@ -39,7 +39,21 @@ impl WsClient {
     /// Connects offering `subprotocol`; returns the handshake's HTTP error status
     /// and body text if the server refused.
     pub async fn try_connect(url: &str, subprotocol: Option<&str>) -> Result<Self, (u16, String)> {
+        Self::try_connect_with(url, subprotocol, &[]).await
+    }
+
+    /// Like `try_connect`, with extra request headers (`Origin`, `Host`, ...).
+    pub async fn try_connect_with(
+        url: &str,
+        subprotocol: Option<&str>,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Self, (u16, String)> {
         let mut request = url.into_client_request().expect("ws url");
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, value.parse().expect("header value"));
+        }
         if let Some(p) = subprotocol {
             request
                 .headers_mut()

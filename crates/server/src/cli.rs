@@ -41,7 +41,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
     pub session_grace_secs: u64,
     /// The change history kept for replay: at most this many changes...
-    #[arg(long, env = "MCP_PROMPTS_HISTORY_MAX_CHANGES", default_value_t = 100_000)]
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_HISTORY_MAX_CHANGES",
+        default_value_t = 100_000
+    )]
     pub history_max_changes: u64,
     /// ...and none older than this many seconds (default 7 days).
     #[arg(long, env = "MCP_PROMPTS_HISTORY_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600)]

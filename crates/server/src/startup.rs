@@ -59,7 +59,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     let limits = Limits {
         ping_interval: Duration::from_secs(args.ping_secs.max(1)),
-        ..Default::default()
+        max_ws_message: args.hub.max_message_bytes.saturating_add(64 * 1024),
     };
     let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits);
     announce(&addr, &hub.data, hub.prompts)?;

@@ -72,7 +72,6 @@ impl AwsArgs {
             outbox_grace: Duration::from_millis(self.outbox_grace_ms),
         }
     }
-
 }
 
 /// Everything a Lambda function of the hub is configured with, from its

@@ -62,7 +62,11 @@ pub struct AwsGateway {
 impl AwsGateway {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/ws", get(websocket::upgrade))
+            .route(
+                "/ws",
+                get(websocket::upgrade)
+                    .route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
+            )
             .route(
                 "/@connections/{id}",
                 post(connections::post)

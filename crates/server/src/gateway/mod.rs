@@ -37,8 +37,10 @@ pub struct Gateway {
 pub struct Limits {
     /// Idle connections are pinged this often.
     pub ping_interval: std::time::Duration,
-    /// Hard cap on one WebSocket message; the engine refuses smaller oversize
-    /// messages itself with a JSON-RPC error.
+    /// Hard cap on one WebSocket frame and message (and HTTP body): larger ones
+    /// close the connection with 1009 (413 over HTTP). Set a little above the
+    /// engine's message limit, so messages just over that get its JSON-RPC error
+    /// naming the limit instead.
     pub max_ws_message: usize,
 }
 
@@ -69,7 +71,11 @@ impl Gateway {
 
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/ws", get(websocket::upgrade))
+            .route(
+                "/ws",
+                get(websocket::upgrade)
+                    .route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
+            )
             .route("/health", get(health))
             .route("/", get(web::index))
             .route("/assets/{*path}", get(web::file))

@@ -106,7 +106,7 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket, offered: String) {
                     Some(Ok(_)) => continue, // ping/pong: answered by the socket layer.
                     Some(Err(e)) => {
                         tracing::debug!(connection = conn.id, error = %e, "websocket read failed");
-                        break Ending::Quiet;
+                        break close_for(&e).map_or(Ending::Quiet, |(code, reason)| Ending::Close(code, reason));
                     }
                 };
                 // Boxed: an idle connection's task then does not carry the largest
@@ -224,6 +224,24 @@ async fn finish(mut socket: WebSocket, ending: Ending) {
         reason: Utf8Bytes::from_static(frame.1),
     }));
     let _ = tokio::time::timeout(wait, socket.send(close)).await;
+}
+
+/// The close a read error calls for (RFC 6455 §7.4.1): 1009 for a frame or
+/// message over the limit, 1007 for a text frame that is not UTF-8, 1002 for
+/// any other protocol violation (a reserved opcode, an unmasked client frame).
+/// The socket layer reports these only as errors, so they are told apart by
+/// its messages.
+fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
+    let text = e.to_string();
+    if text.contains("Space limit exceeded") || text.contains("too long") {
+        Some((close_code::SIZE, "message too big"))
+    } else if text.contains("UTF-8") || text.contains("utf-8") {
+        Some((close_code::INVALID, "text frame is not valid UTF-8"))
+    } else if text.contains("protocol error") {
+        Some((close_code::PROTOCOL, "WebSocket protocol error"))
+    } else {
+        None
+    }
 }
 
 fn binary_refusal() -> String {

@@ -18,7 +18,7 @@ mod delete;
 mod events;
 mod headers;
 mod modern;
-mod origin;
+pub(crate) mod origin;
 mod post;
 mod session;
 mod sessions;

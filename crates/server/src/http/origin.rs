@@ -1,4 +1,5 @@
-//! DNS-rebinding protection for `/mcp`.
+//! DNS-rebinding and cross-site protection for `/mcp` and `/ws` (browsers apply
+//! no CORS to WebSockets: without this check any web page could drive the hub).
 //!
 //! A web page on another site can make a browser send requests to a local
 //! server by pointing its own host name at 127.0.0.1. Such requests come from a
@@ -26,7 +27,7 @@ pub async fn guard(request: Request, next: Next) -> Response {
     match check(peer, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(reason) => {
-            tracing::debug!(?peer, reason, "refused a request to /mcp");
+            tracing::debug!(?peer, reason, path = %request.uri().path(), "refused a browser request");
             reject(StatusCode::FORBIDDEN, jsonrpc::INVALID_REQUEST, reason)
         }
     }
