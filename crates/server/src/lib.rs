@@ -1,5 +1,5 @@
 //! The doors of the local deployment: the gateway (`/ws` WebSocket, `/mcp`
-//! Streamable HTTP, `/health`, the web UI), stdio, and the command line that
+//! Streamable HTTP, `/prompts…` REST, `/health`, the web UI), stdio, and the command line that
 //! starts them ([`startup`] wires ports to the engine). With the `aws` feature
 //! also the local API Gateway stand-in (`serve --backend aws`), `stdio
 //! --backend aws` and `aws bootstrap`.
@@ -9,6 +9,7 @@ pub mod aws_gateway;
 pub mod cli;
 pub mod gateway;
 pub mod http;
+pub mod rest;
 pub mod startup;
 pub mod stdio;
 #[cfg(feature = "aws")]

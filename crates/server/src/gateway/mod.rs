@@ -81,6 +81,10 @@ impl Gateway {
             .route("/assets/{*path}", get(web::file))
             .with_state(self.clone())
             .merge(crate::http::router(self))
+            .merge(crate::rest::router(
+                self.host.clone(),
+                self.limits.max_ws_message,
+            ))
     }
 
     /// Serves until the shutdown token is cancelled; open WebSockets are closed

@@ -1,0 +1,63 @@
+//! The REST API (`/prompts…`), one more thin door: decode → the catalog service
+//! → encode, with HTTP's own concurrency control on top of the catalog's
+//! versions (`ETag` = version, `If-Match` → 412 when stale, `If-None-Match` →
+//! 304) and RFC 9457 problem bodies for every error ([`problem`]). Writes go
+//! through the same `Catalog` as MCP tool calls, so they land in the same change
+//! log and every MCP client hears about them.
+
+mod body;
+mod conditional;
+mod problem;
+mod prompts;
+mod versions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use mcp_prompts_engine::Catalog;
+use mcp_prompts_engine::host::SessionHost;
+
+pub use problem::Problem;
+
+/// Shared state of the REST routes.
+pub struct RestEdge {
+    pub host: Arc<SessionHost>,
+    /// Largest request body accepted (413 beyond).
+    pub max_body: usize,
+}
+
+impl RestEdge {
+    fn catalog(&self) -> &Catalog {
+        &self.host.engine.catalog
+    }
+
+    fn page_size(&self) -> usize {
+        self.host.engine.config.page_size
+    }
+}
+
+/// Who REST writes are recorded as in the change log.
+const ACTOR: &str = "rest";
+
+pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
+    let edge = Arc::new(RestEdge { host, max_body });
+    Router::new()
+        .route("/prompts", get(prompts::list).post(prompts::create))
+        .route(
+            "/prompts/{id}",
+            get(prompts::get)
+                .put(prompts::update)
+                .delete(prompts::delete),
+        )
+        .route("/prompts/{id}/apply", post(versions::apply))
+        .route("/prompts/{id}/versions", get(versions::history))
+        .route("/prompts/{id}/versions/{version}", get(versions::version))
+        .route("/prompts/{id}/labels/{label}", put(versions::set_label))
+        // Bodies are read within `max_body` by the handlers, which answer 413
+        // with a problem body rather than axum's plain text.
+        .layer(DefaultBodyLimit::disable())
+        .route_layer(axum::middleware::from_fn(crate::http::origin::guard))
+        .with_state(edge)
+}
