@@ -106,11 +106,16 @@ async function onNotification({ method, params }) {
   if (method === "notifications/catalog/changed") {
     inspector.setPosition(state.client.lastPosition);
     await onCatalogEvent(params);
-  } else if (method === "notifications/resources/updated" && params.uri === subscribed && state.current) {
-    // Catalog events already cover this; it only matters if they were filtered away.
+  } else if (method === "notifications/resources/updated" && params.uri === subscribed && state.current && !catalogEventsOn()) {
+    // With catalog events (which say who changed what) this is redundant; without them
+    // (a hub that lacks the extension) it is how the open prompt learns of changes.
     const p = await state.client.callTool("get_prompt", { id: state.current.id }).catch(() => null);
     if (p && p.version > state.current.version) applyLatest(p, null);
   }
+}
+
+function catalogEventsOn() {
+  return !!state.client?.server?.capabilities?.experimental?.["mcp-prompts/catalogEvents"];
 }
 
 async function onCatalogEvent(ev) {
