@@ -16,7 +16,7 @@ const use = createUsePanel($("#panel-use"));
 const history = createHistory($("#panel-history"), { onRestored: (p) => applyLatest(p, null) });
 const editor = createEditor($("#panel-edit"), {
   mode: "edit",
-  onSaved: (p) => applyLatest(p, null),
+  onSaved: (p) => (hideNotice(), applyLatest(p, null)),
   onDeleted: () => (location.hash = "#/"),
 });
 let creator = null;
@@ -76,8 +76,18 @@ function connect() {
   client.connect();
 }
 
+const connToggle = $("#conn-toggle");
+connToggle.addEventListener("click", () => {
+  const open = !document.body.classList.contains("conn-open");
+  document.body.classList.toggle("conn-open", open);
+  connToggle.setAttribute("aria-expanded", String(open));
+  if (open) urlEl.focus();
+});
+
 $("#connect-form").addEventListener("submit", (e) => {
   e.preventDefault();
+  document.body.classList.remove("conn-open");
+  connToggle.setAttribute("aria-expanded", "false");
   localStorage.setItem(URL_KEY, urlEl.value.trim());
   connect();
 });

@@ -4,7 +4,7 @@
 // the person keep theirs, overwrite with theirs' version as expectedVersion, or merge.
 
 import { h, clear, announce } from "./dom.js";
-import { state } from "./state.js";
+import { state, fmtTime } from "./state.js";
 import { ToolError } from "./mcp-client.js";
 import { diffView } from "./history.js";
 
@@ -68,7 +68,7 @@ export function createEditor(panel, { mode, onSaved, onDeleted, onCancel }) {
     const id = `ed${n}-${label.toLowerCase().replace(/\W+/g, "-")}`;
     control.id = id;
     if (extra.hint) control.setAttribute("aria-describedby", `${id}-hint`);
-    return h("div", { class: `field ${extra.wide ? "wide" : ""}` }, h("label", { for: id }, h("span", {}, label), extra.req ? h("span", { class: "req" }, " *") : null), extra.hint ? h("span", { class: "arg-desc", id: `${id}-hint` }, extra.hint) : null, control);
+    return h("div", { class: `field ${extra.wide ? "wide" : ""}` }, h("label", { for: id }, h("span", {}, label), extra.req ? h("span", { class: "req" }, " *") : null), control, extra.hint ? h("span", { class: "arg-desc", id: `${id}-hint` }, extra.hint) : null);
   }
 
   function build() {
@@ -344,7 +344,7 @@ export function createEditor(panel, { mode, onSaved, onDeleted, onCancel }) {
           "div",
           { class: "conflict-cols" },
           h("div", { class: "mine" }, h("h4", {}, "Yours (not saved)"), h("p", { class: "hint" }, show(mine)), h("pre", { tabindex: "0", "aria-label": "Your template" }, mine.content)),
-          h("div", { class: "theirs" }, h("h4", {}, `Theirs (version ${theirs.version}, ${theirs.updatedAt ?? ""})`), h("p", { class: "hint" }, show(theirs)), h("pre", { tabindex: "0", "aria-label": "Their template" }, theirs.content)),
+          h("div", { class: "theirs" }, h("h4", {}, `Theirs (version ${theirs.version}, saved ${fmtTime(theirs.updatedAt)})`), h("p", { class: "hint" }, show(theirs)), h("pre", { tabindex: "0", "aria-label": "Their template" }, theirs.content)),
         ),
         h("h4", {}, `Changes from theirs to yours`),
         diffView(theirs.content, mine.content, { from: `v${theirs.version}`, to: "yours" }),

@@ -83,7 +83,7 @@ export function createHistory(panel, { onRestored }) {
         h(
           "table",
           { class: "versions" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Version"), h("th", { scope: "col" }, "Saved"), h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Labels"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Version"), h("th", { scope: "col" }, "Saved"), h("th", { scope: "col", class: "col-name" }, "Name"), h("th", { scope: "col" }, "Labels"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
           h(
             "tbody",
             {},
@@ -93,7 +93,7 @@ export function createHistory(panel, { onRestored }) {
                 { class: v === latest ? "current" : "", dataset: { version: String(v.version) } },
                 h("td", {}, `v${v.version}`, v === latest ? " (current)" : ""),
                 h("td", {}, fmtTime(v.updatedAt)),
-                h("td", {}, v.name),
+                h("td", { class: "col-name" }, v.name),
                 h("td", {}, labelsOf(v.version).map((l) => h("span", { class: "badge" }, l))),
                 h(
                   "td",

@@ -60,7 +60,7 @@ export function createUsePanel(panel) {
     missingEl = h("p", { class: "hint", id: "missing-args", "aria-live": "polite" });
     renderState = h("span", { class: "render-state", "aria-live": "polite" });
     copyBtn = h("button", { type: "button", class: "btn", id: "copy-rendered", onclick: copy }, "Copy");
-    out = h("div", { class: "messages", id: "rendered", "aria-label": "Rendered messages", role: "region", tabindex: "-1" });
+    out = h("div", { class: "messages", id: "rendered", "aria-live": "off" });
     clear(
       panel,
       h(
