@@ -2,8 +2,8 @@
 //! ephemeral loopback port and runs the Playwright tests in tests/web/ against it
 //! (browse/search/filter, render with arguments, create/edit/delete, conflicts,
 //! history/diff/restore, live updates across two browser contexts, reconnect with session
-//! resumption, axe-core in light and dark, keyboard-only use), then saves screenshots of
-//! the main views to target/web-screenshots/.
+//! resumption, a hub restart on the same port, axe-core in light and dark, keyboard-only
+//! use), then saves screenshots of the main views to target/web-screenshots/.
 //!
 //! Needs Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM) and tests/web/node_modules
 //! (playwright-core, axe-core); when either is missing this test runs
@@ -81,11 +81,14 @@ fn web_ui_in_headless_chromium() {
         "flows.test.mjs",
         "a11y.test.mjs",
         "screenshots.test.mjs",
+        "restart.test.mjs",
     ])
     .current_dir(&dir)
     .env("MCP_PROMPTS_HUB_URL", &hub)
     .env("MCP_PROMPTS_SCREENSHOTS", &shots)
     .env("CHROMIUM", chromium())
+    // restart.test.mjs runs a hub of its own (stopped and restarted on the same port).
+    .env("MCP_PROMPTS_BIN", env!("CARGO_BIN_EXE_mcp-prompts"))
     .env("NO_COLOR", "1")
     .env("FORCE_COLOR", "0");
     let out = run_client(cmd, WEB_TESTS_TIMEOUT);
