@@ -180,7 +180,8 @@ export function createList() {
     } else {
       items.set(p.id, p);
     }
-    marks.set(p.id, kind === "created" ? "new" : "updated");
+    // The open prompt shows its own changes; other rows keep a badge until opened.
+    if (p.id !== currentId) marks.set(p.id, kind === "created" ? "new" : kind === "labelled" ? "labelled" : "updated");
     render();
     setStatus(countText());
     flash(p.id);
