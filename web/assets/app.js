@@ -49,7 +49,8 @@ const URL_KEY = "mcp-prompts.url";
 const urlEl = $("#hub-url");
 const tokenEl = $("#hub-token");
 const connEl = $("#conn-state");
-urlEl.value = localStorage.getItem(URL_KEY) || defaultUrl();
+// ?hub=wss://… (e.g. when the page is served from a static host) wins over the last one used.
+urlEl.value = new URLSearchParams(location.search).get("hub") || localStorage.getItem(URL_KEY) || defaultUrl();
 
 function showState(text, s) {
   connEl.dataset.state = s;
