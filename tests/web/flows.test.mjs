@@ -152,6 +152,13 @@ test("create, edit and delete a prompt through the editor", async () => {
   assert.match(await page.textContent("#panel-edit .notice.error"), /undeclared/);
   assert.equal((await tool(robot, "get_prompt", { id })).version, 2);
 
+  // Leaving with unsaved edits asks first; dismissing keeps the page and the edits.
+  const asked = new Promise((resolve) => page.once("dialog", (d) => (resolve(d.message()), d.dismiss())));
+  await page.evaluate(() => (location.hash = "#/"));
+  assert.match(await asked, /unsaved edits/);
+  await within(2000, async () => (await page.evaluate(() => location.hash)) === `#/p/${encodeURIComponent(id)}`, "hash restored");
+  assert.match(await page.inputValue("#panel-edit textarea.code"), /undeclared_thing/);
+
   // Delete (with a confirmation step).
   await page.click("#panel-edit >> text=Revert");
   await page.click("#delete-prompt");
@@ -324,6 +331,9 @@ test("reconnect: a dropped socket resumes the session and replays what was misse
   await page.reload();
   await page.waitForFunction(() => document.body.dataset.session === "resumed-complete", null, { timeout: 8000 });
   assert.equal(await page.evaluate(() => window.mcpApp.client.sessionId), before.session);
+  await page.waitForSelector("#prompt-list .prompt-item"); // the reloaded page lists again
+  await page.waitForFunction((i) => window.mcpApp.state.current?.id === i, a);
+  await within(3000, async () => (await page.textContent("#rendered")).includes("A three"), "reloaded page renders");
   await page.context().close();
 });
 

@@ -13,7 +13,7 @@ import { createInspector } from "./inspector.js";
 const list = createList();
 const inspector = createInspector();
 const use = createUsePanel($("#panel-use"));
-const history = createHistory($("#panel-history"), { onRestored: (p) => applyLatest(p, null) });
+const historyPanel = createHistory($("#panel-history"), { onRestored: (p) => applyLatest(p, null) });
 const editor = createEditor($("#panel-edit"), {
   mode: "edit",
   onSaved: (p) => (hideNotice(), applyLatest(p, null)),
@@ -59,6 +59,7 @@ function showState(text, s) {
 
 function connect() {
   state.client?.close();
+  sessions = 0;
   const url = urlEl.value.trim() || defaultUrl();
   const client = new McpClient({ url, token: tokenEl.value });
   state.client = client;
@@ -100,9 +101,9 @@ function onSession(client, info) {
   inspector.setSession(info, client);
   showState(info.resumed ? "Connected · session resumed" : "Connected", "open");
   document.body.dataset.session = info.resumed ? `resumed-${info.replay}` : "new";
-  if (info.resumed && info.replay === "complete") {
+  if (info.resumed && info.replay === "complete" && sessions > 1) {
     announce("Reconnected; the session was resumed");
-    return; // the missed changes are being replayed as notifications
+    return; // this page has the catalog; the missed changes are being replayed
   }
   if (sessions > 1) announce(info.resumed ? "Reconnected; re-listing (the replay was truncated)" : "Reconnected with a new session");
   subscribed = null;
@@ -157,7 +158,7 @@ function applyLatest(p, ev) {
   const byOther = ev && !isMine(ev);
   if (p.version < state.current.version) return;
   if (p.version === state.current.version && ev) {
-    if (ev.kind === "labelled" && !$("#panel-history").hidden) history.load(p.id);
+    if (ev.kind === "labelled" && !$("#panel-history").hidden) historyPanel.load(p.id);
     return;
   }
   state.current = p;
@@ -172,7 +173,7 @@ function applyLatest(p, ev) {
     editor.load(p, { force: !state.editorDirty });
     if (byOther) notice(`Updated to version ${p.version} by someone else.`, { timeout: 6000, subtle: true });
   }
-  if (!$("#panel-history").hidden) history.load(p.id);
+  if (!$("#panel-history").hidden) historyPanel.load(p.id);
 }
 
 function notice(text, { actions = [], timeout = 0, error = false } = {}) {
@@ -235,7 +236,7 @@ async function openPrompt(id) {
   use.show(p);
   editor.load(p, { force: true });
   state.editorDirty = false;
-  if (!$("#panel-history").hidden) history.load(id);
+  if (!$("#panel-history").hidden) historyPanel.load(id);
   subscribe(`prompt://${id}`);
 }
 
@@ -270,7 +271,7 @@ function selectTab(name, focus = false) {
     $(`#${t.getAttribute("aria-controls")}`).hidden = !on;
     if (on && focus) t.focus();
   }
-  if (name === "history" && state.current) history.load(state.current.id);
+  if (name === "history" && state.current) historyPanel.load(state.current.id);
   if (name === "edit") editor.layout();
 }
 for (const t of tabs) {
@@ -300,8 +301,18 @@ function setView(view) {
   $("#create-view").hidden = view !== "create";
 }
 
+let lastHash = location.hash;
 function route() {
   const r = decodeRoute();
+  // Leaving a prompt with unsaved edits asks first (they are not saved anywhere else).
+  if (state.editorDirty && state.current && !(r.view === "prompt" && r.id === state.current.id)) {
+    if (!confirm(`Discard your unsaved edits to “${state.current.name}”?`)) {
+      window.history.replaceState(null, "", lastHash || "#/");
+      return;
+    }
+    state.editorDirty = false;
+  }
+  lastHash = location.hash;
   if (r.view === "prompt") {
     openPrompt(r.id);
     if (matchMedia("(max-width: 760px)").matches) $("#main").focus();
@@ -315,7 +326,7 @@ function route() {
         selectTab("use");
         location.hash = `#/p/${encodeURIComponent(p.id)}`;
       },
-      onCancel: () => history_back(),
+      onCancel: () => backFromCreate(),
     });
     creator.focus();
   } else {
@@ -326,11 +337,14 @@ function route() {
   }
 }
 
-function history_back() {
+function backFromCreate() {
   location.hash = state.current ? `#/p/${encodeURIComponent(state.current.id)}` : "#/";
 }
 
 window.addEventListener("hashchange", route);
+window.addEventListener("beforeunload", (e) => {
+  if (state.editorDirty) e.preventDefault();
+});
 $("#new-prompt").addEventListener("click", () => (location.hash = "#/new"));
 $("#back-to-list").addEventListener("click", () => {
   const id = state.current?.id;
