@@ -74,8 +74,36 @@ export function createList() {
     return h("li", {}, a);
   }
 
+  // Keyed rendering: a row is rebuilt only when what it shows changed, and rows are moved
+  // rather than recreated, so live updates stay cheap with thousands of rows and keep focus.
+  const nodes = new Map(); // id -> {li, key}
   function render() {
-    clear(listEl, [...items.values()].map(row));
+    const seen = new Set();
+    let cursor = listEl.firstChild;
+    for (const p of items.values()) {
+      seen.add(p.id);
+      const key = `${p.name}|${p.version}|${p.category ?? ""}|${marks.get(p.id) ?? ""}|${p.id === currentId}`;
+      let node = nodes.get(p.id);
+      let refocus = false;
+      if (!node || node.key !== key) {
+        if (node) {
+          refocus = node.li.contains(document.activeElement);
+          if (node.li === cursor) cursor = cursor.nextSibling;
+          node.li.remove();
+        }
+        node = { li: row(p), key };
+        nodes.set(p.id, node);
+      }
+      if (node.li !== cursor) listEl.insertBefore(node.li, cursor);
+      else cursor = cursor.nextSibling;
+      if (refocus) node.li.firstChild.focus();
+    }
+    for (const [id, node] of nodes) {
+      if (!seen.has(id)) {
+        node.li.remove();
+        nodes.delete(id);
+      }
+    }
     moreBtn.hidden = !nextCursor;
   }
 
@@ -118,8 +146,8 @@ export function createList() {
     }
   }
 
-  async function loadMore() {
-    if (!nextCursor) return;
+  async function loadMore({ focus = false } = {}) {
+    if (!nextCursor || moreBtn.disabled) return;
     const my = seq;
     const f = filters();
     moreBtn.disabled = true;
@@ -132,7 +160,7 @@ export function createList() {
       learn(r.prompts ?? []);
       render();
       setStatus(countText());
-      if (firstNew) listEl.querySelector(`[data-id="${CSS.escape(firstNew)}"]`)?.focus();
+      if (focus && firstNew) listEl.querySelector(`[data-id="${CSS.escape(firstNew)}"]`)?.focus();
     } catch (err) {
       setStatus(`Could not load more: ${err.message}`);
     } finally {
@@ -237,7 +265,19 @@ export function createList() {
   });
   catEl.addEventListener("change", reload);
   tagEl.addEventListener("change", reload);
-  moreBtn.addEventListener("click", loadMore);
+  moreBtn.addEventListener("click", () => loadMore({ focus: true }));
+  // Scrolling to the end of the list loads the next page too (the button stays for
+  // keyboards): the list scrolls by itself on wide screens, with the page on phones.
+  const nearEnd = () => {
+    if (moreBtn.disabled || !nextCursor || !items.size) return;
+    const own = listEl.scrollHeight > listEl.clientHeight + 1;
+    const end = own
+      ? listEl.scrollTop + listEl.clientHeight >= listEl.scrollHeight - 200
+      : listEl.getBoundingClientRect().bottom <= window.innerHeight + 200 && window.scrollY > 0;
+    if (end) loadMore();
+  };
+  listEl.addEventListener("scroll", nearEnd, { passive: true });
+  window.addEventListener("scroll", nearEnd, { passive: true });
 
   return { reload, loadMore, upsert, remove, setCurrent, learnFacets, get: (id) => items.get(id) };
 }
