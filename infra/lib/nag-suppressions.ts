@@ -4,7 +4,7 @@
 // IAM5 (wildcards) is not acknowledged wholesale: an aspect reads each policy
 // of our functions and acknowledges only the wildcard resources below, so a new
 // `*` anywhere else still fails.
-import { Aspects, Stack, Validations, type IAspect } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Stack, Validations, type IAspect } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
@@ -27,11 +27,19 @@ export const ALLOWED_WILDCARDS: ReadonlyArray<{ pattern: RegExp; reason: string;
   },
 ];
 
+/** A checkov skip for one resource, with its reason, in the template's Metadata. */
+export function checkovSkip(scope: IConstruct, id: string, comment: string): void {
+  const res = (CfnResource.isCfnResource(scope) ? scope : scope.node.defaultChild) as CfnResource;
+  const meta = (res.getMetadata('checkov') as { skip: Array<{ id: string; comment: string }> } | undefined) ?? { skip: [] };
+  meta.skip.push({ id, comment });
+  res.addMetadata('checkov', meta);
+}
+
 const ack = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
 
 /** The BucketDeployment provider's resources: CDK's asset bucket and the site bucket. */
 const DEPLOYMENT_WILDCARDS: typeof ALLOWED_WILDCARDS = [
-  { pattern: /^arn:[^:]+:s3:::cdk-[a-z0-9]+-assets-[^/]+\/\*$/, reason: "CDK's BucketDeployment provider reads the UI asset zip from CDK's bootstrap asset bucket (object keys are content hashes)." },
+  { pattern: /^arn:(<AWS::Partition>|aws[a-z-]*):s3:::cdk-[a-z0-9]+-assets-[^/]+\/\*$/, reason: "CDK's BucketDeployment provider reads the UI asset zip from CDK's bootstrap asset bucket (object keys are content hashes)." },
   {
     pattern: /^\*$/,
     onlyActions: /^cloudfront:(CreateInvalidation|GetInvalidation)$/,
@@ -97,6 +105,11 @@ export function applySuppressions(stack: Stack): void {
     ack(dist, 'AwsSolutions-CFR4', 'The default *.cloudfront.net certificate fixes the minimum viewer TLS policy; a custom domain with its ACM certificate would allow TLSv1.2_2021.');
   }
 
+  const accessLogs = stack.node.tryFindChild('Storage')?.node.tryFindChild('AccessLogs');
+  if (accessLogs) {
+    checkovSkip(accessLogs, 'CKV_AWS_18', 'The access-log bucket every other bucket and CloudFront log into; logging it into itself would loop.');
+  }
+
   // CDK's own BucketDeployment provider (a singleton Lambda CDK generates).
   for (const c of stack.node.children) {
     if (!c.node.id.startsWith('Custom::CDKBucketDeployment')) continue;
@@ -105,6 +118,8 @@ export function applySuppressions(stack: Stack): void {
     for (const a of ['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*']) {
       ack(c, `AwsSolutions-IAM5[Action::${a}]`, `${reasonIam} It copies the UI asset into the site bucket and prunes old files.`);
     }
+    const policy = c.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy');
+    if (policy) checkovSkip(policy, 'CKV_AWS_111', "CDK's BucketDeployment provider: CloudFront invalidation on * is written by aws-cdk-lib; it runs only during deploys.");
     ack(c, 'AwsSolutions-L1', "CDK's BucketDeployment provider: its Python runtime is chosen by the aws-cdk-lib version, not by this stack.");
   }
 }

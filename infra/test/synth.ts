@@ -9,6 +9,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { infraDir, loadConfig } from '../lib/config';
 import { McpPromptsStack } from '../lib/stack';
 
+// aws-cdk-lib's built-in CloudFormation validation (a WebAssembly rule engine)
+// costs ~10 s per process; test.sh's full synth through bin/app.ts runs it.
+process.env.CDK_VALIDATION = 'false';
+
 let dummy: string | undefined;
 
 /** A fake `bootstrap` in a temp dir (or MCP_PROMPTS_LAMBDA_ARTIFACT, set by test.sh). */
