@@ -54,6 +54,13 @@ export class McpPromptsStack extends Stack {
     new CfnOutput(this, 'ConnectionsUrl', { value: ws.connectionsUrl, description: 'The @connections endpoint (MCP_PROMPTS_CONNECTIONS_URL)' });
     new CfnOutput(this, 'HttpUrl', { value: http.url, description: 'HTTP API: /prompts, /mcp, /health, /openapi.json' });
     new CfnOutput(this, 'UiUrl', { value: site.url, description: 'Web UI (CloudFront)' });
+    // For seeding the catalog and for local tools pointed at the deployed resources (README).
+    new CfnOutput(this, 'PromptsTable', { value: tables.prompts.tableName });
+    new CfnOutput(this, 'SessionsTable', { value: tables.sessions.tableName });
+    new CfnOutput(this, 'ConnectionsTable', { value: tables.connections.tableName });
+    new CfnOutput(this, 'TemplatesBucket', { value: storage.templates.bucketName });
+    new CfnOutput(this, 'ChangeQueueUrl', { value: queues.changes.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: `${config.prefix}-ops` });
     new CfnOutput(this, 'AuthMode', { value: config.auth, description: 'WebSocket $connect: authorizer or open' });
 
     applySuppressions(this);
