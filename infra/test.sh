@@ -86,4 +86,5 @@ run "$VENV/bin/checkov" --quiet --compact --skip-download --framework cloudforma
 
 step "node --test"
 export INFRA_TEMPLATE="$template"
-run node --test dist/test/*.test.js
+# The tests' cloud assemblies go under $TMP too (removed on exit).
+TMPDIR="$TMP" run node --test dist/test/*.test.js

@@ -15,11 +15,22 @@ process.env.CDK_VALIDATION = 'false';
 
 let dummy: string | undefined;
 
+// Each synth writes a cloud assembly (~25 MB with CDK's BucketDeployment layer): remove them on exit.
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A fake `bootstrap` in a temp dir (or MCP_PROMPTS_LAMBDA_ARTIFACT, set by test.sh). */
 export function dummyArtifact(): string {
   if (process.env.MCP_PROMPTS_LAMBDA_ARTIFACT) return process.env.MCP_PROMPTS_LAMBDA_ARTIFACT;
   if (!dummy) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-prompts-lambda-'));
+    const dir = tempDir('mcp-prompts-lambda-');
     dummy = path.join(dir, 'bootstrap');
     fs.writeFileSync(dummy, '#!/bin/sh\necho dummy bootstrap for synth tests\n', { mode: 0o755 });
   }
@@ -45,7 +56,7 @@ export function synth(context: Record<string, unknown> = {}): Synth {
   const hit = cache.get(key);
   if (hit) return hit;
   const app = new App({
-    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-prompts-cdk-out-')),
+    outdir: tempDir('mcp-prompts-cdk-out-'),
     context: { ...cdkJsonContext(), lambdaArtifact: dummyArtifact(), ...context },
   });
   const stack = new McpPromptsStack(app, 'McpPrompts', {
