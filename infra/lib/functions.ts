@@ -7,12 +7,15 @@
 // handful of single-digit-ms DynamoDB calls per message). Memory buys CPU and
 // network share (1,769 MB = 1 vCPU), so it is set for latency, not for RAM:
 // - websocket, http: 256 MB / 10 s. Per-message work is a few SDK calls and a
-//   template render; 256 MB halves TLS-handshake time on cold instances against
-//   128 MB for $0.0000033/s. 10 s is far inside API Gateway's 29 s (WebSocket)
-//   and 30 s (HTTP) integration limits and covers the write path's 8 retries.
+//   template render; CPU scales with memory, so 256 MB gives CPU-bound work (TLS
+//   set-up on a cold instance, rendering) twice the share of 128 MB for
+//   $0.0000033/s. 10 s is far inside API Gateway's 29 s (WebSocket) and 30 s
+//   (HTTP) integration limits and covers the write path's 8 retries.
 // - fanout: 512 MB / 60 s (configurable). 32 PostToConnection in flight with
-//   TLS; 60 s covers ~10^5 posts a batch. Its concurrency is capped (triggers.ts)
-//   so fan-out bursts leave the account's shared @connections rate for replies.
+//   TLS; at the ~420 posts/s measured locally, 60 s is ~25,000 posts (a
+//   list_changed pair to ~12,000 listeners) per change. Its concurrency is capped
+//   (triggers.ts) so fan-out bursts leave the account's shared @connections rate
+//   for replies.
 // - sweeper: 128 MB / 55 s. One outbox query and at most 1,000 pruned changes a
 //   run; the timeout stays under the 1-minute schedule so runs never overlap.
 // - authorizer: 128 MB / 5 s. A token check; API Gateway caches nothing for
