@@ -1,0 +1,140 @@
+// The five Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
+// (provided.al2023, arm64), told its role by MCP_PROMPTS_HANDLER. Each has its
+// own role (no managed policies; grants in permissions.ts), its own log group
+// with a retention, and X-Ray active tracing.
+//
+// Sizing, from ARCHITECTURE.md's measurements (init 20 ms, peak RSS 15 MB, a
+// handful of single-digit-ms DynamoDB calls per message). Memory buys CPU and
+// network share (1,769 MB = 1 vCPU), so it is set for latency, not for RAM:
+// - websocket, http: 256 MB / 10 s. Per-message work is a few SDK calls and a
+//   template render; CPU scales with memory, so 256 MB gives CPU-bound work (TLS
+//   set-up on a cold instance, rendering) twice the share of 128 MB for
+//   $0.0000033/s. 10 s is far inside API Gateway's 29 s (WebSocket) and 30 s
+//   (HTTP) integration limits and covers the write path's 8 retries.
+// - fanout: 512 MB / 60 s (configurable). 32 PostToConnection in flight with
+//   TLS; at the ~420 posts/s measured locally, 60 s is ~25,000 posts (a
+//   list_changed pair to ~12,000 listeners) per change. Its concurrency is capped
+//   (triggers.ts) so fan-out bursts leave the account's shared @connections rate
+//   for replies.
+// - sweeper: 128 MB / 55 s. One outbox query and at most 1,000 pruned changes a
+//   run; the timeout stays under the 1-minute schedule so runs never overlap.
+// - authorizer: 128 MB / 5 s. A token check; API Gateway caches nothing for
+//   WebSocket authorizers, so it must stay cheap.
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import * as path from 'node:path';
+import type { StackConfig } from './config';
+import type { HandlerName } from './metric-names';
+import type { Queues } from './queues';
+import type { Storage } from './storage';
+import type { Tables } from './tables';
+
+export interface FunctionsProps {
+  readonly config: StackConfig;
+  readonly tables: Tables;
+  readonly queues: Queues;
+  readonly storage: Storage;
+  /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the @connections endpoint. */
+  readonly connectionsUrl: string;
+}
+
+export interface Sizing {
+  readonly memoryMB: number;
+  readonly timeoutSecs: number;
+}
+
+export const SIZING = (config: StackConfig): Record<HandlerName, Sizing> => ({
+  websocket: { memoryMB: 256, timeoutSecs: 10 },
+  http: { memoryMB: 256, timeoutSecs: 10 },
+  fanout: { memoryMB: 512, timeoutSecs: config.fanoutTimeoutSecs },
+  sweeper: { memoryMB: 128, timeoutSecs: 55 },
+  authorizer: { memoryMB: 128, timeoutSecs: 5 },
+});
+
+/** The one asset: a folder holding only `bootstrap`, or a ready zip. */
+export function artifactCode(artifact: string): lambda.Code {
+  if (artifact.endsWith('.zip')) return lambda.Code.fromAsset(artifact);
+  return lambda.Code.fromAsset(path.dirname(artifact), { exclude: ['*', '!bootstrap'] });
+}
+
+export class Functions extends Construct {
+  readonly byHandler: Partial<Record<HandlerName, lambda.Function>> = {};
+  readonly logGroups: Partial<Record<HandlerName, logs.LogGroup>> = {};
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config, tables, queues, storage } = props;
+    const code = artifactCode(config.lambdaArtifact);
+    const sizing = SIZING(config);
+    // Names only: every handler's init reads the same settings (runtime.rs).
+    const common: Record<string, string> = {
+      MCP_PROMPTS_PROMPTS_TABLE: tables.prompts.tableName,
+      MCP_PROMPTS_SESSIONS_TABLE: tables.sessions.tableName,
+      MCP_PROMPTS_CONNECTIONS_TABLE: tables.connections.tableName,
+      MCP_PROMPTS_BUCKET: storage.templates.bucketName,
+      MCP_PROMPTS_QUEUE: queues.changes.queueName,
+      MCP_PROMPTS_QUEUE_URL: queues.changes.queueUrl,
+      MCP_PROMPTS_CONNECTIONS_URL: props.connectionsUrl,
+      MCP_PROMPTS_LARGE_TEMPLATE_BYTES: String(config.largeTemplateBytes),
+      MCP_PROMPTS_OUTBOX_GRACE_MS: String(config.outboxGraceMs),
+      RUST_LOG: 'mcp_prompts=info',
+    };
+    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'sweeper'];
+    if (config.auth === 'authorizer') handlers.push('authorizer');
+    for (const handler of handlers) {
+      const extra: Record<string, string> =
+        handler === 'sweeper'
+          ? {
+              MCP_PROMPTS_HISTORY_MAX_CHANGES: String(config.historyMaxChanges),
+              MCP_PROMPTS_HISTORY_MAX_AGE_SECS: String(config.historyMaxAgeSecs),
+            }
+          : {};
+      const name = `${config.prefix}-${handler}`;
+      const logGroup = new logs.LogGroup(this, `${cap(handler)}Logs`, {
+        logGroupName: `/aws/lambda/${name}`,
+        retention: config.logRetentionDays as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // Own role, no AWSLambdaBasicExecutionRole: logs only to its own group.
+      const role = new iam.Role(this, `${cap(handler)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `mcp-prompts ${handler} handler (${Stack.of(this).stackName})`,
+      });
+      const fn = new lambda.Function(this, cap(handler), {
+        functionName: name,
+        description: `mcp-prompts-lambda, MCP_PROMPTS_HANDLER=${handler}`,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'bootstrap',
+        code,
+        memorySize: sizing[handler].memoryMB,
+        timeout: Duration.seconds(sizing[handler].timeoutSecs),
+        environment: { MCP_PROMPTS_HANDLER: handler, ...common, ...extra },
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        role,
+        reservedConcurrentExecutions: handler === 'fanout' ? config.fanoutReservedConcurrency : undefined,
+      });
+      // CreateLogGroup is not needed (the group exists): stream + put on this group only.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      this.byHandler[handler] = fn;
+      this.logGroups[handler] = logGroup;
+    }
+  }
+
+  get(handler: HandlerName): lambda.Function {
+    const fn = this.byHandler[handler];
+    if (!fn) throw new Error(`no ${handler} function in this stack`);
+    return fn;
+  }
+}
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

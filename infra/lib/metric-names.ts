@@ -1,0 +1,22 @@
+// The CloudWatch Embedded Metric Format names the Rust handlers emit. One place
+// so the dashboard and alarms follow a rename in the Rust code with one edit.
+
+/** EMF namespace of every custom metric. */
+export const METRIC_NAMESPACE = 'McpPrompts';
+/** The one dimension on every EMF metric: which handler emitted it. */
+export const HANDLER_DIMENSION = 'Handler';
+
+export const METRICS = {
+  requests: 'Requests',
+  errors: 'Errors',
+  renderMs: 'RenderMs',
+  fanoutConnections: 'FanoutConnections',
+  fanoutPosts: 'FanoutPosts',
+  fanoutLagMs: 'FanoutLagMs',
+  gone410: 'Gone410',
+  postThrottled: 'PostThrottled',
+} as const;
+
+/** `MCP_PROMPTS_HANDLER` values; also the `Handler` dimension values. */
+export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer'] as const;
+export type HandlerName = (typeof HANDLERS)[number];

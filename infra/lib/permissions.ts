@@ -1,0 +1,101 @@
+// Least privilege, per handler: exactly the SDK calls each one makes (read off
+// src/adapters/aws/*.rs), on exactly the tables, indexes, key prefix, queue and
+// @connections routes it touches. No `*` except X-Ray's PutTraceSegments /
+// PutTelemetryRecords, which have no resource-level permissions (added by CDK
+// for active tracing).
+//
+// Transactions need no actions of their own: TransactWriteItems is authorized
+// as its PutItem / UpdateItem / ConditionCheckItem parts, TransactGetItems as
+// GetItem; BatchWriteItem (puts and deletes) is its own action.
+import { Arn, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Functions } from './functions';
+import type { Queues } from './queues';
+import { CATEGORY_INDEX, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
+import type { Storage } from './storage';
+import type { Tables } from './tables';
+
+const PROMPTS_READ = ['dynamodb:GetItem', 'dynamodb:Query'];
+/** A prompt write: TransactGetItems, then TransactWriteItems (Put version + pointer, Update head, Put change), then UpdateItem (mark published). */
+const PROMPTS_WRITE = ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+
+function onTable(fn: IFunction, table: dynamodb.ITable, actions: string[]): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
+}
+
+function queryIndexes(fn: IFunction, table: dynamodb.ITable, indexes: string[]): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: indexes.map((i) => `${table.tableArn}/index/${i}`),
+    }),
+  );
+}
+
+/** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/*`. */
+export function connectionsArns(stack: Stack, apiId: string, stage: string, methods: Array<'POST' | 'DELETE' | 'GET'>): string[] {
+  return methods.map((m) =>
+    Arn.format({ service: 'execute-api', resource: apiId, resourceName: `${stage}/${m}/@connections/*` }, stack),
+  );
+}
+
+export interface GrantsProps {
+  readonly functions: Functions;
+  readonly tables: Tables;
+  readonly queues: Queues;
+  readonly storage: Storage;
+  readonly webSocketApiId: string;
+  readonly stage: string;
+}
+
+export function grantHandlers(stack: Stack, p: GrantsProps): void {
+  const { functions: f, tables: t, queues: q, storage: s } = p;
+  const templates = s.templates.arnForObjects(`${TEMPLATE_PREFIX}*`);
+
+  // websocket: the whole engine behind $connect/$default/$disconnect.
+  const ws = f.get('websocket');
+  onTable(ws, t.prompts, [...PROMPTS_READ, ...PROMPTS_WRITE]);
+  queryIndexes(ws, t.prompts, [LIVE_INDEX, CATEGORY_INDEX]);
+  onTable(ws, t.sessions, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
+  // Connection item, topic items (BatchWriteItem), a connection's items (Query on the table).
+  onTable(ws, t.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']);
+  ws.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
+  ws.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+  // Log/replay frames before the reply (POST) and a taken-over connection's close (DELETE).
+  ws.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['execute-api:ManageConnections'],
+      resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST', 'DELETE']),
+    }),
+  );
+
+  // http: the REST endpoints and Streamable HTTP /mcp (sessions, no connections).
+  const http = f.get('http');
+  onTable(http, t.prompts, [...PROMPTS_READ, ...PROMPTS_WRITE]);
+  queryIndexes(http, t.prompts, [LIVE_INDEX, CATEGORY_INDEX]);
+  onTable(http, t.sessions, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
+  http.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
+  http.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+
+  // fanout: who listens (by-topic), forget gone connections, post frames. The
+  // SQS receive/delete grants come with the event source (triggers.ts).
+  const fanout = f.get('fanout');
+  onTable(fanout, t.connections, ['dynamodb:Query', 'dynamodb:BatchWriteItem']);
+  queryIndexes(fanout, t.connections, [TOPIC_INDEX]);
+  fanout.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['execute-api:ManageConnections'],
+      resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST']),
+    }),
+  );
+
+  // sweeper: republish the outbox (SendMessageBatch is authorized as SendMessage), prune history.
+  const sweeper = f.get('sweeper');
+  onTable(sweeper, t.prompts, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem']);
+  queryIndexes(sweeper, t.prompts, [OUTBOX_INDEX]);
+  sweeper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+
+  // authorizer: no data access (logs and X-Ray only).
+}

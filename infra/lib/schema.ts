@@ -1,0 +1,72 @@
+// Table, index, attribute and queue facts the Rust adapters query, copied from
+// src/adapters/aws/schema.rs (keep the two in step: test/tables.test.ts checks
+// the synthesized template against these, and `aws bootstrap` creates the same).
+
+/** A key attribute: name and DynamoDB scalar type. */
+export interface KeyAttr {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDef {
+  readonly name: string;
+  readonly hash: KeyAttr;
+  readonly range: KeyAttr;
+}
+
+export interface TableDef {
+  readonly hash: KeyAttr;
+  readonly range?: KeyAttr;
+  readonly indexes: readonly IndexDef[];
+  readonly ttl?: string;
+}
+
+const s = (name: string): KeyAttr => ({ name, type: 'S' });
+
+export const PK = 'pk';
+export const SK = 'sk';
+export const TTL = 'ttl';
+
+export const LIVE_INDEX = 'live';
+export const CATEGORY_INDEX = 'by-category';
+export const OUTBOX_INDEX = 'outbox';
+export const TOPIC_INDEX = 'by-topic';
+
+export const PROMPTS_TABLE: TableDef = {
+  hash: s(PK),
+  range: s(SK),
+  indexes: [
+    { name: LIVE_INDEX, hash: s('live_key'), range: s('id') },
+    { name: CATEGORY_INDEX, hash: s('category_key'), range: s('id') },
+    { name: OUTBOX_INDEX, hash: s('outbox_key'), range: s(SK) },
+  ],
+};
+
+export const SESSIONS_TABLE: TableDef = {
+  hash: s('id'),
+  indexes: [],
+  ttl: TTL,
+};
+
+export const CONNECTIONS_TABLE: TableDef = {
+  hash: s(PK),
+  range: s(SK),
+  indexes: [{ name: TOPIC_INDEX, hash: s('topic'), range: s(PK) }],
+  ttl: TTL,
+};
+
+/** Receives before a change message is parked in `<queue>-dlq` (schema.rs MAX_RECEIVE_COUNT). */
+export const MAX_RECEIVE_COUNT = 3;
+/** Dead letters are kept for the maximum, 14 days (schema.rs DLQ_RETENTION_SECS). */
+export const DLQ_RETENTION_DAYS = 14;
+/** Large templates live under this key prefix (`templates/{id}/v{n}.hbs`, blobs.rs). */
+export const TEMPLATE_PREFIX = 'templates/';
+
+/** The binary's default resource names (settings.rs) are `${prefix}-prompts` etc. with prefix `mcp-prompts`. */
+export const resourceNames = (prefix: string) => ({
+  promptsTable: `${prefix}-prompts`,
+  sessionsTable: `${prefix}-sessions`,
+  connectionsTable: `${prefix}-connections`,
+  queue: `${prefix}-changes`,
+  deadLetterQueue: `${prefix}-changes-dlq`,
+});

@@ -1,0 +1,42 @@
+// What starts the background handlers: the change queue drives fan-out; a
+// one-minute EventBridge schedule drives the outbox sweeper + history pruning.
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import type { StackConfig } from './config';
+import type { Functions } from './functions';
+import type { Queues } from './queues';
+
+/** README: batch size <= 10; a batch's changes are coalesced into one delivery plan. */
+export const FANOUT_BATCH_SIZE = 10;
+
+export class Triggers extends Construct {
+  readonly sweepSchedule: events.Rule;
+
+  constructor(scope: Construct, id: string, config: StackConfig, functions: Functions, queues: Queues) {
+    super(scope, id);
+    functions.get('fanout').addEventSource(
+      new SqsEventSource(queues.changes, {
+        batchSize: FANOUT_BATCH_SIZE,
+        // A failed record (or a batch whose posts failed) is retried alone.
+        reportBatchItemFailures: true,
+        // Caps fan-out instances (x32 posts in flight each) below the account's
+        // shared @connections rate, so replies to $default are not throttled.
+        maxConcurrency: config.fanoutMaxConcurrency,
+      }),
+    );
+    this.sweepSchedule = new events.Rule(this, 'SweepEveryMinute', {
+      description: 'mcp-prompts: republish unpublished outbox changes, prune the change history',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new targets.LambdaFunction(functions.get('sweeper'), {
+          // The next run comes a minute later anyway: no pile-up of retries.
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,157 @@
+// Lambda: one prebuilt arm64 bootstrap, five handlers, sizes, tracing, logs,
+// environment, triggers; the synth never builds Rust and says so when the
+// artifact is missing.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../lib/config';
+import { cdkJsonContext, resources, synth } from './synth';
+
+const fnByHandler = (s: ReturnType<typeof synth>) =>
+  Object.fromEntries(
+    resources(s, 'AWS::Lambda::Function')
+      .filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER)
+      .map(([id, f]) => [f.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, { id, ...f }]),
+  ) as Record<string, any>;
+
+test('five functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 'sweeper', 'websocket']);
+  const keys = new Set<string>();
+  for (const [h, f] of Object.entries(fns)) {
+    assert.equal(f.Properties.Runtime, 'provided.al2023', h);
+    assert.deepEqual(f.Properties.Architectures, ['arm64'], h);
+    assert.equal(f.Properties.Handler, 'bootstrap', h);
+    assert.deepEqual(f.Properties.TracingConfig, { Mode: 'Active' }, h);
+    assert.equal(f.Properties.FunctionName, `mcp-prompts-${h}`, h);
+    keys.add(JSON.stringify(f.Properties.Code.S3Key));
+  }
+  assert.equal(keys.size, 1, 'all functions share one code asset');
+});
+
+test('memory and timeouts as justified in lib/functions.ts', () => {
+  const fns = fnByHandler(synth());
+  const got = Object.fromEntries(Object.entries(fns).map(([h, f]) => [h, [f.Properties.MemorySize, f.Properties.Timeout]]));
+  assert.deepEqual(got, {
+    websocket: [256, 10],
+    http: [256, 10],
+    fanout: [512, 60],
+    sweeper: [128, 55],
+    authorizer: [128, 5],
+  });
+  // API Gateway integration limits: 29 s (WebSocket), 30 s (HTTP); the sweeper must finish before the next minute.
+  assert.ok(fns.websocket.Properties.Timeout < 29 && fns.http.Properties.Timeout < 30 && fns.sweeper.Properties.Timeout < 60);
+});
+
+test('environment names every resource the adapters read (settings.rs, runtime.rs)', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const ref = (logicalPrefix: string) => {
+    const [id] = Object.keys(s.json.Resources).filter((k) => k.startsWith(logicalPrefix));
+    assert.ok(id, logicalPrefix);
+    return id;
+  };
+  for (const [h, f] of Object.entries(fns)) {
+    const env = f.Properties.Environment.Variables;
+    assert.deepEqual(env.MCP_PROMPTS_PROMPTS_TABLE, { Ref: ref('TablesPrompts') }, h);
+    assert.deepEqual(env.MCP_PROMPTS_SESSIONS_TABLE, { Ref: ref('TablesSessions') }, h);
+    assert.deepEqual(env.MCP_PROMPTS_CONNECTIONS_TABLE, { Ref: ref('TablesConnections') }, h);
+    assert.deepEqual(env.MCP_PROMPTS_BUCKET, { Ref: ref('StorageTemplates') }, h);
+    assert.deepEqual(env.MCP_PROMPTS_QUEUE, { 'Fn::GetAtt': [ref('QueuesChanges'), 'QueueName'] }, h);
+    assert.deepEqual(env.MCP_PROMPTS_QUEUE_URL, { Ref: ref('QueuesChanges') }, h);
+    const url = JSON.stringify(env.MCP_PROMPTS_CONNECTIONS_URL);
+    assert.match(url, /https:\/\//, h);
+    assert.match(url, new RegExp(`"Ref":"${ref('WebSocketApi')}"`), h);
+    assert.match(url, /execute-api/, h);
+    assert.match(url, /\/prod/, h);
+    assert.equal(env.MCP_PROMPTS_LARGE_TEMPLATE_BYTES, '65536', h);
+    assert.equal(env.MCP_PROMPTS_OUTBOX_GRACE_MS, '5000', h);
+  }
+  assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_CHANGES, '100000');
+  assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_AGE_SECS, '604800');
+  assert.equal(fns.websocket.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_CHANGES, undefined);
+});
+
+test('each function logs to its own group with a retention (default 30 days, context logRetentionDays)', () => {
+  for (const [ctx, days] of [[{}, 30], [{ logRetentionDays: 90 }, 90]] as const) {
+    const s = synth(ctx);
+    const groups = Object.fromEntries(resources(s, 'AWS::Logs::LogGroup').map(([id, g]) => [id, g]));
+    for (const [h, f] of Object.entries(fnByHandler(s))) {
+      const gid = f.Properties.LoggingConfig.LogGroup.Ref;
+      assert.equal(groups[gid].Properties.LogGroupName, `/aws/lambda/mcp-prompts-${h}`);
+      assert.equal(groups[gid].Properties.RetentionInDays, days, h);
+    }
+    for (const [id, g] of Object.entries(groups)) assert.equal((g as any).Properties.RetentionInDays, days, `every log group: ${id}`);
+  }
+  assert.throws(() => synth({ logRetentionDays: 31 }), /logRetentionDays must be one of/);
+});
+
+test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum concurrency; optional reserved concurrency', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const queueId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesChanges'))!;
+  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: fns.fanout.id },
+    EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BatchSize: 10,
+    ScalingConfig: { MaximumConcurrency: 5 },
+  });
+  assert.equal(fns.fanout.Properties.ReservedConcurrentExecutions, undefined);
+  const r = synth({ fanoutReservedConcurrency: 20, fanoutMaxConcurrency: 8 });
+  assert.equal(fnByHandler(r).fanout.Properties.ReservedConcurrentExecutions, 20);
+  r.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 8 } });
+  for (const h of ['websocket', 'http', 'sweeper', 'authorizer']) {
+    assert.equal(fnByHandler(r)[h].Properties.ReservedConcurrentExecutions, undefined, h);
+  }
+});
+
+test('sweeper: EventBridge rule every minute, no retries (the next run comes anyway)', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  s.template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(1 minute)',
+    State: 'ENABLED',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fns.sweeper.id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+  });
+  s.template.hasResourceProperties('AWS::Lambda::Permission', {
+    Action: 'lambda:InvokeFunction',
+    Principal: 'events.amazonaws.com',
+    FunctionName: { 'Fn::GetAtt': [fns.sweeper.id, 'Arn'] },
+  });
+});
+
+test('a missing artifact fails the synth with its path and the build script; no Rust is compiled', () => {
+  const missing = path.join(os.tmpdir(), 'no-such-dir', 'bootstrap');
+  const app = new App({ context: { ...cdkJsonContext(), lambdaArtifact: missing } });
+  assert.throws(() => loadConfig(app.node), (e: Error) => e.message.includes(missing) && e.message.includes('scripts/build-lambda.sh'));
+  const saved = process.env.MCP_PROMPTS_LAMBDA_ARTIFACT;
+  try {
+    process.env.MCP_PROMPTS_LAMBDA_ARTIFACT = missing;
+    const viaEnv = new App({ context: cdkJsonContext() });
+    assert.throws(() => loadConfig(viaEnv.node), /Lambda artifact not found: .*no-such-dir\/bootstrap/);
+  } finally {
+    if (saved === undefined) delete process.env.MCP_PROMPTS_LAMBDA_ARTIFACT;
+    else process.env.MCP_PROMPTS_LAMBDA_ARTIFACT = saved;
+  }
+  const wrongName = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-art-')), 'mcp-prompts-lambda');
+  fs.writeFileSync(wrongName, 'x');
+  assert.throws(() => loadConfig(new App({ context: { ...cdkJsonContext(), lambdaArtifact: wrongName } }).node), /must be a file named bootstrap/);
+});
+
+test('a zip artifact is used as it is', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-zip-'));
+  const zip = path.join(dir, 'bootstrap.zip');
+  // An empty zip (end-of-central-directory record only): the tests check the template, not the binary.
+  fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
+  const s = synth({ lambdaArtifact: zip });
+  const fns = fnByHandler(s);
+  assert.equal(Object.keys(fns).length, 5);
+  assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
+});

@@ -1,0 +1,142 @@
+// Least privilege: per-handler actions and resources, ManageConnections scoped
+// to this API's stage and methods, and no wildcard that could be narrower.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { ALLOWED_WILDCARDS } from '../lib/nag-suppressions';
+import { resources, synth } from './synth';
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+const list = <T>(x: T | T[]): T[] => ([] as T[]).concat(x);
+
+/** handler -> statements of its role's policies. */
+function statements(s: ReturnType<typeof synth>): Record<string, Statement[]> {
+  const roleOf: Record<string, string> = {};
+  for (const [, f] of resources(s, 'AWS::Lambda::Function')) {
+    const h = f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER;
+    if (h) roleOf[f.Properties.Role['Fn::GetAtt'][0]] = h;
+  }
+  const out: Record<string, Statement[]> = {};
+  for (const [, p] of resources(s, 'AWS::IAM::Policy')) {
+    for (const r of p.Properties.Roles) {
+      const h = roleOf[r.Ref];
+      if (h) (out[h] ??= []).push(...p.Properties.PolicyDocument.Statement);
+    }
+  }
+  for (const [id, r] of resources(s, 'AWS::IAM::Role')) {
+    if (roleOf[id]) {
+      assert.equal(r.Properties.ManagedPolicyArns, undefined, `${roleOf[id]}: no managed policies`);
+      assert.equal(r.Properties.Policies, undefined, `${roleOf[id]}: no inline role policies`);
+    }
+  }
+  return out;
+}
+
+/** action -> flattened resources, for one handler. */
+function grants(st: Statement[]): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>();
+  for (const x of st) {
+    assert.equal(x.Effect, 'Allow');
+    for (const a of list(x.Action)) {
+      const set = m.get(a) ?? new Set<string>();
+      for (const r of list(x.Resource)) set.add(flattenCfnReference(r));
+      m.set(a, set);
+    }
+  }
+  return m;
+}
+
+const id = (s: ReturnType<typeof synth>, prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+
+test('each handler gets exactly the actions its adapters call', () => {
+  const s = synth();
+  const st = statements(s);
+  const actions = Object.fromEntries(Object.entries(st).map(([h, x]) => [h, [...grants(x).keys()].sort()]));
+  const base = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+  const sorted = (a: string[]) => [...new Set([...a, ...base])].sort();
+  assert.deepEqual(actions, {
+    websocket: sorted([
+      'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem',
+      'dynamodb:Query', 'dynamodb:UpdateItem', 'execute-api:ManageConnections', 's3:GetObject', 's3:PutObject', 'sqs:SendMessage',
+    ]),
+    http: sorted([
+      'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
+      'dynamodb:UpdateItem', 's3:GetObject', 's3:PutObject', 'sqs:SendMessage',
+    ]),
+    fanout: sorted([
+      'dynamodb:BatchWriteItem', 'dynamodb:Query', 'execute-api:ManageConnections',
+      // The SQS event source's own grant (CDK): receive, delete, attributes of the change queue.
+      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ]),
+    sweeper: sorted(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']),
+    authorizer: sorted([]),
+  });
+});
+
+test('table, index, key-prefix and queue resources per handler', () => {
+  const s = synth();
+  const g = Object.fromEntries(Object.entries(statements(s)).map(([h, x]) => [h, grants(x)]));
+  const prompts = `<${id(s, 'TablesPrompts')}.Arn>`;
+  const sessions = `<${id(s, 'TablesSessions')}.Arn>`;
+  const connections = `<${id(s, 'TablesConnections')}.Arn>`;
+  const queue = `<${id(s, 'QueuesChanges')}.Arn>`;
+  const templates = `<${id(s, 'StorageTemplates')}.Arn>/templates/*`;
+  const res = (h: string, a: string) => [...(g[h].get(a) ?? [])].sort();
+
+  assert.deepEqual(res('websocket', 'dynamodb:Query'), [`${connections}`, prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
+  assert.deepEqual(res('websocket', 'dynamodb:DeleteItem'), [sessions]);
+  assert.deepEqual(res('websocket', 'dynamodb:BatchWriteItem'), [connections]);
+  assert.deepEqual(res('websocket', 'dynamodb:GetItem'), [connections, prompts, sessions].sort());
+  assert.deepEqual(res('websocket', 's3:PutObject'), [templates]);
+  assert.deepEqual(res('websocket', 'sqs:SendMessage'), [queue]);
+
+  assert.deepEqual(res('http', 'dynamodb:Query'), [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
+  assert.deepEqual(res('http', 's3:GetObject'), [templates]);
+
+  assert.deepEqual(res('fanout', 'dynamodb:Query'), [connections, `${connections}/index/by-topic`].sort());
+  assert.deepEqual(res('fanout', 'dynamodb:BatchWriteItem'), [connections]);
+  assert.deepEqual(res('fanout', 'sqs:ReceiveMessage'), [queue]);
+
+  assert.deepEqual(res('sweeper', 'dynamodb:Query'), [prompts, `${prompts}/index/outbox`].sort());
+  assert.deepEqual(res('sweeper', 'dynamodb:BatchWriteItem'), [prompts]);
+  assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [queue]);
+
+  for (const [h, m] of Object.entries(g)) {
+    const logs = [...m.get('logs:PutLogEvents')!];
+    assert.equal(logs.length, 1, h);
+    assert.match(logs[0], /^<FunctionsAuthorizerLogs|^<Functions[A-Za-z]+Logs[A-Z0-9]+\.Arn>$/, h);
+  }
+});
+
+test('execute-api:ManageConnections: this API, this stage, POST/DELETE @connections only', () => {
+  const s = synth();
+  const g = Object.fromEntries(Object.entries(statements(s)).map(([h, x]) => [h, grants(x)]));
+  const apiRef = `<${id(s, 'WebSocketApi')}>`;
+  const arn = (m: string) => `arn:aws:execute-api:us-east-1:123456789012:${apiRef}/prod/${m}/@connections/*`;
+  assert.deepEqual([...g.websocket.get('execute-api:ManageConnections')!].sort(), [arn('DELETE'), arn('POST')]);
+  assert.deepEqual([...g.fanout.get('execute-api:ManageConnections')!], [arn('POST')]);
+  for (const h of ['http', 'sweeper', 'authorizer']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
+  // Environment-agnostic synth keeps the scope, with pseudo parameters.
+  const agnostic = statements(synth({ stage: 'live' }));
+  const flat = JSON.stringify(agnostic.websocket);
+  assert.match(flat, /\/live\/POST\/@connections\/\*/);
+});
+
+test('no wildcard action; wildcard resources only where nothing narrower exists (lib/nag-suppressions.ts)', () => {
+  for (const ctx of [{}, { auth: 'open' }, { removal: 'destroy' }]) {
+    const s = synth(ctx);
+    for (const [, p] of resources(s, 'AWS::IAM::Policy')) {
+      const path = JSON.stringify(p.Properties.Roles);
+      const deployment = path.includes('CDKBucketDeployment') || path.includes('CustomS3AutoDeleteObjects');
+      for (const st of p.Properties.PolicyDocument.Statement as Statement[]) {
+        const actions = list(st.Action);
+        if (!deployment) for (const a of actions) assert.ok(!a.includes('*'), `wildcard action ${a} in ${path}`);
+        for (const r of list(st.Resource).map(flattenCfnReference)) {
+          if (!r.includes('*') || deployment) continue;
+          const ok = ALLOWED_WILDCARDS.some((w) => w.pattern.test(r) && (!w.onlyActions || actions.every((a) => w.onlyActions!.test(a))));
+          assert.ok(ok, `wildcard resource ${r} for ${actions.join(',')} in ${path}`);
+        }
+      }
+    }
+  }
+});

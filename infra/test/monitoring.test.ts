@@ -1,0 +1,97 @@
+// Alarms, the dashboard over the EMF metrics, and the stack outputs.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { HANDLER_DIMENSION, METRICS, METRIC_NAMESPACE } from '../lib/metric-names';
+import { resources, synth } from './synth';
+
+/** Alarms, with a single-metric alarm in `Metrics` form (CDK uses it when a label is set) flattened. */
+const alarms = (s: ReturnType<typeof synth>) =>
+  resources(s, 'AWS::CloudWatch::Alarm').map(([id, a]) => {
+    const p = a.Properties;
+    const single = p.Metrics?.length === 1 && p.Metrics[0].MetricStat;
+    if (!single) return { id, ...p };
+    const st = p.Metrics[0].MetricStat;
+    const stat: string = st.Stat;
+    return {
+      id,
+      ...p,
+      Namespace: st.Metric.Namespace,
+      MetricName: st.Metric.MetricName,
+      Dimensions: st.Metric.Dimensions,
+      ...(stat.startsWith('p') ? { ExtendedStatistic: stat } : { Statistic: stat }),
+    };
+  });
+
+test('EMF names live in one constants file', () => {
+  assert.equal(METRIC_NAMESPACE, 'McpPrompts');
+  assert.equal(HANDLER_DIMENSION, 'Handler');
+  assert.deepEqual(Object.values(METRICS).sort(), ['Errors', 'FanoutConnections', 'FanoutLagMs', 'FanoutPosts', 'Gone410', 'PostThrottled', 'RenderMs', 'Requests']);
+});
+
+test('alarms: dead letters, per-function errors and throttles, API 5xx, integration latency p99, fan-out lag', () => {
+  const s = synth();
+  const a = alarms(s);
+  const dlqId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesDeadLetters'))!;
+  const dlq = a.find((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible');
+  assert.ok(dlq);
+  assert.deepEqual(dlq.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }]);
+  assert.equal(dlq.Threshold, 1);
+  assert.equal(dlq.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+
+  const fns = resources(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER);
+  assert.equal(fns.length, 5);
+  for (const [fnId] of fns) {
+    for (const metric of ['Errors', 'Throttles']) {
+      assert.ok(
+        a.some((x) => x.Namespace === 'AWS/Lambda' && x.MetricName === metric && x.Dimensions?.[0]?.Value?.Ref === fnId),
+        `${metric} alarm for ${fnId}`,
+      );
+    }
+  }
+  const http5xx = a.find((x) => x.MetricName === '5xx');
+  assert.ok(http5xx && http5xx.Namespace === 'AWS/ApiGateway');
+  const ws5xx = a.find((x) => x.Metrics?.some((m: any) => m.Expression === 'ie + ee'));
+  assert.ok(ws5xx, 'WebSocket integration + execution errors');
+  const names = ws5xx!.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName).sort();
+  assert.deepEqual(names, ['ExecutionError', 'IntegrationError']);
+  const p99 = a.filter((x) => x.MetricName === 'IntegrationLatency' && x.ExtendedStatistic === 'p99');
+  assert.equal(p99.length, 2, 'HTTP and WebSocket integration latency p99');
+  const lag = a.find((x) => x.Namespace === METRIC_NAMESPACE && x.MetricName === METRICS.fanoutLagMs);
+  assert.ok(lag);
+  assert.deepEqual(lag!.Dimensions, [{ Name: HANDLER_DIMENSION, Value: 'fanout' }]);
+  assert.equal(lag!.ExtendedStatistic, 'p99');
+  for (const x of a) assert.equal(x.TreatMissingData, 'notBreaching', x.id);
+  for (const x of a) assert.equal(x.AlarmActions, undefined, 'no actions without alarmTopicArn');
+});
+
+test('alarmTopicArn context: every alarm notifies the topic on alarm and on OK', () => {
+  const topic = 'arn:aws:sns:us-east-1:123456789012:ops';
+  const a = alarms(synth({ alarmTopicArn: topic }));
+  assert.equal(a.length, 17); // 2 queue, 5 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
+  for (const x of a) {
+    assert.deepEqual(x.AlarmActions, [topic], x.id);
+    assert.deepEqual(x.OKActions, [topic], x.id);
+  }
+});
+
+test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue metrics', () => {
+  const s = synth();
+  const [, d] = resources(s, 'AWS::CloudWatch::Dashboard')[0];
+  assert.equal(d.Properties.DashboardName, 'mcp-prompts-ops');
+  const body = JSON.stringify(d.Properties.DashboardBody);
+  for (const m of Object.values(METRICS)) {
+    assert.ok(body.includes(`\\"${METRIC_NAMESPACE}\\",\\"${m}\\",\\"${HANDLER_DIMENSION}\\"`), `dashboard has ${m}`);
+  }
+  for (const m of ['AWS/Lambda', 'AWS/ApiGateway', 'AWS/SQS', 'ConnectCount', 'MessageCount', 'IntegrationLatency']) assert.ok(body.includes(m), m);
+});
+
+test('outputs: WebSocket URL, HTTP URL, UI URL', () => {
+  const s = synth();
+  const o = s.json.Outputs;
+  assert.match(JSON.stringify(o.WebSocketUrl.Value), /wss:\/\//);
+  assert.match(JSON.stringify(o.WebSocketUrl.Value), /\/prod/);
+  assert.match(JSON.stringify(o.HttpUrl.Value), /https:\/\//);
+  assert.match(JSON.stringify(o.UiUrl.Value), /https:\/\/.*DomainName/);
+  assert.match(JSON.stringify(o.ConnectionsUrl.Value), /https:\/\//);
+  assert.equal(o.AuthMode.Value, 'authorizer');
+});
