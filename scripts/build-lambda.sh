@@ -2,7 +2,7 @@
 # Builds the Lambda artifact the CDK stack (infra/) deploys:
 #   target/lambda/mcp-prompts-lambda/bootstrap   (provided.al2023, arm64)
 #   target/lambda/mcp-prompts-lambda.zip         (the same, zipped; also usable as lambdaArtifact)
-# with `cargo lambda build --release --arm64 --bin mcp-prompts-lambda`, stripped
+# with `cargo lambda build --release --arm64 --features aws --bin mcp-prompts-lambda`, stripped
 # and without debug info. Cached: does nothing when the bootstrap is newer than
 # every input (src/ crates/ web/ Cargo.toml Cargo.lock rust-toolchain.toml);
 # FORCE=1 rebuilds. Takes ~40 minutes from cold on 2 cores (ARCHITECTURE.md).
@@ -51,12 +51,12 @@ else
     log "rustup target add $TARGET"
     rustup target add "$TARGET"
   fi
-  log "cargo lambda build --release --arm64 --bin $BIN (stripped, no debug info)"
+  log "cargo lambda build --release --arm64 --features aws --bin $BIN (stripped, no debug info)"
   # The venv's bin first: cargo-lambda finds zig through its python (ziglang).
   PATH="$VENV/bin:$PATH" \
     CARGO_PROFILE_RELEASE_DEBUG=false \
     CARGO_PROFILE_RELEASE_STRIP=true \
-    cargo lambda build --release --arm64 --bin "$BIN"
+    cargo lambda build --release --arm64 --features aws --bin "$BIN"
   [[ -f $ARTIFACT ]] || { log "error: $ARTIFACT was not produced"; exit 1; }
   # Zip with the executable bit kept (Lambda runs bootstrap as it is).
   python3 - "$ARTIFACT" "$ZIP" <<'PY'

@@ -119,6 +119,9 @@ install_transport_tools() {
 install_transport_tools
 # --- end of the AWS column block ------------------------------------------------
 
+# The web UI's browser tests: Debian's chromium, playwright-core, axe-core.
+bash "$ROOT/scripts/install-web-test-tools.sh"
+
 if installed_ok; then
     exit 0
 fi

@@ -24,4 +24,7 @@ for arg in "$@"; do
         ;;
     esac
 done
-exec cargo test --workspace --all-targets "${FEATURES[@]}" "$@"
+cargo test --workspace --all-targets "${FEATURES[@]}" "$@"
+# The CDK stack (infra/): synthesized and checked offline (node's test runner,
+# cdk-nag, cfn-lint, checkov); installs its own tools the first time.
+bash "$ROOT/infra/test.sh"

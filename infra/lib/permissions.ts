@@ -1,5 +1,5 @@
 // Least privilege, per handler: exactly the SDK calls each one makes (read off
-// src/adapters/aws/*.rs), on exactly the tables, indexes, key prefix, queue and
+// crates/aws/src/*.rs), on exactly the tables, indexes, key prefix, queue and
 // @connections routes it touches. No `*` except X-Ray's PutTraceSegments /
 // PutTelemetryRecords, which have no resource-level permissions (added by CDK
 // for active tracing).

@@ -1,5 +1,5 @@
 // Table, index, attribute and queue facts the Rust adapters query, copied from
-// src/adapters/aws/schema.rs (keep the two in step: test/tables.test.ts checks
+// crates/aws/src/schema.rs (keep the two in step: test/tables.test.ts checks
 // the synthesized template against these, and `aws bootstrap` creates the same).
 
 /** A key attribute: name and DynamoDB scalar type. */

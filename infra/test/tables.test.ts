@@ -1,5 +1,5 @@
 // DynamoDB: the tables, keys, GSIs and TTL the Rust adapters query, checked
-// against src/adapters/aws/schema.rs itself so the two cannot drift apart.
+// against crates/aws/src/schema.rs itself so the two cannot drift apart.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import { infraDir } from '../lib/config';
 import { CONNECTIONS_TABLE, MAX_RECEIVE_COUNT, PROMPTS_TABLE, SESSIONS_TABLE, type TableDef } from '../lib/schema';
 import { resources, synth } from './synth';
 
-const schemaRs = fs.readFileSync(path.join(infraDir(), '..', 'src', 'adapters', 'aws', 'schema.rs'), 'utf8');
+const schemaRs = fs.readFileSync(path.join(infraDir(), '..', 'crates', 'aws', 'src', 'schema.rs'), 'utf8');
 
 /** `pub const NAME: &str = "value";` from schema.rs. */
 function rsConsts(): Record<string, string> {
@@ -37,7 +37,7 @@ function rsTable(name: string): TableDef {
   return { hash, range: range ? attr(range[1]) : undefined, indexes, ttl: ttl ? c[ttl[1]] : undefined };
 }
 
-test('lib/schema.ts matches src/adapters/aws/schema.rs', () => {
+test('lib/schema.ts matches crates/aws/src/schema.rs', () => {
   const plain = (t: TableDef) => JSON.parse(JSON.stringify(t));
   assert.deepEqual(plain(PROMPTS_TABLE), plain(rsTable('PROMPTS_TABLE')));
   assert.deepEqual(plain(SESSIONS_TABLE), plain(rsTable('SESSIONS_TABLE')));
