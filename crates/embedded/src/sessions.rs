@@ -81,11 +81,24 @@ impl SessionStore for EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Forgets sessions whose grace period ended; returns how many.
-    pub async fn prune_sessions(&self, now: u64) -> StoreResult<usize> {
+    /// Forgets sessions whose grace period ended, then the detached ones beyond
+    /// `max_detached`, those that would expire first going first; returns how
+    /// many.
+    pub async fn prune_sessions(&self, now: u64, max_detached: u64) -> StoreResult<usize> {
+        let keep = i64::try_from(max_detached).unwrap_or(i64::MAX);
         self.write(move |tx, _| {
-            tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now as i64])
-                .map_err(sql_error)
+            let expired = tx
+                .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now as i64])
+                .map_err(sql_error)?;
+            let evicted = tx
+                .execute(
+                    "DELETE FROM sessions WHERE id IN (
+                         SELECT id FROM sessions WHERE connection_id IS NULL
+                         ORDER BY expires_at DESC LIMIT -1 OFFSET ?1)",
+                    [keep],
+                )
+                .map_err(sql_error)?;
+            Ok(expired + evicted)
         })
         .await
     }

@@ -40,6 +40,20 @@ pub struct ServeArgs {
     /// `mcpSessionId`) and gets the changes it missed.
     #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
     pub session_grace_secs: u64,
+    /// Detached sessions kept for resume at most; beyond it the oldest are
+    /// forgotten first.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_MAX_DETACHED_SESSIONS",
+        default_value_t = 10_000
+    )]
+    pub max_detached_sessions: u64,
+    /// WebSocket connections open at once; more get HTTP 503 before the upgrade.
+    #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Seconds a WebSocket may stay open without sending `initialize` (then 1008).
+    #[arg(long, env = "MCP_PROMPTS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub init_timeout_secs: u64,
     /// The change history kept for replay: at most this many changes...
     #[arg(
         long,

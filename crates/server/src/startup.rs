@@ -37,6 +37,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         #[cfg(not(feature = "aws"))]
         anyhow::bail!(NO_AWS);
     }
+    raise_open_file_limit();
     let shutdown = CancellationToken::new();
     let listener = bind(args.addr)?;
     let addr = listener.local_addr()?;
@@ -51,6 +52,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 session_grace_secs: args.session_grace_secs,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
             },
+            max_detached_sessions: args.max_detached_sessions,
             ..HubSettings::from(&args.hub)
         },
         Some(format!("gateway@{}", args.addr)),
@@ -60,6 +62,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = Limits {
         ping_interval: Duration::from_secs(args.ping_secs.max(1)),
         max_ws_message: args.hub.max_message_bytes.saturating_add(64 * 1024),
+        max_connections: args.max_connections.max(1),
+        init_timeout: Duration::from_secs(args.init_timeout_secs.max(1)),
     };
     let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits);
     announce(&addr, &hub.data, hub.prompts)?;
@@ -109,6 +113,8 @@ struct HubSettings {
     /// `None`: leave pruning to the `serve` that owns the data folder's limits.
     history: Option<HistoryBounds>,
     host: HostSettings,
+    /// Detached sessions kept at most (oldest forgotten first).
+    max_detached_sessions: u64,
 }
 
 /// A local connection has no maximum lifetime; its session record is kept
@@ -143,6 +149,7 @@ impl From<&HubArgs> for HubSettings {
                 session_grace_secs: 600,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
             },
+            max_detached_sessions: 10_000,
         }
     }
 }
@@ -192,7 +199,11 @@ async fn open_hub(
             .with_sessions(store.clone())
             .with_static_resources(statics),
     );
-    tokio::spawn(prune_sessions(store.clone(), shutdown.clone()));
+    tokio::spawn(prune_sessions(
+        store.clone(),
+        settings.max_detached_sessions,
+        shutdown.clone(),
+    ));
     let registry = Arc::new(Registry::new(settings.send_queue));
     let host = local_host(engine, store.clone(), &registry, settings.host);
     let publisher = Publisher::new(
@@ -272,17 +283,46 @@ async fn prune_history(
     }
 }
 
-/// Forgets sessions whose grace period ended, once a minute.
-async fn prune_sessions(store: Arc<EmbeddedStore>, shutdown: CancellationToken) {
+/// Forgets sessions whose grace period ended, and the oldest detached ones
+/// beyond `max_detached`, every few seconds.
+async fn prune_sessions(store: Arc<EmbeddedStore>, max_detached: u64, shutdown: CancellationToken) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = shutdown.cancelled() => return,
         }
-        match store.prune_sessions(SystemClock.now_unix()).await {
+        match store
+            .prune_sessions(SystemClock.now_unix(), max_detached)
+            .await
+        {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "forgot expired sessions"),
             Err(e) => tracing::warn!(error = %e, "could not prune expired sessions"),
+        }
+    }
+}
+
+/// Raises the open-file soft limit to the hard limit: every connection is a file
+/// descriptor, and the default soft limit (often 1,024) would refuse clients,
+/// and `/health`, long before the connection cap.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                let before = limit.rlim_cur;
+                limit.rlim_cur = limit.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    tracing::debug!(before, now = limit.rlim_cur, "raised the open-file limit");
+                }
+            }
         }
     }
 }

@@ -29,7 +29,8 @@ pub struct Gateway {
     pub shutdown: CancellationToken,
     pub limits: Limits,
     /// Open WebSocket connections (upgraded connections outlive axum's graceful
-    /// shutdown), so `serve` can wait for their close handshakes.
+    /// shutdown), so `serve` can wait for their close handshakes; also their count
+    /// for `Limits::max_connections`.
     connections: TaskTracker,
 }
 
@@ -42,6 +43,12 @@ pub struct Limits {
     /// engine's message limit, so messages just over that get its JSON-RPC error
     /// naming the limit instead.
     pub max_ws_message: usize,
+    /// Open WebSockets at once; more get 503 before the upgrade, so one client
+    /// cannot take every file descriptor (and `/health` with them).
+    pub max_connections: usize,
+    /// A WebSocket that has not sent `initialize` by then is closed (1008): an
+    /// idle, never-initialized connection holds resources for nothing.
+    pub init_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -49,6 +56,8 @@ impl Default for Limits {
         Self {
             ping_interval: std::time::Duration::from_secs(30),
             max_ws_message: 16 * 1024 * 1024,
+            max_connections: 10_000,
+            init_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -89,6 +98,11 @@ impl Gateway {
 
     /// Serves until the shutdown token is cancelled; open WebSockets are closed
     /// with 1001 (going away) first.
+    /// WebSocket connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.len()
+    }
+
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         let shutdown = self.shutdown.clone();
         let registry = self.registry.clone();

@@ -29,6 +29,18 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if gw.open_connections() >= gw.limits.max_connections {
+        let body = format!(
+            "too many open WebSocket connections (limit {}); retry later\n",
+            gw.limits.max_connections
+        );
+        let mut refused = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+        refused.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return refused;
+    }
     let offered = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -77,6 +89,8 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket, offered: String) {
         // Registered after the shutdown dropped every connection.
         conn.dropped.cancel();
     }
+    let init_deadline = tokio::time::sleep(gw.limits.init_timeout);
+    tokio::pin!(init_deadline);
     let ending = loop {
         let result = tokio::select! {
             biased;
@@ -119,6 +133,9 @@ async fn run(gw: Arc<Gateway>, mut socket: WebSocket, offered: String) {
                     .filter_map(text_message)
                     .chain(turn.after.into_iter().filter_map(message_of));
                 guarded(&mut dropped, write_batch(&mut socket, frames, &mut rx)).await
+            }
+            _ = &mut init_deadline, if !attachment.session.is_initialized() => {
+                break Ending::Close(close_code::POLICY, "initialize not received in time");
             }
             _ = ping.tick() => {
                 if std::mem::take(&mut wrote) {
