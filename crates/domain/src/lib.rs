@@ -1,6 +1,7 @@
 //! The domain: prompts, versions, labels, templates, change events, static
 //! resources, MCP session state. Pure: no I/O, no async runtime, no storage.
 
+pub mod access;
 pub mod change;
 pub mod label;
 pub mod prompt;
@@ -11,6 +12,7 @@ pub mod template;
 pub mod uri_template;
 pub mod variable;
 
+pub use access::{Principal, Role};
 pub use change::{ChangeEvent, ChangeKind, PendingChange};
 pub use label::Label;
 pub use prompt::{Prompt, PromptDraft, PromptError, PromptPatch};

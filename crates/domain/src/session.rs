@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::PromptId;
+use crate::{Principal, PromptId};
 
 /// The revision a fresh session speaks until `initialize` negotiates one.
 pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -89,6 +89,10 @@ pub struct Session {
     /// arrives (see `Engine::replay`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_from: Option<u64>,
+    /// Who opened the session, when the hub requires credentials: only the
+    /// same principal may resume it, and its role bounds what it may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
 }
 
 /// One `subscriptions/listen` stream: what it asked for, under its request id.
@@ -117,7 +121,14 @@ impl Session {
             list_changed: true,
             listeners: Vec::new(),
             replay_from: None,
+            principal: None,
         }
+    }
+
+    /// Whether this session may write (create, update, delete, label, import):
+    /// always without credentials, else when its role allows.
+    pub fn can_write(&self) -> bool {
+        self.principal.as_ref().is_none_or(|p| p.role.can_write())
     }
 
     /// A throwaway session for one stateless (2026-07-28) request.

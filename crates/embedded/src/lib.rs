@@ -3,6 +3,7 @@
 //! MCP sessions, in one SQLite file.
 
 mod change_log;
+mod keys;
 mod prompts;
 mod rows;
 mod schema;
