@@ -5,12 +5,19 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::Semaphore;
+
+pub(crate) mod budget_output;
+pub mod limits;
+mod partials;
 mod render;
 
+pub use limits::{LimitError, Limits};
 pub use render::Rendered;
 use render::{Analysis, Plans};
 
 use super::renderer::Renderer;
+use crate::domain::prompt::TemplateFacts;
 use crate::domain::{
     ChangeEvent, ChangeKind, Label, PendingChange, Prompt, PromptDraft, PromptError, PromptId,
     PromptPatch,
@@ -33,6 +40,8 @@ pub enum CatalogError {
     PartialCycle(String),
     #[error("prompt '{id}' cannot be rendered: {reason}")]
     Render { id: PromptId, reason: String },
+    #[error("{0}")]
+    Limit(#[from] LimitError),
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
@@ -48,10 +57,19 @@ pub enum Selector {
 /// Called with every change committed through this catalog.
 pub type CommitHook = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
 
+/// Templates (and arguments) at least this big are analyzed, compiled and
+/// rendered on the blocking pool: their CPU time must not hold an async worker
+/// that other sessions' messages are waiting for.
+const HEAVY_BYTES: usize = 8 * 1024;
+
 pub struct Catalog {
     store: Arc<dyn PromptStore>,
     clock: Arc<dyn Clock>,
-    renderer: Renderer,
+    renderer: Arc<Renderer>,
+    limits: Limits,
+    /// Bounds the CPU-heavy work on the blocking pool to about one task per core,
+    /// so a burst of heavy writes queues instead of starving the machine.
+    cpu: Arc<Semaphore>,
     latest: RwLock<HashMap<PromptId, Arc<Prompt>>>,
     /// What each prompt version's template includes and leaves unused: parsing a
     /// template is the most expensive step of a render, so it happens once per
@@ -63,15 +81,29 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(store: Arc<dyn PromptStore>, clock: Arc<dyn Clock>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             store,
             clock,
-            renderer: Renderer::new(),
+            renderer: Arc::new(Renderer::new()),
+            limits: Limits::default(),
+            cpu: Arc::new(Semaphore::new(cores.max(2))),
             latest: RwLock::new(HashMap::new()),
             analyses: RwLock::new(HashMap::new()),
             plans: RwLock::new(Plans::default()),
             on_commit: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Replaces the default [`Limits`] (call before the catalog is shared).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.renderer = Arc::new(Renderer::with_budget(limits.render_budget()));
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> &Arc<dyn PromptStore> {
@@ -189,20 +221,25 @@ impl Catalog {
         Ok((versions, self.store.labels(id).await?))
     }
 
+    /// Creates version 1 of a prompt (or the next version of a deleted one).
+    /// Nothing is remembered of a refused draft: its analysis is cached only
+    /// once the write has committed.
     pub async fn create(
         &self,
         draft: PromptDraft,
         actor: &str,
     ) -> CatalogResult<(Prompt, ChangeEvent)> {
         let now = self.clock.now_rfc3339();
-        let probe = draft.clone().into_prompt(1, &now, &now)?;
-        let version = self.store.last_version(&probe.id).await? + 1;
-        let prompt = draft.into_prompt(version, &now, &now)?;
-        self.check_partials(&prompt).await?;
+        let id = draft.id()?;
+        self.check_template_size(&id, &draft.content)?;
+        let version = self.store.last_version(&id).await? + 1;
+        let (prompt, facts) = self.validate(draft, version, now.clone(), now).await?;
+        self.check_partials(&prompt, &facts).await?;
         let event = self
             .store
             .create(&prompt, &pending(ChangeKind::Created, actor, None))
             .await?;
+        self.remember_analysis(&prompt, &facts);
         Ok((prompt, self.committed(event)))
     }
 
@@ -213,6 +250,9 @@ impl Catalog {
         expected: Option<u64>,
         actor: &str,
     ) -> CatalogResult<(Prompt, ChangeEvent)> {
+        if let Some(content) = &patch.content {
+            self.check_template_size(id, content)?;
+        }
         let current = self.fresh(id).await?;
         if let Some(expected) = expected.filter(|e| *e != current.version) {
             return Err(StoreError::Conflict {
@@ -223,11 +263,11 @@ impl Catalog {
             .into());
         }
         let now = self.clock.now_rfc3339();
-        let prompt =
-            current
-                .patched(patch)
-                .into_prompt(current.version + 1, &current.created_at, &now)?;
-        self.check_partials(&prompt).await?;
+        let draft = current.patched(patch);
+        let (prompt, facts) = self
+            .validate(draft, current.version + 1, current.created_at.clone(), now)
+            .await?;
+        self.check_partials(&prompt, &facts).await?;
         let event = self
             .store
             .update(
@@ -236,7 +276,62 @@ impl Catalog {
                 &pending(ChangeKind::Updated, actor, None),
             )
             .await?;
+        self.remember_analysis(&prompt, &facts);
         Ok((prompt, self.committed(event)))
+    }
+
+    fn check_template_size(&self, id: &PromptId, content: &str) -> CatalogResult<()> {
+        let limit = self.limits.max_template_bytes;
+        if content.len() > limit {
+            return Err(LimitError::TemplateTooLarge {
+                id: id.clone(),
+                size: content.len(),
+                limit,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Validates a draft (one template parse), off the async workers when the
+    /// template is big.
+    async fn validate(
+        &self,
+        draft: PromptDraft,
+        version: u64,
+        created_at: String,
+        now: String,
+    ) -> CatalogResult<(Prompt, TemplateFacts)> {
+        let heavy = draft.content.len() >= HEAVY_BYTES;
+        let work = move || draft.into_prompt_with_facts(version, &created_at, &now);
+        Ok(self.cpu_bound(heavy, work).await??)
+    }
+
+    /// Runs `work` here, or when `heavy` on the blocking pool (one permit of
+    /// [`Self::cpu`] held while it runs).
+    async fn cpu_bound<T: Send + 'static>(
+        &self,
+        heavy: bool,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> CatalogResult<T> {
+        if !heavy {
+            return Ok(work());
+        }
+        let failed = |e: &dyn std::fmt::Display| {
+            CatalogError::Store(StoreError::Backend(format!("background task failed: {e}")))
+        };
+        let permit = self
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| failed(&e))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| failed(&e))
     }
 
     pub async fn delete(
@@ -289,14 +384,6 @@ impl Catalog {
             .get(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?)
-    }
-
-    /// Every included prompt must exist, and inclusion must not loop back.
-    async fn check_partials(&self, prompt: &Prompt) -> CatalogResult<()> {
-        let mut stack = vec![prompt.id.clone()];
-        let mut sink = Vec::new();
-        self.collect_partial_arguments(prompt, &mut stack, &mut sink)
-            .await
     }
 }
 
