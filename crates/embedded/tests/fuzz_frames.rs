@@ -312,6 +312,8 @@ fn generated_frames_never_panic_and_get_exactly_the_right_answer() {
     });
     let sessions = RefCell::new((current, old));
     let ran = RefCell::new(0u32);
+    let in_engine = RefCell::new(std::time::Duration::ZERO);
+    let started = std::time::Instant::now();
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -323,7 +325,9 @@ fn generated_frames_never_panic_and_get_exactly_the_right_answer() {
         let mut sessions = sessions.borrow_mut();
         let (current, old) = &mut *sessions;
         let session = if frame.old_revision { old } else { current };
+        let t = std::time::Instant::now();
         let frames = rt.block_on(hub.engine.handle_text(session, &frame.text));
+        *in_engine.borrow_mut() += t.elapsed();
         check(&frame, &frames).map_err(TestCaseError::fail)?;
         if ran.borrow().is_multiple_of(1_000) {
             let state = rt.block_on(store_state(&hub));
@@ -332,7 +336,12 @@ fn generated_frames_never_panic_and_get_exactly_the_right_answer() {
         Ok(())
     });
     let state = rt.block_on(store_state(&hub));
-    println!("fuzz: {} generated frames through the engine", ran.borrow());
+    println!(
+        "fuzz: {} generated frames through the engine in {:?} ({:?} of it in the engine)",
+        ran.borrow(),
+        started.elapsed(),
+        in_engine.borrow()
+    );
     result.unwrap();
     assert_eq!(state, baseline, "the store changed");
 }

@@ -70,7 +70,7 @@ pub struct Catalog {
     /// Bounds the CPU-heavy work on the blocking pool to about one task per core,
     /// so a burst of heavy writes queues instead of starving the machine.
     cpu: Arc<Semaphore>,
-    latest: RwLock<HashMap<PromptId, Arc<Prompt>>>,
+    latest: RwLock<Latest>,
     /// What each prompt version's template includes and leaves unused: parsing a
     /// template is the most expensive step of a render, so it happens once per
     /// version, not once per `prompts/get`.
@@ -88,7 +88,7 @@ impl Catalog {
             renderer: Arc::new(Renderer::new()),
             limits: Limits::default(),
             cpu: Arc::new(Semaphore::new(cores.max(2))),
-            latest: RwLock::new(HashMap::new()),
+            latest: RwLock::new(Latest::default()),
             analyses: RwLock::new(HashMap::new()),
             plans: RwLock::new(Plans::default()),
             on_commit: RwLock::new(Vec::new()),
@@ -122,42 +122,43 @@ impl Catalog {
     /// Drops the cached latest version of `id`; called for every change, including
     /// changes other processes committed to the same store.
     pub fn invalidate(&self, id: &PromptId) {
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        latest.generation += 1;
+        latest.by_id.remove(id);
+        drop(latest);
         self.forget_plans();
     }
 
     /// Drops every cached prompt: for a reader that fell behind the kept change
     /// history and cannot tell which prompts changed.
     pub fn invalidate_all(&self) {
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        latest.generation += 1;
+        latest.by_id.clear();
+        drop(latest);
         self.forget_plans();
     }
 
     pub async fn get(&self, id: &PromptId) -> CatalogResult<Arc<Prompt>> {
-        if let Some(p) = self
-            .latest
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
-            return Ok(p.clone());
-        }
+        let generation = {
+            let latest = self.latest.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = latest.by_id.get(id) {
+                return Ok(p.clone());
+            }
+            latest.generation
+        };
         let prompt = self
             .store
             .get(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         let prompt = Arc::new(prompt);
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), prompt.clone());
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        // A change committed while the store was read may be newer than what
+        // was read: keeping it would serve the old version until the next change.
+        if latest.generation == generation {
+            latest.by_id.insert(id.clone(), prompt.clone());
+        }
         Ok(prompt)
     }
 
@@ -385,6 +386,15 @@ impl Catalog {
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?)
     }
+}
+
+/// Cached latest prompts; `generation` moves on every invalidation, so a read
+/// that raced a change is not kept (found by the concurrency test: a stale
+/// version stayed cached and every writer reading it was refused).
+#[derive(Default)]
+struct Latest {
+    generation: u64,
+    by_id: HashMap<PromptId, Arc<Prompt>>,
 }
 
 fn pending(kind: ChangeKind, actor: &str, label: Option<String>) -> PendingChange {
