@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Semaphore;
 
+mod blocking;
 pub(crate) mod budget_output;
 pub mod limits;
 mod partials;
@@ -17,7 +18,6 @@ pub use render::Rendered;
 use render::{Analysis, Plans};
 
 use super::renderer::Renderer;
-use crate::domain::prompt::TemplateFacts;
 use crate::domain::{
     ChangeEvent, ChangeKind, Label, PendingChange, Prompt, PromptDraft, PromptError, PromptId,
     PromptPatch,
@@ -57,10 +57,7 @@ pub enum Selector {
 /// Called with every change committed through this catalog.
 pub type CommitHook = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
 
-/// Templates (and arguments) at least this big are analyzed, compiled and
-/// rendered on the blocking pool: their CPU time must not hold an async worker
-/// that other sessions' messages are waiting for.
-const HEAVY_BYTES: usize = 8 * 1024;
+use blocking::HEAVY_BYTES;
 
 pub struct Catalog {
     store: Arc<dyn PromptStore>,
@@ -81,13 +78,12 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(store: Arc<dyn PromptStore>, clock: Arc<dyn Clock>) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             store,
             clock,
             renderer: Arc::new(Renderer::new()),
             limits: Limits::default(),
-            cpu: Arc::new(Semaphore::new(cores.max(2))),
+            cpu: Arc::new(blocking::cpu_permits()),
             latest: RwLock::new(Latest::default()),
             analyses: RwLock::new(HashMap::new()),
             plans: RwLock::new(Plans::default()),
@@ -292,47 +288,6 @@ impl Catalog {
             .into());
         }
         Ok(())
-    }
-
-    /// Validates a draft (one template parse), off the async workers when the
-    /// template is big.
-    async fn validate(
-        &self,
-        draft: PromptDraft,
-        version: u64,
-        created_at: String,
-        now: String,
-    ) -> CatalogResult<(Prompt, TemplateFacts)> {
-        let heavy = draft.content.len() >= HEAVY_BYTES;
-        let work = move || draft.into_prompt_with_facts(version, &created_at, &now);
-        Ok(self.cpu_bound(heavy, work).await??)
-    }
-
-    /// Runs `work` here, or when `heavy` on the blocking pool (one permit of
-    /// [`Self::cpu`] held while it runs).
-    async fn cpu_bound<T: Send + 'static>(
-        &self,
-        heavy: bool,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> CatalogResult<T> {
-        if !heavy {
-            return Ok(work());
-        }
-        let failed = |e: &dyn std::fmt::Display| {
-            CatalogError::Store(StoreError::Backend(format!("background task failed: {e}")))
-        };
-        let permit = self
-            .cpu
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| failed(&e))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|e| failed(&e))
     }
 
     pub async fn delete(

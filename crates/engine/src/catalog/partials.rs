@@ -50,6 +50,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Before a render: the partial graph may have grown deeper since `prompt`
+    /// was saved (an included prompt was edited to include more), and
+    /// handlebars expands partials by recursion, so the depth is checked on
+    /// the graph as it is now. The output size is left to the render budget.
+    pub(super) async fn check_render_depth(&self, prompt: &Prompt) -> CatalogResult<()> {
+        let own = self.analysis(prompt);
+        let mut stack = vec![prompt.id.clone()];
+        self.expansion(&own, &mut stack, &mut HashMap::new())
+            .await
+            .map(|_| ())
+    }
+
     async fn expansion(
         &self,
         analysis: &Analysis,

@@ -133,6 +133,7 @@ impl Catalog {
         let text = if !prompt.is_template {
             prompt.content.clone()
         } else {
+            self.check_render_depth(&prompt).await?;
             self.ensure_registered(&prompt, &mut Vec::new(), &mut HashSet::new(), false)
                 .await?;
             let data = Value::Object(args.clone());
@@ -237,6 +238,7 @@ impl Catalog {
         let prompt = self.get(id).await?;
         let arguments = self.arguments(&prompt).await?;
         let text = if prompt.is_template {
+            self.check_render_depth(&prompt).await?;
             self.ensure_registered(&prompt, &mut Vec::new(), &mut HashSet::new(), true)
                 .await?;
             let renderer = self.renderer.clone();
