@@ -1,6 +1,9 @@
 //! The catalog service: reads through a cache of latest prompts, writes with
 //! optimistic concurrency, renders templates with partials. Every transport and
-//! deployment edits the catalog through this one type.
+//! deployment edits the catalog through this one type. [`limits`] bound what one
+//! write or render may cost (checked at save time through the partial graph,
+//! `partials.rs`, and enforced while rendering, `budget_output.rs`); CPU-heavy
+//! work runs on the blocking pool (`blocking.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
