@@ -87,6 +87,14 @@ pub enum PromptError {
 }
 
 impl PromptDraft {
+    /// The id the draft will be saved under (given, or derived from the name).
+    pub fn id(&self) -> Result<PromptId, PromptError> {
+        Ok(match &self.id {
+            Some(raw) => PromptId::parse(raw)?,
+            None => PromptId::from_name(&self.name)?,
+        })
+    }
+
     /// Validates the draft into version `version` of a prompt.
     pub fn into_prompt(
         self,
@@ -94,10 +102,19 @@ impl PromptDraft {
         created_at: &str,
         now: &str,
     ) -> Result<Prompt, PromptError> {
-        let id = match &self.id {
-            Some(raw) => PromptId::parse(raw)?,
-            None => PromptId::from_name(&self.name)?,
-        };
+        self.into_prompt_with_facts(version, created_at, now)
+            .map(|(p, _)| p)
+    }
+
+    /// [`Self::into_prompt`], also returning what the template analysis found,
+    /// from the same single parse (parsing is the expensive part of a save).
+    pub fn into_prompt_with_facts(
+        self,
+        version: u64,
+        created_at: &str,
+        now: &str,
+    ) -> Result<(Prompt, TemplateFacts), PromptError> {
+        let id = self.id()?;
         let name = self.name.trim().to_string();
         if name.is_empty() {
             return Err(PromptError::EmptyName);
@@ -105,8 +122,20 @@ impl PromptDraft {
         let is_template = self
             .is_template
             .unwrap_or_else(|| self.content.contains("{{"));
-        let variables = resolve_variables(is_template, &self.content, self.variables)?;
-        Ok(Prompt {
+        let declared = self.variables.unwrap_or_default();
+        check_declarations(&declared)?;
+        let analysis = if is_template {
+            let analysis = template::analyze(&self.content)?;
+            check_partials(&analysis)?;
+            Some(analysis)
+        } else {
+            template::analyze(&self.content).ok()
+        };
+        let variables = match (is_template, &analysis) {
+            (true, Some(a)) => resolve_variables(a, declared)?,
+            _ => declared.into_iter().map(|d| d.variable).collect(),
+        };
+        let prompt = Prompt {
             id,
             name,
             description: self.description.unwrap_or_default(),
@@ -119,7 +148,9 @@ impl PromptDraft {
             updated_at: now.to_string(),
             version,
             metadata: self.metadata.unwrap_or_default(),
-        })
+        };
+        let facts = prompt.facts_from(analysis.as_ref());
+        Ok((prompt, facts))
     }
 }
 
@@ -162,25 +193,43 @@ impl Prompt {
     }
 
     /// What the catalog derives from the template, from one parse: the partials
-    /// it includes (none for literal prompts) and the declared variables it never
-    /// reads (usually a typo).
+    /// it includes (none for literal prompts), the declared variables it never
+    /// reads (usually a typo), and its size figures.
     pub fn template_facts(&self) -> TemplateFacts {
-        let Ok(analysis) = template::analyze(&self.content) else {
-            return TemplateFacts::default();
+        self.facts_from(template::analyze(&self.content).ok().as_ref())
+    }
+
+    fn facts_from(&self, analysis: Option<&TemplateAnalysis>) -> TemplateFacts {
+        let literal = TemplateFacts {
+            literal_bytes: self.content.len() as u64,
+            ..TemplateFacts::default()
         };
+        let Some(analysis) = analysis else {
+            return literal;
+        };
+        let unused_variables = self
+            .variables
+            .iter()
+            .filter(|v| !analysis.variables.contains_key(&v.name))
+            .map(|v| v.name.clone())
+            .collect();
+        if !self.is_template {
+            return TemplateFacts {
+                unused_variables,
+                ..literal
+            };
+        }
+        let partial_uses: Vec<(PromptId, u64)> = analysis
+            .partial_uses
+            .iter()
+            .filter_map(|(p, n)| PromptId::parse(p).ok().map(|id| (id, *n)))
+            .collect();
         TemplateFacts {
-            partials: analysis
-                .partials
-                .iter()
-                .filter(|_| self.is_template)
-                .filter_map(|p| PromptId::parse(p).ok())
-                .collect(),
-            unused_variables: self
-                .variables
-                .iter()
-                .filter(|v| !analysis.variables.contains_key(&v.name))
-                .map(|v| v.name.clone())
-                .collect(),
+            partials: partial_uses.iter().map(|(id, _)| id.clone()).collect(),
+            partial_uses,
+            unused_variables,
+            literal_bytes: analysis.literal_bytes,
+            value_uses: analysis.value_uses,
         }
     }
 }
@@ -190,23 +239,21 @@ impl Prompt {
 pub struct TemplateFacts {
     pub partials: Vec<PromptId>,
     pub unused_variables: Vec<String>,
+    /// Each included partial and how often it is included.
+    pub partial_uses: Vec<(PromptId, u64)>,
+    /// Literal bytes written (a literal prompt: its whole content).
+    pub literal_bytes: u64,
+    /// Values written (`{{x}}`, helper results).
+    pub value_uses: u64,
 }
 
 /// Checks declared variables against what the template reads. An explicit list must
 /// cover every variable the template reads; no list means "infer from the template",
 /// with variables read only under `#if` optional.
 fn resolve_variables(
-    is_template: bool,
-    content: &str,
-    declared: Option<Vec<DeclaredVariable>>,
+    analysis: &TemplateAnalysis,
+    declared: Vec<DeclaredVariable>,
 ) -> Result<Vec<Variable>, PromptError> {
-    let declared = declared.unwrap_or_default();
-    check_declarations(&declared)?;
-    if !is_template {
-        return Ok(declared.into_iter().map(|d| d.variable).collect());
-    }
-    let analysis = template::analyze(content)?;
-    check_partials(&analysis)?;
     if declared.is_empty() {
         return Ok(analysis
             .variables

@@ -25,19 +25,46 @@ pub enum TemplateError {
     Decorator(String),
 }
 
-/// What a template reads.
+/// What a template reads, and how much text it writes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TemplateAnalysis {
     /// Top-level variables read, with `true` when read outside any `#if`/`#unless`.
     pub variables: BTreeMap<String, bool>,
     /// Names of partials included with `{{> name}}`.
     pub partials: BTreeSet<String>,
+    /// How often each partial is included (each `{{> name}}` counts once, wherever
+    /// it stands): what the output-size estimate multiplies by.
+    pub partial_uses: BTreeMap<String, u64>,
+    /// Bytes of literal text.
+    pub literal_bytes: u64,
+    /// `{{expression}}`s that write a value (a variable or a helper's result).
+    pub value_uses: u64,
 }
 
 impl TemplateAnalysis {
     pub fn is_unconditional(&self, name: &str) -> bool {
         self.variables.get(name).copied().unwrap_or(false)
     }
+}
+
+/// An upper-bound-ish estimate of a template's rendered size, so a save can be
+/// refused before one render grows to gigabytes: literal bytes, plus
+/// `value_allowance` per value written, plus, for every inclusion, one byte and
+/// the included prompt's own estimate (`partial_estimate`), multiplied by how
+/// often it is included. Saturates instead of overflowing. An `#each` body is
+/// counted once: the render-time budget bounds what iteration adds.
+pub fn expansion_estimate(
+    literal_bytes: u64,
+    value_uses: u64,
+    partial_uses: impl IntoIterator<Item = (u64, u64)>,
+    value_allowance: u64,
+) -> u64 {
+    partial_uses.into_iter().fold(
+        literal_bytes.saturating_add(value_uses.saturating_mul(value_allowance)),
+        |sum, (count, estimate)| {
+            sum.saturating_add(count.saturating_mul(estimate.saturating_add(1)))
+        },
+    )
 }
 
 /// Parses `source` as handlebars and reports the variables and partials it uses.
@@ -87,8 +114,13 @@ impl Walker {
 
     fn element(&mut self, e: &TemplateElement, scope: Scope) -> Result<(), TemplateError> {
         match e {
-            TemplateElement::RawString(_) | TemplateElement::Comment(_) => Ok(()),
+            TemplateElement::RawString(s) => {
+                self.analysis.literal_bytes += s.len() as u64;
+                Ok(())
+            }
+            TemplateElement::Comment(_) => Ok(()),
             TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+                self.analysis.value_uses += 1;
                 self.expression(h, scope)
             }
             TemplateElement::HelperBlock(h) => self.block(h, scope),
@@ -98,6 +130,7 @@ impl Walker {
                     Parameter::Path(p) => p_raw(p),
                     other => format!("{other:?}"),
                 };
+                *self.analysis.partial_uses.entry(name.clone()).or_insert(0) += 1;
                 self.analysis.partials.insert(name);
                 for p in d.params.iter().chain(d.hash.values()) {
                     self.parameter(p, scope)?;
@@ -225,13 +258,17 @@ impl Walker {
         }
     }
 
+    /// Looks the name up before allocating it: a variable used thousands of
+    /// times is one key, not thousands of copies.
     fn record(&mut self, name: &str, scope: Scope) {
-        let entry = self
-            .analysis
-            .variables
-            .entry(name.to_string())
-            .or_insert(false);
-        *entry |= !scope.conditional;
+        match self.analysis.variables.get_mut(name) {
+            Some(unconditional) => *unconditional |= !scope.conditional,
+            None => {
+                self.analysis
+                    .variables
+                    .insert(name.to_string(), !scope.conditional);
+            }
+        }
     }
 }
 
@@ -301,6 +338,20 @@ mod tests {
             analyze("{{#loop x}}{{/loop}}"),
             Err(TemplateError::UnknownHelper(_))
         ));
+    }
+
+    #[test]
+    fn sizes_and_inclusions_are_counted() {
+        let a = analyze("ab{{x}}{{#if y}}cd{{y}}{{/if}}{{> p}}{{> p}}{{> q}}").unwrap();
+        assert_eq!(a.literal_bytes, 4);
+        assert_eq!(a.value_uses, 2);
+        assert_eq!(a.partial_uses.get("p"), Some(&2));
+        assert_eq!(a.partial_uses.get("q"), Some(&1));
+        assert_eq!(
+            expansion_estimate(4, 2, [(2, 10), (1, 0)], 100),
+            4 + 200 + 22 + 1
+        );
+        assert_eq!(expansion_estimate(1, 0, [(u64::MAX, 2)], 100), u64::MAX);
     }
 
     #[test]

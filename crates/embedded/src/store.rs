@@ -37,6 +37,7 @@ impl EmbeddedStore {
         let mut writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        check_integrity(&writer, &path)?;
         schema::migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -92,6 +93,31 @@ impl EmbeddedStore {
         })
         .await
     }
+}
+
+/// `PRAGMA quick_check` (page structure, not index contents: seconds at worst
+/// for a big catalog, milliseconds for a usual one) before serving: a corrupt
+/// file is refused at startup with a clear error rather than failing requests
+/// one by one later.
+fn check_integrity(c: &Connection, path: &Path) -> anyhow::Result<()> {
+    let problems: Vec<String> = c
+        .prepare("PRAGMA quick_check")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(|e| corrupt(path, &e.to_string()))?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(corrupt(path, &problems.join("; ")))
+}
+
+fn corrupt(path: &Path, detail: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the database {} is corrupt (PRAGMA quick_check: {detail}); restore it from a backup or move it away",
+        path.display()
+    )
 }
 
 fn configure(c: &Connection) -> rusqlite::Result<()> {

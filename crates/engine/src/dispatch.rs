@@ -149,10 +149,15 @@ impl Engine {
             return;
         }
         let trimmed = text.trim_start();
+        let batches_refused = session.is_initialized() && session.protocol_version != "2025-03-26";
         if trimmed.starts_with('[')
-            && session.is_initialized()
-            && session.protocol_version != "2025-03-26"
+            && batches_refused
+            && serde_json::from_str::<serde::de::IgnoredAny>(trimmed).is_err()
         {
+            // Not JSON at all: a parse error, whatever revision (found by fuzzing).
+            let err = RpcError::new(jsonrpc::PARSE_ERROR, "parse error: not a JSON text");
+            out.reply = Some(jsonrpc::failure(None, &err));
+        } else if trimmed.starts_with('[') && batches_refused {
             let err = RpcError::new(
                 jsonrpc::INVALID_REQUEST,
                 format!(

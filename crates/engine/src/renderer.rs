@@ -7,6 +7,7 @@
 //! templates are also compiled from this registry into flat
 //! [`TextPlan`]s, checked against handlebars before use.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -14,12 +15,16 @@ use handlebars::template::Template;
 use handlebars::{Handlebars, handlebars_helper};
 use serde_json::{Map, Value};
 
+use super::catalog::budget_output::BudgetOutput;
+use super::catalog::limits::{LimitError, Limits, RenderBudget};
 use super::text_plan::{Partials, TextPlan};
 use crate::domain::template;
 use crate::domain::{Prompt, PromptId};
 
 pub struct Renderer {
     registry: RwLock<Registry>,
+    /// Every handlebars render writes into a [`BudgetOutput`] with this budget.
+    budget: RenderBudget,
 }
 
 struct Registry {
@@ -32,6 +37,8 @@ struct Registry {
 pub enum RenderError {
     #[error("{0}")]
     Template(String),
+    #[error("{0}")]
+    Limit(LimitError),
 }
 
 handlebars_helper!(eq: |a: Json, b: Json| a == b);
@@ -75,6 +82,10 @@ impl Default for Renderer {
 
 impl Renderer {
     pub fn new() -> Self {
+        Self::with_budget(Limits::default().render_budget())
+    }
+
+    pub fn with_budget(budget: RenderBudget) -> Self {
         let mut hb = Handlebars::new();
         // Prompts are text for a model, not HTML: `{{code}}` must not become `&lt;`.
         hb.register_escape_fn(handlebars::no_escape);
@@ -94,6 +105,7 @@ impl Renderer {
                 hb,
                 versions: HashMap::new(),
             }),
+            budget,
         }
     }
 
@@ -138,18 +150,20 @@ impl Renderer {
     pub fn render_latest_owned(&self, id: &PromptId, data: Value) -> Result<String, RenderError> {
         let context = handlebars::Context::from(data);
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        reg.hb
-            .render_with_context(id.as_str(), &context)
-            .map_err(|e| RenderError::Template(describe(&e)))
+        let mut out = BudgetOutput::new(self.budget);
+        let rendered = reg
+            .hb
+            .render_with_context_to_write(id.as_str(), &context, &mut out);
+        finish(rendered, out)
     }
 
     /// Renders an arbitrary (older) version's template; partials resolve to the
     /// latest registered prompts.
     pub fn render_source(&self, source: &str, data: &Value) -> Result<String, RenderError> {
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        reg.hb
-            .render_template(source, data)
-            .map_err(|e| RenderError::Template(describe(&e)))
+        let mut out = BudgetOutput::new(self.budget);
+        let rendered = reg.hb.render_template_to_write(source, data, &mut out);
+        finish(rendered, out)
     }
 
     /// A [`TextPlan`] for the registered latest template of `id`, if the
@@ -159,7 +173,17 @@ impl Renderer {
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
         let hb = &reg.hb;
         let template = hb.get_template(id.as_str())?;
-        let is_variable = |name: &str| reads_argument(hb, name);
+        // One probe render per distinct name, not per use: a template may use
+        // one variable thousands of times.
+        let known = RefCell::new(HashMap::<String, bool>::new());
+        let is_variable = |name: &str| {
+            if let Some(v) = known.borrow().get(name) {
+                return *v;
+            }
+            let v = reads_argument(hb, name);
+            known.borrow_mut().insert(name.to_string(), v);
+            v
+        };
         let plan = TextPlan::compile(template, &RegisteredPartials(hb), &is_variable)?;
         let names = plan.arguments();
         let probes = [
@@ -175,7 +199,9 @@ impl Renderer {
             Map::new(),
         ];
         for args in probes {
-            let expected = hb.render(id.as_str(), &args).ok()?;
+            let mut budgeted = BudgetOutput::new(self.budget);
+            let rendered = hb.render_to_write(id.as_str(), &args, &mut budgeted);
+            let expected = finish(rendered, budgeted).ok()?;
             let mut got = String::with_capacity(expected.len());
             plan.render(&args, &mut got);
             if got != expected {
@@ -203,6 +229,19 @@ fn reads_argument(hb: &Handlebars<'static>, name: &str) -> bool {
     data.insert(name.to_string(), Value::from(PROBE));
     hb.render_template(&format!("{{{{{name}}}}}"), &data)
         .is_ok_and(|out| out == PROBE)
+}
+
+/// The text of a budgeted render, or why it stopped (the budget's own error
+/// rather than handlebars' generic I/O failure).
+fn finish(
+    rendered: Result<(), handlebars::RenderError>,
+    out: BudgetOutput,
+) -> Result<String, RenderError> {
+    match (rendered, out.exceeded.clone()) {
+        (_, Some(limit)) => Err(RenderError::Limit(limit)),
+        (Err(e), None) => Err(RenderError::Template(describe(&e))),
+        (Ok(()), None) => Ok(out.into_string()),
+    }
 }
 
 fn describe(e: &handlebars::RenderError) -> String {

@@ -29,8 +29,10 @@ pub struct TextPlan {
 
 #[derive(Debug)]
 enum Piece {
-    /// Literal text, and the same text escaped for a JSON string.
-    Text { raw: Box<str>, json: Box<str> },
+    /// Literal text, and the same text escaped for a JSON string. `String`s, so
+    /// text merged from many pieces grows in place (amortized), not by copying
+    /// the whole run once per piece.
+    Text { raw: String, json: String },
     /// An argument's value (missing: nothing).
     Arg(Box<str>),
     /// `#if` (`when` true) or `#unless` on an argument being a non-empty string.
@@ -74,6 +76,17 @@ impl TextPlan {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// The length of [`Self::render`]'s text with `args`, without building it:
+    /// checked against the output budget before rendering.
+    pub fn rendered_len(&self, args: &Map<String, Value>) -> usize {
+        let mut len = 0usize;
+        walk(&self.pieces, args, &mut |piece| match piece {
+            Out::Text(raw, _) => len += raw.len(),
+            Out::Arg(value) => len += value.len(),
+        });
+        len
     }
 
     /// Renders with `args` (string values; anything else renders as nothing).
@@ -240,19 +253,16 @@ fn push_text(out: &mut Vec<Piece>, s: &str) {
     if s.is_empty() {
         return;
     }
-    let (raw, json) = match out.pop() {
-        Some(Piece::Text { raw, json }) => (raw.into_string() + s, json.into_string()),
-        Some(other) => {
-            out.push(other);
-            (s.to_string(), String::new())
-        }
-        None => (s.to_string(), String::new()),
-    };
-    let mut json = json;
+    if let Some(Piece::Text { raw, json }) = out.last_mut() {
+        raw.push_str(s);
+        json_write::write_str_contents(json, s);
+        return;
+    }
+    let mut json = String::new();
     json_write::write_str_contents(&mut json, s);
     out.push(Piece::Text {
-        raw: raw.into(),
-        json: json.into(),
+        raw: s.to_string(),
+        json,
     });
 }
 
@@ -313,6 +323,10 @@ mod tests {
             out
         );
         assert_eq!(p.arguments(), ["mood", "quiet", "who"]);
+        assert_eq!(
+            p.rendered_len(&args(json!({"who": "Ann", "mood": ""}))),
+            "Hi Ann! (calm) loud -- Ann".len()
+        );
     }
 
     #[test]

@@ -229,7 +229,7 @@ async fn open_hub(
 
 /// A session host whose connections live in this process: the registry is
 /// their connection store, pusher and audience; sessions go to `sessions`.
-pub(crate) fn local_host(
+pub fn local_host(
     engine: Arc<Engine>,
     sessions: Arc<dyn SessionStore>,
     registry: &Arc<Registry>,

@@ -1,12 +1,22 @@
 //! The catalog service: reads through a cache of latest prompts, writes with
 //! optimistic concurrency, renders templates with partials. Every transport and
-//! deployment edits the catalog through this one type.
+//! deployment edits the catalog through this one type. [`limits`] bound what one
+//! write or render may cost (checked at save time through the partial graph,
+//! `partials.rs`, and enforced while rendering, `budget_output.rs`); CPU-heavy
+//! work runs on the blocking pool (`blocking.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::Semaphore;
+
+mod blocking;
+pub(crate) mod budget_output;
+pub mod limits;
+mod partials;
 mod render;
 
+pub use limits::{LimitError, Limits};
 pub use render::Rendered;
 use render::{Analysis, Plans};
 
@@ -33,6 +43,8 @@ pub enum CatalogError {
     PartialCycle(String),
     #[error("prompt '{id}' cannot be rendered: {reason}")]
     Render { id: PromptId, reason: String },
+    #[error("{0}")]
+    Limit(#[from] LimitError),
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
@@ -48,11 +60,17 @@ pub enum Selector {
 /// Called with every change committed through this catalog.
 pub type CommitHook = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
 
+use blocking::HEAVY_BYTES;
+
 pub struct Catalog {
     store: Arc<dyn PromptStore>,
     clock: Arc<dyn Clock>,
-    renderer: Renderer,
-    latest: RwLock<HashMap<PromptId, Arc<Prompt>>>,
+    renderer: Arc<Renderer>,
+    limits: Limits,
+    /// Bounds the CPU-heavy work on the blocking pool to about one task per core,
+    /// so a burst of heavy writes queues instead of starving the machine.
+    cpu: Arc<Semaphore>,
+    latest: RwLock<Latest>,
     /// What each prompt version's template includes and leaves unused: parsing a
     /// template is the most expensive step of a render, so it happens once per
     /// version, not once per `prompts/get`.
@@ -66,12 +84,25 @@ impl Catalog {
         Self {
             store,
             clock,
-            renderer: Renderer::new(),
-            latest: RwLock::new(HashMap::new()),
+            renderer: Arc::new(Renderer::new()),
+            limits: Limits::default(),
+            cpu: Arc::new(blocking::cpu_permits()),
+            latest: RwLock::new(Latest::default()),
             analyses: RwLock::new(HashMap::new()),
             plans: RwLock::new(Plans::default()),
             on_commit: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Replaces the default [`Limits`] (call before the catalog is shared).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.renderer = Arc::new(Renderer::with_budget(limits.render_budget()));
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> &Arc<dyn PromptStore> {
@@ -95,42 +126,43 @@ impl Catalog {
     /// Drops the cached latest version of `id`; called for every change, including
     /// changes other processes committed to the same store.
     pub fn invalidate(&self, id: &PromptId) {
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        latest.generation += 1;
+        latest.by_id.remove(id);
+        drop(latest);
         self.forget_plans();
     }
 
     /// Drops every cached prompt: for a reader that fell behind the kept change
     /// history and cannot tell which prompts changed.
     pub fn invalidate_all(&self) {
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        latest.generation += 1;
+        latest.by_id.clear();
+        drop(latest);
         self.forget_plans();
     }
 
     pub async fn get(&self, id: &PromptId) -> CatalogResult<Arc<Prompt>> {
-        if let Some(p) = self
-            .latest
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
-            return Ok(p.clone());
-        }
+        let generation = {
+            let latest = self.latest.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = latest.by_id.get(id) {
+                return Ok(p.clone());
+            }
+            latest.generation
+        };
         let prompt = self
             .store
             .get(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         let prompt = Arc::new(prompt);
-        self.latest
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), prompt.clone());
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        // A change committed while the store was read may be newer than what
+        // was read: keeping it would serve the old version until the next change.
+        if latest.generation == generation {
+            latest.by_id.insert(id.clone(), prompt.clone());
+        }
         Ok(prompt)
     }
 
@@ -194,20 +226,25 @@ impl Catalog {
         Ok((versions, self.store.labels(id).await?))
     }
 
+    /// Creates version 1 of a prompt (or the next version of a deleted one).
+    /// Nothing is remembered of a refused draft: its analysis is cached only
+    /// once the write has committed.
     pub async fn create(
         &self,
         draft: PromptDraft,
         actor: &str,
     ) -> CatalogResult<(Prompt, ChangeEvent)> {
         let now = self.clock.now_rfc3339();
-        let probe = draft.clone().into_prompt(1, &now, &now)?;
-        let version = self.store.last_version(&probe.id).await? + 1;
-        let prompt = draft.into_prompt(version, &now, &now)?;
-        self.check_partials(&prompt).await?;
+        let id = draft.id()?;
+        self.check_template_size(&id, &draft.content)?;
+        let version = self.store.last_version(&id).await? + 1;
+        let (prompt, facts) = self.validate(draft, version, now.clone(), now).await?;
+        self.check_partials(&prompt, &facts).await?;
         let event = self
             .store
             .create(&prompt, &pending(ChangeKind::Created, actor, None))
             .await?;
+        self.remember_analysis(&prompt, &facts);
         Ok((prompt, self.committed(event)))
     }
 
@@ -218,6 +255,9 @@ impl Catalog {
         expected: Option<u64>,
         actor: &str,
     ) -> CatalogResult<(Prompt, ChangeEvent)> {
+        if let Some(content) = &patch.content {
+            self.check_template_size(id, content)?;
+        }
         let current = self.fresh(id).await?;
         if let Some(expected) = expected.filter(|e| *e != current.version) {
             return Err(StoreError::Conflict {
@@ -228,11 +268,11 @@ impl Catalog {
             .into());
         }
         let now = self.clock.now_rfc3339();
-        let prompt =
-            current
-                .patched(patch)
-                .into_prompt(current.version + 1, &current.created_at, &now)?;
-        self.check_partials(&prompt).await?;
+        let draft = current.patched(patch);
+        let (prompt, facts) = self
+            .validate(draft, current.version + 1, current.created_at.clone(), now)
+            .await?;
+        self.check_partials(&prompt, &facts).await?;
         let event = self
             .store
             .update(
@@ -241,7 +281,21 @@ impl Catalog {
                 &pending(ChangeKind::Updated, actor, None),
             )
             .await?;
+        self.remember_analysis(&prompt, &facts);
         Ok((prompt, self.committed(event)))
+    }
+
+    fn check_template_size(&self, id: &PromptId, content: &str) -> CatalogResult<()> {
+        let limit = self.limits.max_template_bytes;
+        if content.len() > limit {
+            return Err(LimitError::TemplateTooLarge {
+                id: id.clone(),
+                size: content.len(),
+                limit,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     pub async fn delete(
@@ -295,14 +349,15 @@ impl Catalog {
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?)
     }
+}
 
-    /// Every included prompt must exist, and inclusion must not loop back.
-    async fn check_partials(&self, prompt: &Prompt) -> CatalogResult<()> {
-        let mut stack = vec![prompt.id.clone()];
-        let mut sink = Vec::new();
-        self.collect_partial_arguments(prompt, &mut stack, &mut sink)
-            .await
-    }
+/// Cached latest prompts; `generation` moves on every invalidation, so a read
+/// that raced a change is not kept (found by the concurrency test: a stale
+/// version stayed cached and every writer reading it was refused).
+#[derive(Default)]
+struct Latest {
+    generation: u64,
+    by_id: HashMap<PromptId, Arc<Prompt>>,
 }
 
 fn pending(kind: ChangeKind, actor: &str, label: Option<String>) -> PendingChange {

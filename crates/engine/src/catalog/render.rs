@@ -2,22 +2,41 @@
 //! per-version template analysis, the cached plan for the latest version, and
 //! registering partials with the renderer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Catalog, CatalogError, CatalogResult, Selector};
+use super::limits::{self, LimitError};
+use super::{Catalog, CatalogError, CatalogResult, HEAVY_BYTES, Selector};
+use crate::domain::prompt::TemplateFacts;
 use crate::domain::{Prompt, PromptId, Variable};
 use crate::json_write;
-use crate::ports::StoreError;
+use crate::renderer::RenderError;
 use crate::text_plan::TextPlan;
 
-/// What a prompt version's template includes and leaves unused.
+/// What a prompt version's template includes and leaves unused, and its size
+/// figures (for the output estimate of its includers).
 pub(super) struct Analysis {
     version: u64,
-    partials: Vec<PromptId>,
+    pub(super) partials: Vec<PromptId>,
+    pub(super) partial_uses: Vec<(PromptId, u64)>,
+    pub(super) literal_bytes: u64,
+    pub(super) value_uses: u64,
     unused_variables: Vec<String>,
+}
+
+impl Analysis {
+    pub(super) fn new(version: u64, facts: &TemplateFacts) -> Self {
+        Self {
+            version,
+            partials: facts.partials.clone(),
+            partial_uses: facts.partial_uses.clone(),
+            literal_bytes: facts.literal_bytes,
+            value_uses: facts.value_uses,
+            unused_variables: facts.unused_variables.clone(),
+        }
+    }
 }
 
 /// What rendering the latest version of a prompt needs besides the arguments:
@@ -75,7 +94,7 @@ impl Catalog {
     pub async fn arguments(&self, prompt: &Prompt) -> CatalogResult<Vec<Variable>> {
         let mut out = prompt.variables.clone();
         let mut stack = vec![prompt.id.clone()];
-        self.collect_partial_arguments(prompt, &mut stack, &mut out)
+        self.collect_partial_arguments(prompt, &mut stack, &mut HashSet::new(), &mut out)
             .await?;
         Ok(out)
     }
@@ -88,16 +107,18 @@ impl Catalog {
         selector: &Selector,
         args: &Map<String, Value>,
     ) -> CatalogResult<Rendered> {
+        self.check_arguments_size(id, args)?;
         if *selector == Selector::Latest {
             let plan = self.latest_plan(id).await?;
             check_arguments(id, &plan.arguments, args)?;
             let text = match plan.text_for(args) {
                 Some(text) => {
+                    self.check_plan_output(text, args)?;
                     let mut out = String::with_capacity(plan.prompt.content.len() + 256);
                     text.render(args, &mut out);
                     out
                 }
-                None => self.render_latest_slow(&plan, args)?,
+                None => self.render_latest_slow(&plan, args).await?,
             };
             return Ok(Rendered {
                 unused_variables: plan.analysis.unused_variables.clone(),
@@ -112,15 +133,16 @@ impl Catalog {
         let text = if !prompt.is_template {
             prompt.content.clone()
         } else {
-            let mut stack = Vec::new();
-            self.ensure_registered(&prompt, &mut stack, false).await?;
+            self.check_render_depth(&prompt).await?;
+            self.ensure_registered(&prompt, &mut Vec::new(), &mut HashSet::new(), false)
+                .await?;
             let data = Value::Object(args.clone());
-            self.renderer
-                .render_source(&prompt.content, &data)
-                .map_err(|e| CatalogError::Render {
-                    id: id.clone(),
-                    reason: e.to_string(),
-                })?
+            let renderer = self.renderer.clone();
+            let source = prompt.clone();
+            let rendered = self
+                .cpu_bound(true, move || renderer.render_source(&source.content, &data))
+                .await?;
+            rendered.map_err(|e| render_error(id, e))?
         };
         Ok(Rendered {
             unused_variables: self.analysis(&prompt).unused_variables.clone(),
@@ -139,20 +161,53 @@ impl Catalog {
         args: &Map<String, Value>,
         out: &mut String,
     ) -> CatalogResult<Arc<Prompt>> {
+        self.check_arguments_size(id, args)?;
         let plan = self.latest_plan(id).await?;
         check_arguments(id, &plan.arguments, args)?;
         match plan.text_for(args) {
-            Some(text) => text.render_json(args, out),
+            Some(text) => {
+                self.check_plan_output(text, args)?;
+                text.render_json(args, out)
+            }
             None if !plan.prompt.is_template => {
                 json_write::write_str_contents(out, &plan.prompt.content)
             }
-            None => json_write::write_str_contents(out, &self.render_latest_slow(&plan, args)?),
+            None => {
+                let text = self.render_latest_slow(&plan, args).await?;
+                json_write::write_str_contents(out, &text)
+            }
         }
         Ok(plan.prompt.clone())
     }
 
-    /// The latest text without a plan: handlebars, or a literal prompt's content.
-    fn render_latest_slow(
+    /// Arguments count toward what a render may cost: a large value used many
+    /// times is a large reply.
+    fn check_arguments_size(&self, id: &PromptId, args: &Map<String, Value>) -> CatalogResult<()> {
+        let size = limits::arguments_size(args);
+        let limit = self.limits.max_argument_bytes;
+        if size > limit {
+            return Err(LimitError::ArgumentsTooLarge {
+                id: id.clone(),
+                size,
+                limit,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The flat plan's output is measured before it is built.
+    fn check_plan_output(&self, plan: &TextPlan, args: &Map<String, Value>) -> CatalogResult<()> {
+        let limit = self.limits.max_output_bytes;
+        if plan.rendered_len(args) > limit {
+            return Err(LimitError::OutputTooLarge { limit }.into());
+        }
+        Ok(())
+    }
+
+    /// The latest text without a plan: handlebars (on the blocking pool, within
+    /// the render budget), or a literal prompt's content.
+    async fn render_latest_slow(
         &self,
         plan: &LatestPlan,
         args: &Map<String, Value>,
@@ -161,12 +216,13 @@ impl Catalog {
         if !prompt.is_template {
             return Ok(prompt.content.clone());
         }
-        self.renderer
-            .render_latest_owned(&prompt.id, Value::Object(args.clone()))
-            .map_err(|e| CatalogError::Render {
-                id: prompt.id.clone(),
-                reason: e.to_string(),
-            })
+        let renderer = self.renderer.clone();
+        let id = prompt.id.clone();
+        let data = Value::Object(args.clone());
+        let rendered = self
+            .cpu_bound(true, move || renderer.render_latest_owned(&id, data))
+            .await?;
+        rendered.map_err(|e| render_error(&prompt.id, e))
     }
 
     /// The cached plan for rendering the latest version of `id`, worked out on
@@ -181,12 +237,15 @@ impl Catalog {
         };
         let prompt = self.get(id).await?;
         let arguments = self.arguments(&prompt).await?;
-        if prompt.is_template {
-            self.ensure_registered(&prompt, &mut Vec::new(), true)
-                .await?;
-        }
         let text = if prompt.is_template {
-            self.renderer.text_plan(id)
+            self.check_render_depth(&prompt).await?;
+            self.ensure_registered(&prompt, &mut Vec::new(), &mut HashSet::new(), true)
+                .await?;
+            let renderer = self.renderer.clone();
+            let planned = id.clone();
+            let heavy = prompt.content.len() >= HEAVY_BYTES;
+            self.cpu_bound(heavy, move || renderer.text_plan(&planned))
+                .await?
         } else {
             None
         };
@@ -203,28 +262,21 @@ impl Catalog {
         Ok(plan)
     }
 
-    pub(super) async fn collect_partial_arguments(
-        &self,
-        prompt: &Prompt,
-        stack: &mut Vec<PromptId>,
-        out: &mut Vec<Variable>,
-    ) -> CatalogResult<()> {
-        for partial in self.analysis(prompt).partials.iter() {
-            let included = self.include(partial, stack).await?;
-            for v in &included.variables {
-                if !out.iter().any(|o| o.name == v.name) {
-                    out.push(v.clone());
-                }
-            }
-            stack.push(partial.clone());
-            Box::pin(self.collect_partial_arguments(&included, stack, out)).await?;
-            stack.pop();
-        }
-        Ok(())
+    /// Caches the analysis of a prompt version that has just been committed.
+    pub(super) fn remember_analysis(&self, prompt: &Prompt, facts: &TemplateFacts) {
+        self.analyses
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                prompt.id.clone(),
+                Arc::new(Analysis::new(prompt.version, facts)),
+            );
     }
 
-    /// The cached analysis of `prompt`'s template at its version.
-    fn analysis(&self, prompt: &Prompt) -> Arc<Analysis> {
+    /// The cached analysis of `prompt`'s template at its version: only ever of
+    /// committed versions (a refused draft's analysis would otherwise stand in
+    /// for the next draft of the same id and version).
+    pub(super) fn analysis(&self, prompt: &Prompt) -> Arc<Analysis> {
         let cached = self
             .analyses
             .read()
@@ -235,58 +287,23 @@ impl Catalog {
         if let Some(a) = cached {
             return a;
         }
-        let facts = prompt.template_facts();
-        let fresh = Arc::new(Analysis {
-            version: prompt.version,
-            partials: facts.partials,
-            unused_variables: facts.unused_variables,
-        });
+        let fresh = Arc::new(Analysis::new(prompt.version, &prompt.template_facts()));
         self.analyses
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(prompt.id.clone(), fresh.clone());
         fresh
     }
+}
 
-    /// The latest version of a prompt included as a partial by the prompts on
-    /// `stack`; refuses an inclusion that loops back, naming the loop.
-    async fn include(&self, partial: &PromptId, stack: &[PromptId]) -> CatalogResult<Arc<Prompt>> {
-        if let Some(start) = stack.iter().position(|p| p == partial) {
-            let mut cycle: Vec<&str> = stack[start..].iter().map(PromptId::as_str).collect();
-            cycle.push(partial.as_str());
-            return Err(CatalogError::PartialCycle(cycle.join(" -> ")));
-        }
-        match self.get(partial).await {
-            Err(CatalogError::Store(StoreError::NotFound(_))) => {
-                Err(CatalogError::UnknownPartial(partial.to_string()))
-            }
-            other => other,
-        }
-    }
-
-    /// Registers `prompt` (if latest) and every prompt it includes at their latest
-    /// versions, refusing cycles.
-    async fn ensure_registered(
-        &self,
-        prompt: &Prompt,
-        stack: &mut Vec<PromptId>,
-        register_self: bool,
-    ) -> CatalogResult<()> {
-        if register_self && !self.renderer.is_current(prompt) {
-            self.renderer
-                .register(prompt)
-                .map_err(|e| CatalogError::Render {
-                    id: prompt.id.clone(),
-                    reason: e.to_string(),
-                })?;
-        }
-        stack.push(prompt.id.clone());
-        for partial in self.analysis(prompt).partials.iter() {
-            let included = self.include(partial, stack).await?;
-            Box::pin(self.ensure_registered(&included, stack, true)).await?;
-        }
-        stack.pop();
-        Ok(())
+/// A renderer failure as a catalog error: a spent budget stays a limit error.
+pub(super) fn render_error(id: &PromptId, e: RenderError) -> CatalogError {
+    match e {
+        RenderError::Limit(limit) => CatalogError::Limit(limit),
+        RenderError::Template(reason) => CatalogError::Render {
+            id: id.clone(),
+            reason,
+        },
     }
 }
 

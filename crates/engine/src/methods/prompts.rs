@@ -125,6 +125,7 @@ pub fn catalog_error(e: CatalogError) -> RpcError {
             RpcError::invalid_params(format!("unknown prompt: '{id}'"))
         }
         CatalogError::Store(StoreError::Backend(msg)) => RpcError::internal(msg),
+        CatalogError::Limit(limit) => RpcError::new(limit.code(), limit.to_string()),
         other => RpcError::new(jsonrpc::INVALID_PARAMS, other.to_string()),
     }
 }

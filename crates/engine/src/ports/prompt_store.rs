@@ -100,4 +100,9 @@ pub trait PromptStore: Send + Sync + 'static {
         Ok(1)
     }
     async fn count_live(&self) -> StoreResult<u64>;
+    /// A cheap read that fails when the store cannot serve (`/health`); stores
+    /// without a better probe report healthy.
+    async fn health(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -133,8 +133,32 @@ impl Gateway {
     }
 }
 
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(
-        serde_json::json!({"status": "ok", "version": mcp_prompts_engine::protocol::SERVER_VERSION}),
-    )
+/// The hub's real state: one cheap store read per call (a corrupt or
+/// unreachable store is 503, not "ok"), with its latency.
+async fn health(
+    axum::extract::State(gw): axum::extract::State<Arc<Gateway>>,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    let started = std::time::Instant::now();
+    let store = gw.host.engine.catalog.store().health().await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let version = mcp_prompts_engine::protocol::SERVER_VERSION;
+    match store {
+        Ok(()) => (
+            axum::http::StatusCode::OK,
+            axum::Json(serde_json::json!({
+                "status": "ok", "version": version,
+                "store": {"status": "ok", "latencyMs": latency_ms},
+            })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the store fails");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "status": "unavailable", "version": version,
+                    "store": {"status": "error", "error": e.to_string(), "latencyMs": latency_ms},
+                })),
+            )
+        }
+    }
 }

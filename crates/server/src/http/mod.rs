@@ -111,9 +111,52 @@ pub fn router(gw: &Arc<Gateway>) -> Router {
         // The guard runs first: CORS headers only ever name an allowed origin.
         .route_layer(axum::middleware::from_fn(cors::headers))
         .route_layer(axum::middleware::from_fn(origin::guard))
-        // Oversize messages reach the engine, which names the limit in a JSON-RPC error.
+        // Oversize messages reach the engine, which names the limit in a JSON-RPC error;
+        // beyond this hard cap axum refuses the body, answered as JSON-RPC too.
         .layer(DefaultBodyLimit::max(gw.limits.max_ws_message))
+        .layer(axum::middleware::map_response_with_state(
+            gw.limits.max_ws_message,
+            json_rejections,
+        ))
         .with_state(edge)
+}
+
+/// axum's own body rejections (413 over the limit, 400 for a body that cannot
+/// be read) are `text/plain`; the transport documents a JSON-RPC error body, so
+/// they are rewritten as one (id `null`, -32600) naming the limit or the reason.
+async fn json_rejections(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain
+        || !matches!(
+            status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST
+        )
+    {
+        return response;
+    }
+    // Keep the other headers (CORS) of the rejection.
+    let (mut parts, body) = response.into_parts();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("request body exceeds the limit of {limit} bytes")
+    } else {
+        let body = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+        format!("invalid request body: {}", String::from_utf8_lossy(&body))
+    };
+    let json = jsonrpc::failure(None, &RpcError::new(jsonrpc::INVALID_REQUEST, message));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(json))
 }
 
 /// An HTTP error whose body is a JSON-RPC error without an id, as the transport

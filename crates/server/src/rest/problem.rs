@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mcp_prompts_engine::CatalogError;
+use mcp_prompts_engine::catalog::LimitError;
 use mcp_prompts_engine::ports::StoreError;
 use serde_json::{Value, json};
 
@@ -87,6 +88,18 @@ impl From<CatalogError> for Problem {
             CatalogError::Render { .. } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "render-failed", detail)
             }
+            CatalogError::Limit(limit) => match limit {
+                LimitError::TemplateTooLarge { .. }
+                | LimitError::ExpansionTooLarge { .. }
+                | LimitError::PartialsTooDeep { .. } => Problem::bad_field("content", detail),
+                LimitError::ArgumentsTooLarge { .. } => {
+                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+                        .with("field", json!("variables"))
+                }
+                LimitError::OutputTooLarge { .. } | LimitError::RenderTooSlow { .. } => {
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "render-budget", detail)
+                }
+            },
         }
     }
 }
