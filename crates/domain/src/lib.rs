@@ -1,6 +1,7 @@
 //! The domain: prompts, versions, labels, templates, change events, static
 //! resources, MCP session state. Pure: no I/O, no async runtime, no storage.
 
+pub mod catalog_file;
 pub mod change;
 pub mod label;
 pub mod prompt;
