@@ -5,6 +5,7 @@
 //!   per MCP method family under [`methods`], tools under [`tools`].
 //! - [`catalog`]: the only way to edit (versions, optimistic concurrency, cache);
 //!   [`renderer`] and [`text_plan`] render templates.
+//! - [`import`]: applying a catalog read from files (create, update, unchanged).
 //! - [`fanout`]: which notifications a batch of changes produces for whom;
 //!   [`replay`]: what a reconnecting session missed.
 //! - [`ports`]: the traits the core needs from outside (stores, pusher, clock);
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod cursor;
 pub mod dispatch;
 pub mod fanout;
+pub mod import;
 pub mod json_write;
 pub mod jsonrpc;
 pub mod memory;

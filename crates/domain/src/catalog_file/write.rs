@@ -33,7 +33,7 @@ pub fn export(prompt: &Prompt, format: Format) -> Exported {
         Format::Markdown => {
             let mut fields = to_value(prompt);
             if let Value::Object(obj) = &mut fields {
-                obj.remove("content");
+                obj.shift_remove("content");
             }
             format!(
                 "---\n{}---\n\n{}{}",

@@ -1,0 +1,106 @@
+//! Prompts that include others (`{{> other-id}}`): an import writes what is
+//! included before what includes it, and refuses, before writing anything,
+//! a prompt that includes a prompt neither in the catalog nor in the hub, or
+//! that closes an inclusion cycle (through prompts already in the hub too).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::{Prompt, PromptId};
+
+/// Every index of `batch`, in a write order where includes come first, each
+/// with the reason it cannot be written, if any.
+pub fn order(batch: &[&Prompt], live: &HashMap<PromptId, Prompt>) -> Vec<(usize, Option<String>)> {
+    let index: HashMap<&PromptId, usize> =
+        batch.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
+    let includes: Vec<Vec<PromptId>> = batch.iter().map(|p| p.template_facts().partials).collect();
+    let mut graph = Graph {
+        index: &index,
+        includes: &includes,
+        live,
+        live_includes: HashMap::new(),
+    };
+    let mut out = Vec::with_capacity(batch.len());
+    let mut placed = vec![false; batch.len()];
+    let mut refused = HashMap::new();
+    for i in 0..batch.len() {
+        if let Err(reason) = graph.check(&batch[i].id, &mut vec![batch[i].id.clone()]) {
+            refused.insert(i, reason);
+        }
+    }
+    // Depth-first: a prompt after everything it includes from the batch.
+    fn place(
+        i: usize,
+        includes: &[Vec<PromptId>],
+        index: &HashMap<&PromptId, usize>,
+        refused: &HashMap<usize, String>,
+        placed: &mut [bool],
+        out: &mut Vec<(usize, Option<String>)>,
+    ) {
+        if placed[i] {
+            return;
+        }
+        placed[i] = true;
+        if let Some(reason) = refused.get(&i) {
+            out.push((i, Some(reason.clone())));
+            return;
+        }
+        for inc in &includes[i] {
+            if let Some(&j) = index.get(inc) {
+                place(j, includes, index, refused, placed, out);
+            }
+        }
+        out.push((i, None));
+    }
+    for i in 0..batch.len() {
+        place(i, &includes, &index, &refused, &mut placed, &mut out);
+    }
+    out
+}
+
+struct Graph<'a> {
+    index: &'a HashMap<&'a PromptId, usize>,
+    includes: &'a [Vec<PromptId>],
+    live: &'a HashMap<PromptId, Prompt>,
+    live_includes: HashMap<PromptId, Vec<PromptId>>,
+}
+
+impl Graph<'_> {
+    /// What `id` includes once the batch is written: the batch's version wins.
+    fn includes_of(&mut self, id: &PromptId) -> Option<Vec<PromptId>> {
+        if let Some(&i) = self.index.get(id) {
+            return Some(self.includes[i].clone());
+        }
+        let live = self.live.get(id)?;
+        Some(
+            self.live_includes
+                .entry(id.clone())
+                .or_insert_with(|| live.template_facts().partials)
+                .clone(),
+        )
+    }
+
+    /// Every prompt reachable from `id` exists and none leads back to the stack.
+    fn check(&mut self, id: &PromptId, stack: &mut Vec<PromptId>) -> Result<(), String> {
+        let includes = self.includes_of(id).unwrap_or_default();
+        let mut seen = HashSet::new();
+        for inc in includes {
+            if !seen.insert(inc.clone()) {
+                continue;
+            }
+            if let Some(start) = stack.iter().position(|p| p == &inc) {
+                let mut cycle: Vec<&str> = stack[start..].iter().map(PromptId::as_str).collect();
+                cycle.push(inc.as_str());
+                return Err(format!("partial cycle: {}", cycle.join(" -> ")));
+            }
+            if self.includes_of(&inc).is_none() {
+                return Err(format!(
+                    "template includes prompt '{inc}', which does not exist"
+                ));
+            }
+            stack.push(inc.clone());
+            self.check(&inc, stack)?;
+            stack.pop();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Reading a catalog folder: every file below it (hidden ones aside), in path
+//! order, parsed and validated; files are independent, so a bad one is a
+//! reported failure and the rest go on.
+
+use std::path::{Path, PathBuf};
+
+use mcp_prompts_engine::domain::catalog_file::duplicates::Sourced;
+use mcp_prompts_engine::domain::catalog_file::{
+    Duplicate, FileContent, layout, merge_duplicates, parse_file,
+};
+use mcp_prompts_engine::import::Incoming;
+
+/// Everything read from a catalog, before it meets the hub.
+#[derive(Default)]
+pub struct Catalog {
+    pub prompts: Vec<Incoming>,
+    /// (path, why it is not a prompt)
+    pub skipped: Vec<(String, String)>,
+    /// (path, reason)
+    pub failed: Vec<(String, String)>,
+    /// (path, what leniency did)
+    pub warnings: Vec<(String, String)>,
+}
+
+/// The files of the catalog at `root` (a folder, or one file), as paths
+/// relative to it with `/` separators, sorted.
+pub fn list_files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    if root.is_file() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(vec![(name, root.to_path_buf())]);
+    }
+    let mut out = Vec::new();
+    let mut dirs = vec![(String::new(), root.to_path_buf())];
+    while let Some((prefix, dir)) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if layout::is_hidden(&rel) {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                dirs.push((rel, entry.path()));
+            } else {
+                out.push((rel, entry.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads and parses `files`, calling `tick` after each.
+pub fn read(files: &[(String, PathBuf)], tick: &dyn Fn()) -> Catalog {
+    let mut catalog = Catalog::default();
+    let mut from_folder = Vec::new();
+    for (rel, path) in files {
+        tick();
+        let text = match std::fs::read(path).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(_)) => {
+                catalog.failed.push((rel.clone(), "not UTF-8 text".into()));
+                continue;
+            }
+            Err(e) => {
+                catalog.failed.push((rel.clone(), e.to_string()));
+                continue;
+            }
+        };
+        match parse_file(rel, &text) {
+            Err(e) => catalog.failed.push((rel.clone(), e.to_string())),
+            Ok(FileContent::NotAPrompt(why)) => catalog.skipped.push((rel.clone(), why)),
+            Ok(FileContent::Prompts(prompts)) => {
+                for p in prompts {
+                    let notes = p.notes.iter().map(|n| (rel.clone(), n.clone()));
+                    catalog.warnings.extend(notes);
+                    match p.resolve() {
+                        Ok(r) => {
+                            let warned = r.warnings.into_iter().map(|w| (rel.clone(), w));
+                            catalog.warnings.extend(warned);
+                            from_folder.push(p.category_from_folder);
+                            catalog.prompts.push(Incoming {
+                                source: rel.clone(),
+                                prompt: r.prompt,
+                            });
+                        }
+                        Err(e) => catalog
+                            .failed
+                            .push((rel.clone(), format!("prompt '{}': {e}", p.id))),
+                    }
+                }
+            }
+        }
+    }
+    settle_duplicates(&mut catalog, &from_folder);
+    catalog
+}
+
+/// Keeps one prompt per id (see `catalog_file::duplicates` for the rule).
+fn settle_duplicates(catalog: &mut Catalog, from_folder: &[bool]) {
+    let sourced: Vec<Sourced<'_>> = catalog
+        .prompts
+        .iter()
+        .zip(from_folder)
+        .map(|(i, &f)| Sourced {
+            path: &i.source,
+            prompt: &i.prompt,
+            category_from_folder: f,
+        })
+        .collect();
+    let verdicts = merge_duplicates(&sourced);
+    let mut kept = Vec::with_capacity(catalog.prompts.len());
+    for (incoming, verdict) in std::mem::take(&mut catalog.prompts)
+        .into_iter()
+        .zip(verdicts)
+    {
+        match verdict {
+            Duplicate::Kept => kept.push(incoming),
+            Duplicate::SameAs { of } => catalog.skipped.push((
+                incoming.source,
+                format!("the same prompt '{}' as {of}", incoming.prompt.id),
+            )),
+            Duplicate::Conflict { with } => catalog.failed.push((
+                incoming.source,
+                format!(
+                    "prompt '{}' conflicts with the different prompt of the same id in {}: neither is imported",
+                    incoming.prompt.id,
+                    with.join(", ")
+                ),
+            )),
+        }
+    }
+    catalog.prompts = kept;
+}
