@@ -88,7 +88,8 @@ pub async fn import(
 ) -> Result<Vec<Outcome>, CatalogError> {
     let live = live_prompts(catalog).await?;
     let refs: Vec<&Prompt> = incoming.iter().map(|i| &i.prompt).collect();
-    let order = partials::order(&refs, &live);
+    let includes: Vec<Vec<PromptId>> = refs.iter().map(|p| partials::includes(p)).collect();
+    let order = partials::order(&refs, &includes, &live);
     drop(refs);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; incoming.len()];
     let mut settle = |i: usize, result: Result<(Change, u64), String>| {
@@ -135,7 +136,14 @@ pub async fn import(
             let items = chunk
                 .iter()
                 .map(|&(i, expected)| {
-                    batch_write(&incoming[i].prompt, expected, &live, options.actor)
+                    let includes = includes[i].clone();
+                    batch_write(
+                        &incoming[i].prompt,
+                        expected,
+                        includes,
+                        &live,
+                        options.actor,
+                    )
                 })
                 .collect();
             let results = batch.write_batch(items).await?;
@@ -172,6 +180,7 @@ pub async fn import(
 fn batch_write(
     prompt: &Prompt,
     expected: Option<u64>,
+    includes: Vec<PromptId>,
     live: &HashMap<PromptId, Prompt>,
     actor: &str,
 ) -> BatchWrite {
@@ -179,7 +188,6 @@ fn batch_write(
     if let Some(current) = live.get(&prompt.id) {
         prompt.created_at = current.created_at.clone();
     }
-    let includes = prompt.template_facts().partials;
     BatchWrite {
         prompt,
         expected,

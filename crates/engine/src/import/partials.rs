@@ -7,15 +7,29 @@ use std::collections::{HashMap, HashSet};
 
 use crate::domain::{Prompt, PromptId};
 
+/// The prompts `prompt`'s template includes. Without a `>` there is no
+/// `{{> partial}}`, which spares parsing the template again (most prompts).
+pub fn includes(prompt: &Prompt) -> Vec<PromptId> {
+    if prompt.content.contains('>') {
+        prompt.template_facts().partials
+    } else {
+        Vec::new()
+    }
+}
+
 /// Every index of `batch`, in a write order where includes come first, each
-/// with the reason it cannot be written, if any.
-pub fn order(batch: &[&Prompt], live: &HashMap<PromptId, Prompt>) -> Vec<(usize, Option<String>)> {
+/// with the reason it cannot be written, if any. `includes[i]` is what
+/// `batch[i]` includes.
+pub fn order(
+    batch: &[&Prompt],
+    includes: &[Vec<PromptId>],
+    live: &HashMap<PromptId, Prompt>,
+) -> Vec<(usize, Option<String>)> {
     let index: HashMap<&PromptId, usize> =
         batch.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
-    let includes: Vec<Vec<PromptId>> = batch.iter().map(|p| p.template_facts().partials).collect();
     let mut graph = Graph {
         index: &index,
-        includes: &includes,
+        includes,
         live,
         live_includes: HashMap::new(),
     };
@@ -52,7 +66,7 @@ pub fn order(batch: &[&Prompt], live: &HashMap<PromptId, Prompt>) -> Vec<(usize,
         out.push((i, None));
     }
     for i in 0..batch.len() {
-        place(i, &includes, &index, &refused, &mut placed, &mut out);
+        place(i, includes, &index, &refused, &mut placed, &mut out);
     }
     out
 }
@@ -74,7 +88,7 @@ impl Graph<'_> {
         Some(
             self.live_includes
                 .entry(id.clone())
-                .or_insert_with(|| live.template_facts().partials)
+                .or_insert_with(|| self::includes(live))
                 .clone(),
         )
     }
