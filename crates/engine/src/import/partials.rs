@@ -36,8 +36,8 @@ pub fn order(
     let mut out = Vec::with_capacity(batch.len());
     let mut placed = vec![false; batch.len()];
     let mut refused = HashMap::new();
-    for i in 0..batch.len() {
-        if let Err(reason) = graph.check(&batch[i].id, &mut vec![batch[i].id.clone()]) {
+    for (i, prompt) in batch.iter().enumerate() {
+        if let Err(reason) = graph.check(&prompt.id, &mut vec![prompt.id.clone()]) {
             refused.insert(i, reason);
         }
     }
@@ -116,5 +116,78 @@ impl Graph<'_> {
             stack.pop();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PromptDraft;
+
+    fn p(id: &str, content: &str) -> Prompt {
+        PromptDraft {
+            id: Some(id.into()),
+            name: id.into(),
+            content: content.into(),
+            ..Default::default()
+        }
+        .into_prompt(1, "", "")
+        .unwrap()
+    }
+
+    fn run(batch: &[Prompt], live: &[Prompt]) -> Vec<(String, Option<String>)> {
+        let refs: Vec<&Prompt> = batch.iter().collect();
+        let inc: Vec<_> = refs.iter().map(|p| includes(p)).collect();
+        let live = live.iter().map(|p| (p.id.clone(), p.clone())).collect();
+        order(&refs, &inc, &live)
+            .into_iter()
+            .map(|(i, r)| (batch[i].id.to_string(), r))
+            .collect()
+    }
+
+    #[test]
+    fn included_prompts_come_first() {
+        let out = run(
+            &[
+                p("letter", "{{> sig}} {{> head}}"),
+                p("sig", "S"),
+                p("head", "H {{> sig}}"),
+            ],
+            &[],
+        );
+        let ids: Vec<_> = out
+            .iter()
+            .map(|(id, r)| (id.as_str(), r.is_none()))
+            .collect();
+        assert_eq!(ids, [("sig", true), ("head", true), ("letter", true)]);
+    }
+
+    #[test]
+    fn missing_includes_and_cycles_are_refused_naming_them() {
+        let out = run(
+            &[
+                p("a", "{{> b}}"),
+                p("b", "{{> a}}"),
+                p("c", "{{> gone}}"),
+                p("d", "{{> e}}"),
+            ],
+            &[p("e", "{{> d}}")],
+        );
+        let reasons: Vec<_> = out
+            .iter()
+            .map(|(id, r)| (id.as_str(), r.clone().unwrap_or_default()))
+            .collect();
+        assert!(
+            reasons.contains(&("a", "partial cycle: a -> b -> a".into())),
+            "{reasons:?}"
+        );
+        assert!(reasons.contains(&(
+            "c",
+            "template includes prompt 'gone', which does not exist".into()
+        )));
+        assert!(
+            reasons.contains(&("d", "partial cycle: d -> e -> d".into())),
+            "{reasons:?}"
+        );
     }
 }
