@@ -160,4 +160,118 @@ mod tests {
             ]
         );
     }
+
+    /// The import gives the same result with and without the batch path.
+    #[tokio::test]
+    async fn import_through_the_catalog_and_through_batches_agree() {
+        use mcp_prompts_engine::Catalog;
+        use mcp_prompts_engine::import::{self, Change, Incoming, Options};
+
+        // `letter` includes `sig` (so goes after it); `p` changes in round 2.
+        let incoming = |round: u32| -> Vec<Incoming> {
+            let p_content = format!("round {round}");
+            [
+                ("letter", "Dear {{who}}, {{> sig}}"),
+                ("sig", "Yours"),
+                ("p", &p_content),
+            ]
+            .into_iter()
+            .map(|(id, content)| Incoming {
+                source: format!("{id}.json"),
+                prompt: item(id, content, None).prompt,
+            })
+            .collect()
+        };
+        let mut results = Vec::new();
+        for batched in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(EmbeddedStore::open(dir.path(), Arc::new(SystemClock)).unwrap());
+            let catalog = Catalog::new(store.clone(), Arc::new(SystemClock));
+            let options = Options {
+                dry_run: false,
+                actor: "test",
+                batch: batched.then_some(store.as_ref() as &dyn BatchWriter),
+            };
+            let mut changes = Vec::new();
+            for round in [1, 1, 2] {
+                let out = import::import(&catalog, incoming(round), options, &|_| {})
+                    .await
+                    .unwrap();
+                changes.push(
+                    out.into_iter()
+                        .map(|o| (o.id.to_string(), o.result))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let log: Vec<_> = store
+                .changes_since(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.id.to_string(), c.kind, c.version))
+                .collect();
+            results.push((changes, log));
+        }
+        assert_eq!(results[0], results[1]);
+        let (changes, log) = &results[0];
+        assert_eq!(
+            changes[0][0],
+            ("letter".to_string(), Ok((Change::Created, 1)))
+        );
+        assert!(
+            changes[1]
+                .iter()
+                .all(|(_, r)| matches!(r, Ok((Change::Unchanged, 1))))
+        );
+        assert_eq!(changes[2][2], ("p".to_string(), Ok((Change::Updated, 2))));
+        assert_eq!(log.len(), 4, "{log:?}");
+    }
+
+    /// What the batch path saves: `cargo test --release -p mcp-prompts-embedded
+    /// -- --ignored --nocapture import_timing`.
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "timing; run with --release --ignored --nocapture"]
+    async fn import_timing_one_write_per_prompt_versus_batches() {
+        use mcp_prompts_engine::Catalog;
+        use mcp_prompts_engine::import::{self, Incoming, Options};
+
+        const N: usize = 10_000;
+        for batched in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(EmbeddedStore::open(dir.path(), Arc::new(SystemClock)).unwrap());
+            let catalog = Catalog::new(store.clone(), Arc::new(SystemClock));
+            let incoming = (0..N)
+                .map(|i| Incoming {
+                    source: format!("p{i}.json"),
+                    prompt: item(
+                        &format!("p{i}"),
+                        &format!(
+                            "Review {{{{code}}}} ({i}){{{{#if focus}}}} on {{{{focus}}}}{{{{/if}}}}"
+                        ),
+                        None,
+                    )
+                    .prompt,
+                })
+                .collect();
+            let options = Options {
+                dry_run: false,
+                actor: "timing",
+                batch: batched.then_some(store.as_ref() as &dyn BatchWriter),
+            };
+            let started = std::time::Instant::now();
+            import::import(&catalog, incoming, options, &|_| {})
+                .await
+                .unwrap();
+            let took = started.elapsed().as_secs_f64();
+            println!(
+                "{N} prompts, {}: {took:.2} s ({:.0} µs per prompt)",
+                if batched {
+                    "batched, 500 per transaction"
+                } else {
+                    "one Catalog::create each"
+                },
+                took * 1e6 / N as f64
+            );
+        }
+    }
 }
