@@ -3,10 +3,12 @@
 //! round trip through every format, re-imports that change nothing, dry runs
 //! that write nothing, exit codes, and the time large catalogs take.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mcp_prompts::adapters::embedded::EmbeddedStore;
 use mcp_prompts::domain::Prompt;
@@ -406,4 +408,53 @@ fn a_thousand_prompts_import_in_one_go() {
 #[ignore = "timing: ten thousand prompts; run with --release --ignored --nocapture"]
 fn ten_thousand_prompts_import_in_under_two_seconds() {
     timed_import(10_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_hub_tells_its_clients_about_every_imported_prompt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let catalog = clean_catalog(tmp.path());
+    let server = common::TestServer::start_with(Some(&data), &["--no-seed"]);
+    let (mut client, _) =
+        common::ws::WsClient::initialized(&server.ws_url, common::ws::events_opt_in()).await;
+
+    let run = tokio::task::spawn_blocking({
+        let (catalog, data) = (catalog.clone(), data.clone());
+        move || import(&catalog, &data, &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut created = Vec::new();
+    while created.len() < 9 {
+        let Some(event) = client
+            .wait_for("notifications/catalog/changed", Duration::from_secs(10))
+            .await
+        else {
+            panic!("only {created:?} announced");
+        };
+        assert_eq!(event["params"]["kind"], "created");
+        created.push(event["params"]["id"].as_str().unwrap().to_string());
+    }
+    created.sort();
+    let data_dir = data.clone();
+    let (mut all, _) = tokio::task::spawn_blocking(move || live(&data_dir))
+        .await
+        .unwrap();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<String> = all.iter().map(|p| p.id.to_string()).collect();
+    assert_eq!(created, ids);
+
+    let again = tokio::task::spawn_blocking(move || import(&catalog, &data, &[]))
+        .await
+        .unwrap();
+    assert!(again.stdout.contains("9 unchanged"), "{}", again.stdout);
+    let quiet = client
+        .wait_for("notifications/catalog/changed", Duration::from_millis(700))
+        .await;
+    assert!(
+        quiet.is_none(),
+        "an unchanged re-import announced {quiet:?}"
+    );
 }
