@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry is applied once, in a transaction, and recorded in `schema_migrations`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE prompt_versions (
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -59,7 +60,14 @@ CREATE TABLE consumer_cursors (
 CREATE VIRTUAL TABLE prompt_search USING fts5(
     name, description, content, tags, tokenize = 'porter unicode61'
 );
-"#];
+"#,
+    // Every write replaces its prompt's tags (`DELETE FROM prompt_tags WHERE id =
+    // ?`); without this index that is a scan of every tag of every prompt, about
+    // 1 ms per write at 10,000 prompts, so an import of N prompts took O(N²).
+    r#"
+CREATE INDEX IF NOT EXISTS prompt_tags_by_id ON prompt_tags (id);
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
