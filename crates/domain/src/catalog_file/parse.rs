@@ -61,7 +61,9 @@ pub fn parse_file(rel_path: &str, text: &str) -> Result<FileContent, ParseError>
         folder_category: layout::folder_category(rel_path),
     };
     let index = layout::is_index(rel_path);
-    if layout::is_readme(rel_path) && format != Format::Markdown {
+    // A Markdown README is told by its lack of front matter; a text one only
+    // by its name.
+    if layout::is_readme(rel_path) && format == Format::Text {
         return Ok(FileContent::NotAPrompt("a README".into()));
     }
     match format {
@@ -109,6 +111,10 @@ fn from_value(value: Value, ctx: &FileContext<'_>, index: bool) -> Result<FileCo
         Value::Object(obj) if index && !fields::looks_like_prompt(&obj) => {
             Ok(FileContent::NotAPrompt("a category index".into()))
         }
+        // A JSON schema, a settings file: nothing in it is a prompt's field.
+        Value::Object(obj) if !fields::looks_like_prompt(&obj) => Ok(FileContent::NotAPrompt(
+            "an object without any prompt field".into(),
+        )),
         Value::Object(obj) => one(obj, ctx),
         Value::Array(items) => many(items, ctx, index),
         _ => Ok(FileContent::NotAPrompt(

@@ -161,6 +161,14 @@ fn indexes_readmes_and_documents_are_not_prompts() {
     skipped("README.md", "# The catalog\n");
     skipped("notes.md", "# Notes\n");
     skipped("README.txt", "read me");
+    skipped(
+        "prompt.schema.json",
+        r#"{"$schema": "x", "title": "Prompt", "type": "object"}"#,
+    );
+    assert_eq!(
+        one("readme.json", r#"{"content": "x"}"#).id.as_str(),
+        "readme"
+    );
     skipped("logo.png", "");
     assert!(layout::is_hidden(".git/config"));
 }

@@ -44,6 +44,9 @@ pub fn export(prompt: &Prompt, format: Format) -> Exported {
         }
         Format::Text => {
             lost = lost_in_text(prompt);
+            if layout::is_readme(&path) {
+                lost.push("the prompt itself (a README.txt is not read back as a prompt)".into());
+            }
             // A re-import drops one leading byte-order mark, as editors write.
             let bom = if prompt.content.starts_with('\u{feff}') {
                 "\u{feff}"

@@ -46,8 +46,12 @@ pub fn list_files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
             if layout::is_hidden(&rel) {
                 continue;
             }
-            if entry.file_type()?.is_dir() {
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
                 dirs.push((rel, entry.path()));
+            } else if kind.is_symlink() && entry.path().is_dir() {
+                // Not followed: a link can lead back up and never end.
+                continue;
             } else {
                 out.push((rel, entry.path()));
             }
