@@ -2,6 +2,7 @@
 //! resources, MCP session state. Pure: no I/O, no async runtime, no storage.
 
 pub mod access;
+pub mod catalog_file;
 pub mod change;
 pub mod label;
 pub mod prompt;

@@ -73,6 +73,23 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 "#,
+    // Every write replaces its prompt's tags (`DELETE FROM prompt_tags WHERE id =
+    // ?`); without this index that is a scan of every tag of every prompt, about
+    // 1 ms per write at 10,000 prompts, so an import of N prompts took O(N²).
+    r#"
+CREATE INDEX IF NOT EXISTS prompt_tags_by_id ON prompt_tags (id);
+"#,
+    r#"
+-- API keys: only the SHA-256 of each key is kept (the key is shown once).
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -1,4 +1,4 @@
-//! The command line: `mcp-prompts serve`, `mcp-prompts stdio`.
+//! The command line: `mcp-prompts serve`, `mcp-prompts stdio`, `import`, `export`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +19,11 @@ pub enum Command {
     /// Serve one MCP client on stdin/stdout (newline-delimited JSON-RPC; logs
     /// on stderr), for clients that launch the hub as a subprocess.
     Stdio(StdioArgs),
+    /// Import a catalog folder or file (JSON, YAML, Markdown, text) into the
+    /// data folder: creates, updates (a new version), leaves unchanged.
+    Import(crate::catalog_cli::ImportArgs),
+    /// Export the catalog as files: DIR/<category>/<id>.<ext>.
+    Export(crate::catalog_cli::ExportArgs),
     /// AWS column tools (`aws bootstrap`).
     #[cfg(feature = "aws")]
     #[command(subcommand)]

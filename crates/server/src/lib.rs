@@ -1,11 +1,13 @@
 //! The doors of the local deployment: the gateway (`/ws` WebSocket, `/mcp`
-//! Streamable HTTP, `/prompts…` REST, `/health`, the web UI), stdio, and the command line that
-//! starts them ([`startup`] wires ports to the engine). With the `aws` feature
+//! Streamable HTTP, `/prompts…` REST, `/health`, the web UI), stdio, and the
+//! command line that starts them ([`startup`] wires ports to the engine);
+//! [`catalog_cli`] imports and exports catalog files. With the `aws` feature
 //! also the local API Gateway stand-in (`serve --backend aws`), `stdio
 //! --backend aws` and `aws bootstrap`.
 
 #[cfg(feature = "aws")]
 pub mod aws_gateway;
+pub mod catalog_cli;
 pub mod cli;
 pub mod gateway;
 pub mod http;
