@@ -24,6 +24,9 @@ pub enum Command {
     Import(crate::catalog_cli::ImportArgs),
     /// Export the catalog as files: DIR/<category>/<id>.<ext>.
     Export(crate::catalog_cli::ExportArgs),
+    /// API keys for `serve --auth required`: create, list, revoke.
+    #[command(subcommand)]
+    Keys(crate::keys_cli::KeysCommand),
     /// AWS column tools (`aws bootstrap`).
     #[cfg(feature = "aws")]
     #[command(subcommand)]
@@ -35,6 +38,10 @@ pub struct ServeArgs {
     /// Address to listen on (HOST:PORT; port 0 picks a free one).
     #[arg(long, env = "MCP_PROMPTS_ADDR", default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
+    /// Require an API key (`mcp-prompts keys create`) on /ws, /mcp and /prompts.
+    /// Default: off on a loopback address, required on any other.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_AUTH")]
+    pub auth: Option<crate::auth::AuthMode>,
     #[command(flatten)]
     pub hub: HubArgs,
     /// Seconds of silence after which a WebSocket is pinged.
@@ -146,10 +153,24 @@ impl HubArgs {
     /// The data folder: the given one, else the user's data dir, e.g.
     /// ~/.local/share/mcp-prompts.
     pub fn data_dir(&self) -> PathBuf {
-        self.data.clone().unwrap_or_else(|| {
-            dirs::data_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("mcp-prompts")
+        self.data.clone().unwrap_or_else(default_data_dir)
+    }
+}
+
+/// The user's data dir, e.g. ~/.local/share/mcp-prompts.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("mcp-prompts")
+}
+
+impl ServeArgs {
+    /// `--auth`, or its default for the address: off only on loopback.
+    pub fn auth_mode(&self) -> crate::auth::AuthMode {
+        self.auth.unwrap_or(if self.addr.ip().is_loopback() {
+            crate::auth::AuthMode::Off
+        } else {
+            crate::auth::AuthMode::Required
         })
     }
 }

@@ -5,12 +5,14 @@
 //! also the local API Gateway stand-in (`serve --backend aws`), `stdio
 //! --backend aws` and `aws bootstrap`.
 
+pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws_gateway;
 pub mod catalog_cli;
 pub mod cli;
 pub mod gateway;
 pub mod http;
+pub mod keys_cli;
 pub mod rest;
 pub mod startup;
 pub mod stdio;

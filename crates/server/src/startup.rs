@@ -16,7 +16,7 @@ use crate::gateway::{Gateway, Limits};
 use mcp_prompts_embedded::EmbeddedStore;
 use mcp_prompts_engine::domain::static_resource::StaticResources;
 use mcp_prompts_engine::host::{HostPorts, HostSettings, SessionHost};
-use mcp_prompts_engine::ports::{Clock, PromptStore, SessionStore, SystemClock};
+use mcp_prompts_engine::ports::{Clock, KeyStore, PromptStore, SessionStore, SystemClock};
 use mcp_prompts_engine::realtime::{Publisher, PublisherConfig, Registry};
 use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
@@ -65,7 +65,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections.max(1),
         init_timeout: Duration::from_secs(args.init_timeout_secs.max(1)),
     };
-    let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits);
+    let auth = Arc::new(crate::auth::Authenticator {
+        mode: args.auth_mode(),
+        keys: hub.keys,
+    });
+    tracing::info!(auth = ?auth.mode, "credentials");
+    let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits, Some(auth));
     announce(&addr, &hub.data, hub.prompts)?;
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -159,6 +164,8 @@ impl From<&HubArgs> for HubSettings {
 /// change publisher feeding the host's fan-out.
 struct Hub {
     host: Arc<SessionHost>,
+    /// API keys, in the same data folder.
+    keys: Arc<dyn KeyStore>,
     registry: Arc<Registry>,
     /// The publisher task; it ends when `shutdown` is cancelled.
     publishing: JoinHandle<()>,
@@ -220,6 +227,7 @@ async fn open_hub(
     }
     Ok(Hub {
         host,
+        keys: store.clone(),
         registry,
         publishing,
         prompts,

@@ -28,7 +28,7 @@ async fn spawn_app(dir: &Path, limits: Limits) -> (String, CancellationToken) {
         mcp_prompts_engine::host::HostSettings::default(),
     );
     let shutdown = CancellationToken::new();
-    let gw = Gateway::new(host, registry, shutdown.clone(), limits);
+    let gw = Gateway::new(host, registry, shutdown.clone(), limits, None);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(gw.serve(listener));

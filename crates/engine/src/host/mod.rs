@@ -27,7 +27,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::Engine;
-use crate::domain::{ChangeEvent, Interest, Session};
+use crate::domain::{ChangeEvent, Interest, Principal, Session};
 use crate::fanout::Delivery;
 use crate::jsonrpc::{self, RpcError};
 use crate::ports::{
@@ -179,9 +179,21 @@ impl SessionHost {
         connection_id: &str,
         offered: &str,
     ) -> Result<Connected, ConnectError> {
+        self.connect_as(connection_id, offered, None).await
+    }
+
+    /// `connect` for an authenticated caller: the session is `principal`'s, so
+    /// only it can resume the session and its role bounds what it may call.
+    pub async fn connect_as(
+        &self,
+        connection_id: &str,
+        offered: &str,
+        principal: Option<Principal>,
+    ) -> Result<Connected, ConnectError> {
         let negotiated = Self::negotiate(offered)?;
         let now = self.now();
-        let session = Session::new(uuid::Uuid::new_v4().to_string());
+        let mut session = Session::new(uuid::Uuid::new_v4().to_string());
+        session.principal = principal;
         let record = ConnectionRecord {
             connection_id: connection_id.to_string(),
             session_id: session.id.clone(),

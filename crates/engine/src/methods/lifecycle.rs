@@ -85,7 +85,11 @@ async fn resume(ctx: &mut Ctx<'_>, id: Option<&str>) -> Result<Option<u64>, RpcE
         .load(id, ctx.engine.catalog.clock().now_unix())
         .await
         .map_err(|e| RpcError::internal(e.to_string()))?;
-    let Some(record) = record.filter(|r| r.session.phase != Phase::New) else {
+    // Only the principal that opened a session may resume it: its id alone is
+    // not a credential.
+    let Some(record) = record
+        .filter(|r| r.session.phase != Phase::New && r.session.principal == ctx.session.principal)
+    else {
         return Ok(None);
     };
     *ctx.session = record.session;

@@ -19,8 +19,24 @@ fn definitions() -> &'static Value {
     DEFS.get_or_init(|| json!({ "tools": definitions::all() }))
 }
 
-pub fn list(_ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
-    Ok(definitions().clone())
+/// Tools that change the catalog: hidden from, and refused to, sessions whose
+/// role cannot write.
+const WRITE_TOOLS: &[&str] = &[
+    "create_prompt",
+    "update_prompt",
+    "delete_prompt",
+    "set_label",
+];
+
+pub fn list(ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
+    if ctx.session.can_write() {
+        return Ok(definitions().clone());
+    }
+    let mut defs = definitions().clone();
+    if let Some(tools) = defs["tools"].as_array_mut() {
+        tools.retain(|t| !t["name"].as_str().is_some_and(|n| WRITE_TOOLS.contains(&n)));
+    }
+    Ok(defs)
 }
 
 #[derive(Deserialize)]
@@ -36,6 +52,18 @@ pub type ToolResult = Result<Value, String>;
 pub async fn call(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: CallParams = decode_params("tools/call", params)?;
     let args = Value::Object(p.arguments.unwrap_or_default());
+    if WRITE_TOOLS.contains(&p.name.as_str()) && !ctx.session.can_write() {
+        let role = ctx
+            .session
+            .principal
+            .as_ref()
+            .map_or("", |p| p.role.as_str());
+        let message = format!(
+            "forbidden: the role '{role}' may not call '{}': it needs the editor role",
+            p.name
+        );
+        return Ok(json!({"content": [{"type": "text", "text": message}], "isError": true}));
+    }
     let outcome = match p.name.as_str() {
         "create_prompt" => handlers::create(ctx, args).await,
         "get_prompt" => handlers::get(ctx, args).await,

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 /// How long shutdown waits for open WebSockets to finish their close handshake.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+use crate::auth::Authenticator;
 use mcp_prompts_engine::host::SessionHost;
 use mcp_prompts_engine::realtime::Registry;
 
@@ -28,6 +29,9 @@ pub struct Gateway {
     pub registry: Arc<Registry>,
     pub shutdown: CancellationToken,
     pub limits: Limits,
+    /// Credentials checked at `/ws`, `/mcp` and `/prompts…`; `None` serves
+    /// everyone as one anonymous caller.
+    pub auth: Option<Arc<Authenticator>>,
     /// Open WebSocket connections (upgraded connections outlive axum's graceful
     /// shutdown), so `serve` can wait for their close handshakes; also their count
     /// for `Limits::max_connections`.
@@ -68,8 +72,10 @@ impl Gateway {
         registry: Arc<Registry>,
         shutdown: CancellationToken,
         limits: Limits,
+        auth: Option<Arc<Authenticator>>,
     ) -> Arc<Self> {
         Arc::new(Self {
+            auth,
             host,
             registry,
             shutdown,
@@ -79,21 +85,28 @@ impl Gateway {
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
+        let mut ws = get(websocket::upgrade);
+        let mut doors = Router::new()
+            .merge(crate::http::router(self))
+            .merge(crate::rest::router(
+                self.host.clone(),
+                self.limits.max_ws_message,
+            ));
+        if let Some(auth) = &self.auth {
+            let check = || axum::middleware::from_fn_with_state(auth.clone(), crate::auth::guard);
+            ws = ws.route_layer(check());
+            doors = doors.route_layer(check());
+        }
         Router::new()
             .route(
                 "/ws",
-                get(websocket::upgrade)
-                    .route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
+                ws.route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
             )
             .route("/health", get(health))
             .route("/", get(web::index))
             .route("/assets/{*path}", get(web::file))
             .with_state(self.clone())
-            .merge(crate::http::router(self))
-            .merge(crate::rest::router(
-                self.host.clone(),
-                self.limits.max_ws_message,
-            ))
+            .merge(doors)
     }
 
     /// Serves until the shutdown token is cancelled; open WebSockets are closed

@@ -17,6 +17,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::Gateway;
+use crate::auth::Caller;
+use axum::Extension;
+use mcp_prompts_engine::domain::Principal;
 use mcp_prompts_engine::host::SessionHost;
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
 use mcp_prompts_engine::realtime::Outgoing;
@@ -26,9 +29,11 @@ use mcp_prompts_engine::realtime::registry::{CLOSE_SLOW_CLIENT, SLOW_CLIENT_REAS
 pub async fn upgrade(
     State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let principal = caller.and_then(|Extension(Caller(p))| p);
     if gw.open_connections() >= gw.limits.max_connections {
         let body = format!(
             "too many open WebSocket connections (limit {}); retry later\n",
@@ -58,7 +63,7 @@ pub async fn upgrade(
         .write_buffer_size(4 * 1024)
         .max_message_size(gw.limits.max_ws_message)
         .max_frame_size(gw.limits.max_ws_message)
-        .on_upgrade(move |socket| run(gw, socket, offered))
+        .on_upgrade(move |socket| run(gw, socket, offered, principal))
 }
 
 /// One task per connection: it reads and handles messages one at a time (so
@@ -66,11 +71,16 @@ pub async fn upgrade(
 /// drains the connection's bounded queue in the registry, where the fan-out puts
 /// notifications. One task instead of a reader and a writer: no hop through the
 /// queue for replies, no lock around a split socket, one wake-up per delivery.
-async fn run(gw: Arc<Gateway>, mut socket: WebSocket, offered: String) {
+async fn run(
+    gw: Arc<Gateway>,
+    mut socket: WebSocket,
+    offered: String,
+    principal: Option<Principal>,
+) {
     let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();
     let host = &gw.host;
-    let mut attachment = match host.connect(&conn.key, &offered).await {
+    let mut attachment = match host.connect_as(&conn.key, &offered, principal).await {
         Ok(connected) => connected.attachment,
         Err(e) => {
             tracing::warn!(error = %e, "could not open the connection");

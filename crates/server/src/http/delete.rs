@@ -11,7 +11,12 @@ use super::headers;
 use super::{HttpEdge, reject};
 use mcp_prompts_engine::jsonrpc;
 
-pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Response {
+pub async fn handle(
+    State(edge): State<Arc<HttpEdge>>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = caller.and_then(|axum::Extension(crate::auth::Caller(p))| p);
     if let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
     }
@@ -23,12 +28,22 @@ pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Re
         );
     };
     // A stored session (the hub restarted) is attached first, so it ends the same way.
-    if edge.session(id).await.is_none() {
-        return reject(
-            StatusCode::NOT_FOUND,
-            jsonrpc::INVALID_REQUEST,
-            "Session not found",
-        );
+    match edge.session(id).await {
+        None => {
+            return reject(
+                StatusCode::NOT_FOUND,
+                jsonrpc::INVALID_REQUEST,
+                "Session not found",
+            );
+        }
+        Some(s) if !s.belongs_to(principal.as_ref()).await => {
+            return reject(
+                StatusCode::FORBIDDEN,
+                jsonrpc::INVALID_REQUEST,
+                "this session was opened with other credentials",
+            );
+        }
+        Some(_) => {}
     }
     match edge.sessions.remove(id) {
         Some(_) => {

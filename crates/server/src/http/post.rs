@@ -19,14 +19,19 @@ use super::headers::{self, Accepts, SESSION_ID};
 use super::session::HttpSession;
 use super::sessions::TableFull;
 use super::{HttpEdge, json_response, reject};
+use crate::auth::Caller;
+use axum::Extension;
+use mcp_prompts_engine::domain::Principal;
 use mcp_prompts_engine::host::Turn;
 use mcp_prompts_engine::jsonrpc;
 
 pub async fn handle(
     State(edge): State<Arc<HttpEdge>>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let principal = caller.and_then(|Extension(Caller(p))| p);
     let modern = super::modern::is_modern(&headers);
     if !modern && let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
@@ -64,7 +69,7 @@ pub async fn handle(
         );
     };
     match headers::session_id(&headers) {
-        None if kind.initialize => initialize(&edge, text, accepts).await,
+        None if kind.initialize => initialize(&edge, text, accepts, principal).await,
         None => reject(
             StatusCode::BAD_REQUEST,
             jsonrpc::INVALID_REQUEST,
@@ -76,6 +81,11 @@ pub async fn handle(
             "initialize must not carry Mcp-Session-Id: it opens a new session",
         ),
         Some(id) => match edge.session(id).await {
+            Some(session) if !session.belongs_to(principal.as_ref()).await => reject(
+                StatusCode::FORBIDDEN,
+                jsonrpc::INVALID_REQUEST,
+                "this session was opened with other credentials",
+            ),
             Some(session) => in_session(&edge, &session, text, kind, accepts).await,
             None => reject(
                 StatusCode::NOT_FOUND,
@@ -86,13 +96,18 @@ pub async fn handle(
     }
 }
 
-async fn initialize(edge: &HttpEdge, text: &str, accepts: Accepts) -> Response {
+async fn initialize(
+    edge: &HttpEdge,
+    text: &str,
+    accepts: Accepts,
+    principal: Option<Principal>,
+) -> Response {
     if !edge.sessions.has_room() {
         return table_full(&TableFull(edge.sessions.len()));
     }
     let gw = &edge.gw;
     let (conn, rx) = gw.registry.register();
-    let mut attachment = match gw.host.connect(&conn.key, "mcp").await {
+    let mut attachment = match gw.host.connect_as(&conn.key, "mcp", principal).await {
         Ok(connected) => connected.attachment,
         Err(e) => {
             gw.registry.remove(conn.id);

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{EventLog, Replay};
+use mcp_prompts_engine::domain::Principal;
 use mcp_prompts_engine::host::Attachment;
 use mcp_prompts_engine::realtime::Connection;
 
@@ -59,6 +60,11 @@ impl HttpSession {
     pub fn end(&self) {
         self.ended.store(true, Ordering::Relaxed);
         self.closed.cancel();
+    }
+
+    /// Whether a request by `principal` may use this session.
+    pub async fn belongs_to(&self, principal: Option<&Principal>) -> bool {
+        self.state.lock().await.session.principal.as_ref() == principal
     }
 
     pub fn is_ended(&self) -> bool {

@@ -26,7 +26,12 @@ use super::session::{AttachedStream, HttpSession};
 use super::{HttpEdge, reject};
 use mcp_prompts_engine::jsonrpc;
 
-pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Response {
+pub async fn handle(
+    State(edge): State<Arc<HttpEdge>>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = caller.and_then(|axum::Extension(crate::auth::Caller(p))| p);
     if let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
     }
@@ -51,6 +56,13 @@ pub async fn handle(State(edge): State<Arc<HttpEdge>>, headers: HeaderMap) -> Re
             "Session not found",
         );
     };
+    if !session.belongs_to(principal.as_ref()).await {
+        return reject(
+            StatusCode::FORBIDDEN,
+            jsonrpc::INVALID_REQUEST,
+            "this session was opened with other credentials",
+        );
+    }
     let attached = session.attach_stream();
     let events = session.watch_events(); // Before reading the buffer: no lost wake-up.
     // An id this log never issued comes from a stream that predates it (the

@@ -41,6 +41,35 @@ impl RestEdge {
 /// Who REST writes are recorded as in the change log.
 const ACTOR: &str = "rest";
 
+/// A caller whose role cannot write gets 403 for every method but GET; the
+/// render (`POST …/apply`) only reads.
+async fn writes_need_editor(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let role = request
+        .extensions()
+        .get::<crate::auth::Caller>()
+        .and_then(|c| c.0.as_ref())
+        .map(|p| p.role);
+    let reads = request.method() == axum::http::Method::GET
+        || request.method() == axum::http::Method::HEAD
+        || request.uri().path().ends_with("/apply");
+    match role {
+        Some(role) if !reads && !role.can_write() => Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the role '{}' may not change the catalog: it needs the editor role",
+                role.as_str()
+            ),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
 pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
     let edge = Arc::new(RestEdge { host, max_body });
     Router::new()
@@ -58,6 +87,7 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         // Bodies are read within `max_body` by the handlers, which answer 413
         // with a problem body rather than axum's plain text.
         .layer(DefaultBodyLimit::disable())
+        .route_layer(axum::middleware::from_fn(writes_need_editor))
         .route_layer(axum::middleware::from_fn(crate::http::origin::guard))
         .with_state(edge)
 }
