@@ -41,7 +41,7 @@ pub enum LogLevel {
 }
 
 /// Which catalog events a session asked for (`notifications/catalog/changed`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CatalogFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
@@ -96,7 +96,7 @@ pub struct Session {
 }
 
 /// One `subscriptions/listen` stream: what it asked for, under its request id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Listener {
     /// The JSON text of the listen request's id, echoed as the subscription id.
@@ -168,7 +168,9 @@ impl Session {
 }
 
 /// The part of a session the fan-out reads: which notifications it wants.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Hashable, so a door can tell "changed since I indexed it" from a digest
+/// instead of keeping a copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Interest {
     pub initialized: bool,
     pub list_changed: bool,

@@ -60,8 +60,9 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub max_detached_sessions: u64,
-    /// WebSocket connections open at once; more get HTTP 503 before the upgrade.
-    #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    /// WebSocket connections open at once; more get HTTP 503 before the upgrade
+    /// (each is a file descriptor: keep it below the open-file hard limit).
+    #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTIONS", default_value_t = 16_000)]
     pub max_connections: usize,
     /// Seconds a WebSocket may stay open without sending `initialize` (then 1008).
     #[arg(long, env = "MCP_PROMPTS_INIT_TIMEOUT_SECS", default_value_t = 10)]

@@ -51,6 +51,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             host: HostSettings {
                 session_grace_secs: args.session_grace_secs,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
+                save_handshake: false,
             },
             max_detached_sessions: args.max_detached_sessions,
             ..HubSettings::from(&args.hub)
@@ -153,6 +154,7 @@ impl From<&HubArgs> for HubSettings {
             host: HostSettings {
                 session_grace_secs: 600,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
+                save_handshake: false,
             },
             max_detached_sessions: 10_000,
         }

@@ -79,6 +79,7 @@ impl LambdaApp {
             HostSettings {
                 session_grace_secs: limits.session_ttl_secs,
                 connection_ttl_secs: limits.connection_ttl_secs,
+                save_handshake: true,
             },
         ));
         Self {

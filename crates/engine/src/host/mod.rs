@@ -52,6 +52,12 @@ pub struct HostSettings {
     /// attached session's record expires this long after its last save plus the
     /// grace period, so a process that dies leaves nothing behind for long.
     pub connection_ttl_secs: u64,
+    /// Save the session between `initialize` and `notifications/initialized`
+    /// too. Doors that load the session per message (Lambda) must; doors that
+    /// keep the attachment need not, which halves the writes of a burst of
+    /// new sessions (a session that never finished its handshake is not
+    /// resumable anyway).
+    pub save_handshake: bool,
 }
 
 impl Default for HostSettings {
@@ -59,6 +65,7 @@ impl Default for HostSettings {
         Self {
             session_grace_secs: 600,
             connection_ttl_secs: 2 * 3600 + 600,
+            save_handshake: true,
         }
     }
 }
@@ -92,8 +99,9 @@ pub struct Attachment {
     last_position: u64,
     /// Whether the session record has been saved since it was attached.
     saved: bool,
-    /// The interest last written to the connection store's index.
-    indexed: Option<Interest>,
+    /// A digest of the interest last written to the connection store's index
+    /// (a digest, not a copy: an idle connection keeps it for its lifetime).
+    indexed: Option<u64>,
 }
 
 impl Attachment {
@@ -112,7 +120,7 @@ impl Attachment {
         Self {
             connection_id,
             bound_session: record.session.id.clone(),
-            indexed: Some(record.session.interest()),
+            indexed: Some(digest(&record.session.interest())),
             session: record.session,
             last_position: record.last_position,
             saved: true,
@@ -373,4 +381,12 @@ impl SessionHost {
             .seen(&a.connection_id)
             .map_or(a.last_position, |seen| seen.max(a.last_position))
     }
+}
+
+/// A digest of an interest, to tell whether the index needs rewriting.
+pub(super) fn digest(interest: &Interest) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    interest.hash(&mut h);
+    h.finish()
 }

@@ -53,7 +53,11 @@ impl SessionHost {
             after.extend(self.connections.finish_catch_up(&id, upto));
             a.last_position = a.last_position.max(upto);
         }
-        if a.session.is_initialized() && (changed || resumed || pending.is_some() || !a.saved) {
+        let handshake = a.session.phase == Phase::Initializing && !self.settings.save_handshake;
+        if a.session.is_initialized()
+            && !handshake
+            && (changed || resumed || pending.is_some() || !a.saved)
+        {
             self.save(a, now).await;
         }
         after
@@ -80,7 +84,8 @@ impl SessionHost {
     /// Records what the fan-out should send this connection, if it changed.
     pub(super) async fn index_interest(&self, a: &mut Attachment, now: u64) {
         let interest = a.session.interest();
-        if a.indexed.as_ref() == Some(&interest) {
+        let digest = super::digest(&interest);
+        if a.indexed == Some(digest) {
             return;
         }
         let expires = now + self.settings.connection_ttl_secs;
@@ -89,7 +94,7 @@ impl SessionHost {
             .set_interest(&a.connection_id, &interest, expires)
             .await
         {
-            Ok(()) => a.indexed = Some(interest),
+            Ok(()) => a.indexed = Some(digest),
             Err(e) => {
                 tracing::error!(connection = %a.connection_id, error = %e, "could not record the connection's interest")
             }

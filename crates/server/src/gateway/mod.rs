@@ -60,7 +60,7 @@ impl Default for Limits {
         Self {
             ping_interval: std::time::Duration::from_secs(30),
             max_ws_message: 16 * 1024 * 1024,
-            max_connections: 10_000,
+            max_connections: 16_000,
             init_timeout: std::time::Duration::from_secs(10),
         }
     }

@@ -99,8 +99,9 @@ async fn run(
         // Registered after the shutdown dropped every connection.
         conn.dropped.cancel();
     }
-    let init_deadline = tokio::time::sleep(gw.limits.init_timeout);
-    tokio::pin!(init_deadline);
+    // Dropped once the session initializes, so an open connection leaves no
+    // timer behind in the runtime's wheel (it would wake the task later).
+    let mut init_deadline = Some(Box::pin(tokio::time::sleep(gw.limits.init_timeout)));
     let ending = loop {
         let result = tokio::select! {
             biased;
@@ -136,6 +137,9 @@ async fn run(
                 // Boxed: an idle connection's task then does not carry the largest
                 // request's state inline (memory per idle session).
                 let turn = Box::pin(host.message(&mut attachment, text.as_str())).await;
+                if attachment.session.is_initialized() {
+                    init_deadline = None;
+                }
                 let frames = turn
                     .before
                     .into_iter()
@@ -144,7 +148,7 @@ async fn run(
                     .chain(turn.after.into_iter().filter_map(message_of));
                 guarded(&mut dropped, write_batch(&mut socket, frames, &mut rx)).await
             }
-            _ = &mut init_deadline, if !attachment.session.is_initialized() => {
+            _ = async { init_deadline.as_mut().expect("checked").await }, if init_deadline.is_some() => {
                 break Ending::Close(close_code::POLICY, "initialize not received in time");
             }
             _ = ping.tick() => {
