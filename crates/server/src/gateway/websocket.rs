@@ -80,7 +80,9 @@ async fn run(
     let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();
     let host = &gw.host;
-    let mut attachment = match host.connect_as(&conn.key, &offered, principal).await {
+    // Boxed, like every call into the host: inline, the largest of these state
+    // machines would size every idle connection's task.
+    let mut attachment = match Box::pin(host.connect_as(&conn.key, &offered, principal)).await {
         Ok(connected) => connected.attachment,
         Err(e) => {
             tracing::warn!(error = %e, "could not open the connection");
@@ -169,7 +171,7 @@ async fn run(
     };
     let session = attachment.session.id.clone();
     // Detached before the close handshake, which can wait on a client that does not read.
-    host.disconnect(&conn.key, Some(attachment)).await;
+    Box::pin(host.disconnect(&conn.key, Some(attachment))).await;
     gw.registry.remove(conn.id);
     finish(socket, ending).await;
     tracing::debug!(%session, "websocket closed");
