@@ -199,6 +199,9 @@ async fn a_session_can_only_be_resumed_by_the_principal_that_opened_it() {
         .as_str()
         .unwrap()
         .to_string();
+    // A session is resumable once its handshake is done.
+    mine.notify("notifications/initialized", json!({})).await;
+    assert_eq!(mine.request("ping", json!({})).await["result"], json!({}));
     mine.close().await;
     let mut theirs = WsClient::try_connect(&server.ws_url, Some(&format!("mcp, mcp.auth.{other}")))
         .await
