@@ -246,15 +246,17 @@ impl SessionHost {
     /// Attaches `connection_id` to the stored session `session_id`, as when a
     /// Streamable HTTP client comes back after the hub restarted: its missed
     /// changes are replayed (`Turn::after`). `None` if the session is unknown,
-    /// expired or was never initialized.
+    /// expired, was never initialized, or is another principal's (nothing is
+    /// touched then: its live connection, if any, stays).
     pub async fn reattach(
         &self,
         connection_id: &str,
         session_id: &str,
+        principal: Option<&Principal>,
     ) -> Option<(Attachment, Vec<Bytes>)> {
         let now = self.now();
         let record = self.sessions.load(session_id, now).await.ok()??;
-        if !record.session.is_initialized() {
+        if !record.session.is_initialized() || record.session.principal.as_ref() != principal {
             return None;
         }
         let conn = ConnectionRecord {

@@ -28,7 +28,7 @@ pub async fn handle(
         );
     };
     // A stored session (the hub restarted) is attached first, so it ends the same way.
-    match edge.session(id).await {
+    match edge.session(id, principal.as_ref()).await {
         None => {
             return reject(
                 StatusCode::NOT_FOUND,

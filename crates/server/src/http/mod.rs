@@ -84,10 +84,14 @@ impl HttpEdge {
 
     /// The live session `id`, or the stored one attached again (the hub
     /// restarted while the client was away).
-    async fn session(&self, id: &str) -> Option<Arc<HttpSession>> {
+    async fn session(
+        &self,
+        id: &str,
+        principal: Option<&mcp_prompts_engine::domain::Principal>,
+    ) -> Option<Arc<HttpSession>> {
         match self.sessions.get(id) {
             Some(session) => Some(session),
-            None => self.sessions.reattach(id, self.doors()).await,
+            None => self.sessions.reattach(id, principal, self.doors()).await,
         }
     }
 }

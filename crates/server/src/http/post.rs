@@ -80,7 +80,7 @@ pub async fn handle(
             jsonrpc::INVALID_REQUEST,
             "initialize must not carry Mcp-Session-Id: it opens a new session",
         ),
-        Some(id) => match edge.session(id).await {
+        Some(id) => match edge.session(id, principal.as_ref()).await {
             Some(session) if !session.belongs_to(principal.as_ref()).await => reject(
                 StatusCode::FORBIDDEN,
                 jsonrpc::INVALID_REQUEST,

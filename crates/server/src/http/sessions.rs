@@ -81,12 +81,17 @@ impl SessionTable {
 
     /// The session `id` from the session store, attached to a new registry
     /// connection, with the changes it missed already in its replay buffer.
-    pub async fn reattach(self: &Arc<Self>, id: &str, doors: Doors) -> Option<Arc<HttpSession>> {
+    pub async fn reattach(
+        self: &Arc<Self>,
+        id: &str,
+        principal: Option<&mcp_prompts_engine::domain::Principal>,
+        doors: Doors,
+    ) -> Option<Arc<HttpSession>> {
         if !self.has_room() {
             return None;
         }
         let (conn, rx) = doors.registry.register();
-        let Some((attachment, missed)) = doors.host.reattach(&conn.key, id).await else {
+        let Some((attachment, missed)) = doors.host.reattach(&conn.key, id, principal).await else {
             doors.registry.remove(conn.id);
             return None;
         };

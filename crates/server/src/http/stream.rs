@@ -49,7 +49,7 @@ pub async fn handle(
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
-    let Some(session) = edge.session(id).await else {
+    let Some(session) = edge.session(id, principal.as_ref()).await else {
         return reject(
             StatusCode::NOT_FOUND,
             jsonrpc::INVALID_REQUEST,
