@@ -154,9 +154,10 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_still_hear() {
         json!({"capabilities": {"experimental": {"mcp-prompts/catalogEvents": true}}}),
     )
     .await;
-    // The stalled client asks for a lot and never reads: its replies (half a
-    // megabyte each) fill the socket buffers and then its queue.
-    let huge = "lorem ipsum ".repeat(40_000);
+    // The stalled client asks for a lot and never reads: its replies (a quarter
+    // of a megabyte each, just under the template size limit) fill the socket
+    // buffers and then its queue.
+    let huge = "lorem ipsum ".repeat(21_000);
     let r = editor
         .call_tool(
             "create_prompt",
@@ -166,7 +167,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_still_hear() {
     assert_eq!(r["isError"], false, "{r}");
     healthy.notifications(QUIET).await;
     let (mut stalled, _) = WsClient::initialized(&server.ws_url, json!({})).await;
-    for i in 0..40 {
+    for i in 0..80 {
         let msg = json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "resources/read",
             "params": {"uri": "prompt://huge"}});
         stalled.send_text(&msg.to_string()).await;

@@ -46,7 +46,11 @@ pub async fn handle(
         Some(_) => {}
     }
     match edge.sessions.remove(id) {
-        Some(_) => {
+        Some(session) => {
+            // Deleted from the store before answering (the pump does it too,
+            // later): a request right after must not find it to reattach.
+            let attachment = session.state.lock().await.clone();
+            edge.gw.host.end(&attachment).await;
             tracing::debug!(session = %id, "HTTP session deleted");
             StatusCode::OK.into_response()
         }
