@@ -34,6 +34,13 @@ pub struct Authenticator {
 #[derive(Debug, Clone)]
 pub struct Caller(pub Option<Principal>);
 
+impl Caller {
+    /// The principal of a request (none without the auth layer, or anonymous).
+    pub fn principal(caller: Option<axum::Extension<Caller>>) -> Option<Principal> {
+        caller.and_then(|axum::Extension(Caller(p))| p)
+    }
+}
+
 /// The prefix every key starts with, so a leaked one is recognisable.
 pub const KEY_PREFIX: &str = "mcpp_";
 

@@ -33,7 +33,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let principal = caller.and_then(|Extension(Caller(p))| p);
+    let principal = Caller::principal(caller);
     if gw.open_connections() >= gw.limits.max_connections {
         let body = format!(
             "too many open WebSocket connections (limit {}); retry later\n",

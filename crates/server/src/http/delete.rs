@@ -16,7 +16,7 @@ pub async fn handle(
     caller: Option<axum::Extension<crate::auth::Caller>>,
     headers: HeaderMap,
 ) -> Response {
-    let principal = caller.and_then(|axum::Extension(crate::auth::Caller(p))| p);
+    let principal = crate::auth::Caller::principal(caller);
     if let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
     }
@@ -28,22 +28,11 @@ pub async fn handle(
         );
     };
     // A stored session (the hub restarted) is attached first, so it ends the same way.
-    match edge.session(id, principal.as_ref()).await {
-        None => {
-            return reject(
-                StatusCode::NOT_FOUND,
-                jsonrpc::INVALID_REQUEST,
-                "Session not found",
-            );
-        }
-        Some(s) if !s.belongs_to(principal.as_ref()).await => {
-            return reject(
-                StatusCode::FORBIDDEN,
-                jsonrpc::INVALID_REQUEST,
-                "this session was opened with other credentials",
-            );
-        }
-        Some(_) => {}
+    if let Err(refused) = edge
+        .session(id, principal.as_ref(), "Session not found")
+        .await
+    {
+        return refused;
     }
     match edge.sessions.remove(id) {
         Some(session) => {

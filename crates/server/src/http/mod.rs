@@ -83,15 +83,31 @@ impl HttpEdge {
     }
 
     /// The live session `id`, or the stored one attached again (the hub
-    /// restarted while the client was away).
+    /// restarted while the client was away), if `principal` may use it: else
+    /// the refusal to send (404 with `not_found`, or 403 for a session opened
+    /// with other credentials).
     async fn session(
         &self,
         id: &str,
         principal: Option<&mcp_prompts_engine::domain::Principal>,
-    ) -> Option<Arc<HttpSession>> {
-        match self.sessions.get(id) {
+        not_found: &'static str,
+    ) -> Result<Arc<HttpSession>, Response> {
+        let found = match self.sessions.get(id) {
             Some(session) => Some(session),
             None => self.sessions.reattach(id, principal, self.doors()).await,
+        };
+        match found {
+            None => Err(reject(
+                StatusCode::NOT_FOUND,
+                jsonrpc::INVALID_REQUEST,
+                not_found,
+            )),
+            Some(s) if !s.belongs_to(principal).await => Err(reject(
+                StatusCode::FORBIDDEN,
+                jsonrpc::INVALID_REQUEST,
+                "this session was opened with other credentials",
+            )),
+            Some(s) => Ok(s),
         }
     }
 }

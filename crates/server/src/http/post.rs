@@ -31,7 +31,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let principal = caller.and_then(|Extension(Caller(p))| p);
+    let principal = Caller::principal(caller);
     let modern = super::modern::is_modern(&headers);
     if !modern && let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
@@ -80,19 +80,14 @@ pub async fn handle(
             jsonrpc::INVALID_REQUEST,
             "initialize must not carry Mcp-Session-Id: it opens a new session",
         ),
-        Some(id) => match edge.session(id, principal.as_ref()).await {
-            Some(session) if !session.belongs_to(principal.as_ref()).await => reject(
-                StatusCode::FORBIDDEN,
-                jsonrpc::INVALID_REQUEST,
-                "this session was opened with other credentials",
-            ),
-            Some(session) => in_session(&edge, &session, text, kind, accepts).await,
-            None => reject(
-                StatusCode::NOT_FOUND,
-                jsonrpc::INVALID_REQUEST,
-                "Session not found: it ended or expired; send initialize to start a new one",
-            ),
-        },
+        Some(id) => {
+            let not_found =
+                "Session not found: it ended or expired; send initialize to start a new one";
+            match edge.session(id, principal.as_ref(), not_found).await {
+                Ok(session) => in_session(&edge, &session, text, kind, accepts).await,
+                Err(refused) => refused,
+            }
+        }
     }
 }
 

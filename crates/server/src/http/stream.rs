@@ -31,7 +31,7 @@ pub async fn handle(
     caller: Option<axum::Extension<crate::auth::Caller>>,
     headers: HeaderMap,
 ) -> Response {
-    let principal = caller.and_then(|axum::Extension(crate::auth::Caller(p))| p);
+    let principal = crate::auth::Caller::principal(caller);
     if let Err(response) = headers::check_protocol_version(&headers) {
         return *response;
     }
@@ -49,20 +49,13 @@ pub async fn handle(
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
-    let Some(session) = edge.session(id, principal.as_ref()).await else {
-        return reject(
-            StatusCode::NOT_FOUND,
-            jsonrpc::INVALID_REQUEST,
-            "Session not found",
-        );
+    let session = match edge
+        .session(id, principal.as_ref(), "Session not found")
+        .await
+    {
+        Ok(session) => session,
+        Err(refused) => return refused,
     };
-    if !session.belongs_to(principal.as_ref()).await {
-        return reject(
-            StatusCode::FORBIDDEN,
-            jsonrpc::INVALID_REQUEST,
-            "this session was opened with other credentials",
-        );
-    }
     let attached = session.attach_stream();
     let events = session.watch_events(); // Before reading the buffer: no lost wake-up.
     // An id this log never issued comes from a stream that predates it (the
