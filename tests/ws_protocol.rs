@@ -69,6 +69,10 @@ async fn malformed_messages_get_precise_errors_and_the_connection_lives_on() {
     assert_eq!(error_code(&reply), -32700);
     assert_eq!(reply["id"], Value::Null);
 
+    // U+000B is Unicode whitespace but not JSON whitespace: "\u{b}0" is no JSON text.
+    let reply = c.send_and_receive("\u{b}0").await;
+    assert_eq!(error_code(&reply), -32700, "{reply}");
+
     let reply = c
         .send_and_receive(r#"{"jsonrpc":"1.0","id":5,"method":"ping"}"#)
         .await;

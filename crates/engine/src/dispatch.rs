@@ -148,7 +148,7 @@ impl Engine {
             out.reply = Some(jsonrpc::failure(None, &err));
             return;
         }
-        let trimmed = text.trim_start();
+        let trimmed = jsonrpc::trim_json_whitespace(text);
         let batches_refused = session.is_initialized() && session.protocol_version != "2025-03-26";
         if trimmed.starts_with('[')
             && batches_refused

@@ -78,6 +78,13 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValu
     <&RawValue>::deserialize(d).map(Some)
 }
 
+/// Strips leading JSON whitespace only (RFC 8259: space, tab, LF, CR). `str::trim_start`
+/// would also strip Unicode spaces such as U+000B, turning the invalid text "\u{b}0" into
+/// the valid "0" (found by fuzzing).
+pub fn trim_json_whitespace(text: &str) -> &str {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+}
+
 /// Decodes a method's params into `T`, naming the problem on failure.
 pub fn decode_params<'a, T: Deserialize<'a>>(
     method: &str,
@@ -140,4 +147,16 @@ pub fn failure(id: Option<&RawValue>, err: &RpcError) -> String {
 
 pub fn notification(method: &str, params: &Value) -> String {
     json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_json_whitespace;
+
+    #[test]
+    fn only_json_whitespace_is_trimmed() {
+        assert_eq!(trim_json_whitespace(" \t\r\n{}"), "{}");
+        assert_eq!(trim_json_whitespace("\u{b}0"), "\u{b}0");
+        assert_eq!(trim_json_whitespace("\u{a0}[]"), "\u{a0}[]");
+    }
 }
