@@ -7,7 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     mcp_prompts::telemetry::init();
     match cli.command {
-        Command::Serve(args) => mcp_prompts::startup::serve(args).await,
+        Command::Serve(args) => mcp_prompts::startup::serve(*args).await,
         Command::Stdio(args) => mcp_prompts::startup::stdio(args).await,
         Command::Import(args) => std::process::exit(catalog_cli::import(args).await),
         Command::Export(args) => std::process::exit(catalog_cli::export(args).await),

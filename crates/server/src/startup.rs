@@ -69,8 +69,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let auth = Arc::new(crate::auth::Authenticator {
         mode: args.auth_mode(),
         keys: hub.keys,
+        jwt: args.oidc.verifier().await?,
     });
-    tracing::info!(auth = ?auth.mode, "credentials");
+    tracing::info!(auth = ?auth.mode, oidc = ?args.oidc.oidc_issuer, "credentials");
     let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits, Some(auth));
     announce(&addr, &hub.data, hub.prompts)?;
 

@@ -256,8 +256,24 @@ async fn finish(mut socket: WebSocket, ending: Ending) {
         code: frame.0,
         reason: Utf8Bytes::from_static(frame.1),
     }));
-    let _ = tokio::time::timeout(wait, socket.send(close)).await;
+    if let Ok(Ok(())) = tokio::time::timeout(wait, socket.send(close)).await {
+        // The closing handshake (RFC 6455 §7.1.1): read until the client's Close.
+        // Dropping the socket while its requests sit unread would make the kernel
+        // reset the connection, and a reset discards what the client has not read
+        // yet: the last replies and the close frame itself.
+        let drain = async {
+            while let Some(Ok(msg)) = socket.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, drain).await;
+    }
 }
+
+/// How long a closed connection waits for the client's Close frame.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(5);
 
 /// The close a read error calls for (RFC 6455 §7.4.1): 1009 for a frame or
 /// message over the limit, 1007 for a text frame that is not UTF-8, 1002 for
