@@ -14,8 +14,11 @@
 //! - `mcp-prompts-embedded` ([`adapters::embedded`]): SQLite in a data folder.
 //! - `mcp-prompts-aws` ([`adapters::aws`], [`edges::lambda`]; feature `aws`):
 //!   DynamoDB, S3, SQS, API Gateway, and the Lambda handlers.
+//! - `mcp-prompts-auth` ([`auth`]): API keys and OIDC JWTs, one check for
+//!   every door and the Lambda authorizer.
 //! - `mcp-prompts-server` ([`edges`], [`startup`]): the local gateway, stdio, CLI.
 
+pub use mcp_prompts_auth as auth;
 pub use mcp_prompts_domain as domain;
 pub use mcp_prompts_engine as engine;
 pub use mcp_prompts_engine::{ports, realtime, seed, telemetry};

@@ -262,3 +262,56 @@ fn credentials_are_required_by_default_off_loopback() {
         "a non-loopback bind requires keys unless --auth off: {r:?}"
     );
 }
+
+/// Revision 2026-07-28 requests stand alone (no session), yet still run as
+/// their caller: a reader's stateless write is refused like any other.
+#[tokio::test]
+async fn a_stateless_request_runs_with_the_caller_s_role() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, reader) = create_key(data.path(), "stateless-reader", "reader");
+    let (_, editor) = create_key(data.path(), "stateless-editor", "editor");
+    let server = TestServer::start_with(Some(data.path()), &["--auth", "required"]);
+    let call = |key: &str, description: &str| {
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}},
+            "name": "update_prompt",
+            "arguments": {"id": "code-review", "description": description}}});
+        let bearer = format!("Bearer {key}");
+        let r = request(
+            &server.http_url,
+            "POST",
+            "/mcp",
+            &[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+                ("MCP-Protocol-Version", "2026-07-28"),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "update_prompt"),
+                ("Authorization", &bearer),
+            ],
+            Some(&body.to_string()),
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        let reply: Value = serde_json::from_str(
+            r.body
+                .lines()
+                .find(|l| l.contains("jsonrpc"))
+                .map(|l| l.trim_start_matches("data:").trim())
+                .unwrap(),
+        )
+        .unwrap();
+        reply["result"].clone()
+    };
+    let refused = call(&reader, "by a reader");
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(
+        refused["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("editor"),
+        "{refused}"
+    );
+    let accepted = call(&editor, "by an editor");
+    assert_eq!(accepted["isError"], false, "{accepted}");
+}

@@ -166,6 +166,7 @@ async fn gateway(
         max_connection: Duration::from_secs(7200),
         queue_capacity: 4096,
         domain: addr.to_string(),
+        authorizer: None,
     });
     let router = gw.router();
     let stop = shutdown.clone();

@@ -7,25 +7,32 @@ use http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 
 /// The credential of a request with these headers and query string.
 pub fn find(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    if let Some(bearer) = headers
+    bearer(headers)
+        .or_else(|| query.and_then(query_token))
+        .or_else(|| subprotocol_token(headers))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim().to_string());
-    }
-    if let Some(token) = query.and_then(query_token) {
-        return Some(token);
-    }
-    subprotocol_token(headers)
+        .map(|t| t.trim().to_string())
 }
 
 /// The `token` parameter of a query string, unescaped.
 pub fn query_token(query: &str) -> Option<String> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token="))
-        .map(percent_decode)
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The credential of an API Gateway event: its headers, and its query
+/// parameters already decoded (`token`).
+pub fn find_in_event(headers: &HeaderMap, token_param: Option<&str>) -> Option<String> {
+    bearer(headers)
+        .or_else(|| token_param.map(str::to_string))
+        .or_else(|| subprotocol_token(headers))
 }
 
 fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
@@ -37,31 +44,6 @@ fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
         .find_map(|o| o.trim().strip_prefix("mcp.auth.").map(str::to_string))
 }
 
-/// `%XX` escapes of a query value (keys are URL-safe, but a client may escape).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1..i + 3)) {
-            (b'%', Some(hex)) => {
-                match u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            (b'+', _) => out.push(b' '),
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,9 +51,9 @@ mod tests {
 
     #[test]
     fn query_tokens_are_unescaped() {
-        assert_eq!(percent_decode("a%2Db"), "a-b");
-        assert_eq!(percent_decode("plain"), "plain");
         assert_eq!(query_token("x=1&token=a%2Eb"), Some("a.b".into()));
+        assert_eq!(query_token("token=plain"), Some("plain".into()));
+        assert_eq!(query_token("tokens=x"), None);
     }
 
     #[test]
@@ -86,5 +68,22 @@ mod tests {
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer hdr"));
         assert_eq!(find(&h, Some("token=q")), Some("hdr".into()));
         assert_eq!(find(&HeaderMap::new(), Some("a=b")), None);
+    }
+
+    #[test]
+    fn an_event_s_decoded_token_parameter_counts_after_the_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            find_in_event(&h, Some("q%2E")),
+            Some("q%2E".into()),
+            "not decoded twice"
+        );
+        h.insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("mcp, mcp.auth.sub"),
+        );
+        assert_eq!(find_in_event(&h, None), Some("sub".into()));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer hdr"));
+        assert_eq!(find_in_event(&h, Some("q")), Some("hdr".into()));
     }
 }

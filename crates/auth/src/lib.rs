@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod credential;
 mod jwks;
 pub mod oidc;
+mod oidc_args;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use mcp_prompts_engine::ports::KeyStore;
 
 pub use jwks::JwksSource;
 pub use oidc::{JwtVerifier, OidcSettings};
+pub use oidc_args::OidcArgs;
 
 /// Whether the hub requires credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

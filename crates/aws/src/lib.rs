@@ -9,7 +9,7 @@
 //!   labels, change log) with [`blobs`] for templates too big for an item;
 //!   [`history`] reads and bounds the change log.
 //! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
-//! - [`sessions`], [`connections`]: the session and connection stores.
+//! - [`sessions`], [`connections`], [`keys`]: the session, connection and API key stores.
 //! - [`pusher`]: `PostToConnection` through the management API.
 //! - [`lambda`]: the Lambda entry points (WebSocket routes, SQS fan-out,
 //!   sweeper), thin edges over the engine.
@@ -20,6 +20,7 @@ pub mod config;
 pub mod connections;
 pub mod history;
 mod items;
+pub mod keys;
 pub mod lambda;
 pub mod metrics;
 pub mod outbox;
@@ -33,6 +34,7 @@ mod writes;
 pub use config::{AwsClients, AwsSettings};
 pub use connections::DynamoConnectionStore;
 pub use history::HistoryBounds;
+pub use keys::DynamoKeyStore;
 pub use outbox::Outbox;
 pub use prompt_store::DynamoPromptStore;
 pub use pusher::ApiGatewayPusher;

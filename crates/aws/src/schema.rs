@@ -14,6 +14,8 @@
 //! - `META` / `FLOOR`: the oldest change position still kept (`position`); the
 //!   history pruner (`history.rs`) raises it before deleting older changes.
 //! - `CURSOR` / `{consumer}`: where a change-log consumer left off.
+//! - `KEYS` / `H#{sha256}`: an API key (`key_id`, `name`, `role`, `created_at`,
+//!   `revoked_at` once revoked); see `keys.rs`.
 //!
 //! Sessions table (`id`): `record` (the `SessionRecord` JSON), `ttl`.
 //! Connections table (`pk` = connection id, `sk`): `CONN` (`session_id`,
@@ -29,6 +31,7 @@ pub const HEAD_SK: &str = "HEAD";
 pub const HISTORY_FLOOR_SK: &str = "FLOOR";
 pub const CHANGES_PK: &str = "CHANGES";
 pub const CURSOR_PK: &str = "CURSOR";
+pub const KEYS_PK: &str = "KEYS";
 
 pub const LIVE_INDEX: &str = "live";
 pub const LIVE_KEY: &str = "live_key";
@@ -50,6 +53,10 @@ pub const TTL: &str = "ttl";
 
 pub fn prompt_pk(id: &str) -> String {
     format!("P#{id}")
+}
+
+pub fn key_sk(hash: &str) -> String {
+    format!("H#{hash}")
 }
 
 pub fn version_sk(version: u64) -> String {

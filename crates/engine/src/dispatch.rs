@@ -315,6 +315,8 @@ impl Engine {
             envelope.log_level,
             envelope.client_capabilities,
         );
+        // No session state carries over, but the caller does: its role applies.
+        stateless.principal = session.principal.clone();
         let result = if method == "server/discover" {
             Ok(Reply::Value(modern::discover()))
         } else {

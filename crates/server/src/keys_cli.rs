@@ -1,4 +1,5 @@
-//! `mcp-prompts keys create|list|revoke`: API keys in the data folder. A new key
+//! `mcp-prompts keys create|list|revoke`: API keys in the data folder, or with
+//! `--backend aws` in the prompts table the Lambda authorizer reads. A new key
 //! is printed once, alone on the last line of output; only its hash is kept.
 
 use std::sync::Arc;
@@ -38,26 +39,47 @@ pub struct DataArg {
     /// The data folder (as for `serve`).
     #[arg(long, env = "MCP_PROMPTS_DATA")]
     pub data: Option<std::path::PathBuf>,
+    /// Where the keys live: the data folder, or the AWS prompts table.
+    #[arg(long, value_enum, env = "MCP_PROMPTS_BACKEND", default_value_t = crate::cli::Backend::Embedded)]
+    pub backend: crate::cli::Backend,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: mcp_prompts_aws::lambda::AwsArgs,
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
     Role::parse(text).map_err(|e| e.to_string())
 }
 
-fn open(data: &DataArg) -> anyhow::Result<EmbeddedStore> {
+async fn open(data: &DataArg) -> anyhow::Result<Arc<dyn KeyStore>> {
+    if data.backend == crate::cli::Backend::Aws {
+        #[cfg(feature = "aws")]
+        {
+            let settings = data.aws.settings();
+            let clients = Arc::new(mcp_prompts_aws::AwsClients::load(&settings).await);
+            return Ok(Arc::new(mcp_prompts_aws::DynamoKeyStore::new(
+                clients,
+                settings.prompts_table,
+                Arc::new(SystemClock),
+            )));
+        }
+        #[cfg(not(feature = "aws"))]
+        anyhow::bail!(crate::startup::NO_AWS);
+    }
     let dir = data
         .data
         .clone()
         .unwrap_or_else(crate::cli::default_data_dir);
-    EmbeddedStore::open(&dir, Arc::new(SystemClock))
-        .with_context(|| format!("opening the data folder {}", dir.display()))
+    let store = EmbeddedStore::open(&dir, Arc::new(SystemClock))
+        .with_context(|| format!("opening the data folder {}", dir.display()))?;
+    Ok(Arc::new(store))
 }
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create { name, role, data } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            let store = open(&data)?;
+            let store = open(&data).await?;
             let (id, key) = crate::auth::new_key();
             store
                 .add(&id, &name, role, &crate::auth::hash(&key))
@@ -67,7 +89,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             println!("{key}");
         }
         KeysCommand::List { data } => {
-            let store = open(&data)?;
+            let store = open(&data).await?;
             for k in store.list().await? {
                 let state = k
                     .revoked_at
@@ -82,7 +104,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id, data } => {
-            let store = open(&data)?;
+            let store = open(&data).await?;
             anyhow::ensure!(store.revoke(&id).await?, "no live key with id '{id}'");
             println!("revoked key {id}");
         }

@@ -22,7 +22,7 @@ use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
 /// What a build without the AWS column says to `--backend aws`.
 #[cfg(not(feature = "aws"))]
-const NO_AWS: &str =
+pub(crate) const NO_AWS: &str =
     "this build has no AWS support: build with `cargo run --release --features aws -- ...`";
 
 /// Runs `serve` until SIGINT/SIGTERM.
@@ -69,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let auth = Arc::new(crate::auth::Authenticator {
         mode: args.auth_mode(),
         keys: hub.keys,
-        jwt: args.oidc.verifier().await?,
+        jwt: args.oidc.verifier().await.map_err(anyhow::Error::msg)?,
     });
     tracing::info!(auth = ?auth.mode, oidc = ?args.oidc.oidc_issuer, "credentials");
     let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits, Some(auth));

@@ -1,11 +1,12 @@
 //! Lambda entry points: API Gateway WebSocket routes (`$connect`, `$disconnect`,
-//! `$default`) and the SQS fan-out consumer. Each handler is a plain async
+//! `$default`), the SQS fan-out consumer and the authorizer. Each handler is a plain async
 //! function over the real `aws_lambda_events` type and a [`LambdaApp`] holding the
 //! session host over the AWS ports, so tests call it directly and the local gateway (`serve --backend
 //! aws`) calls the very same functions in-process. `runtime` is the thin
 //! `lambda_runtime` wrapper the `mcp-prompts-lambda` binary runs.
 
 pub mod app;
+pub mod authorizer;
 pub mod fanout;
 pub mod runtime;
 pub mod settings;

@@ -6,7 +6,8 @@
 //! `websocket` (or `connect` / `disconnect` / `default`: all three routes share
 //! one handler that routes on `routeKey`), `fanout` (the SQS consumer) or
 //! `sweeper` (republishes the outbox and prunes the change history to
-//! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`).
+//! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`) or
+//! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`).
 //! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
 //! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
 
@@ -19,8 +20,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::LambdaApp;
 use super::settings::LambdaSettings;
-use crate::{ApiGatewayPusher, AwsClients, DynamoPromptStore, HistoryBounds};
+use crate::{ApiGatewayPusher, AwsClients, DynamoKeyStore, DynamoPromptStore, HistoryBounds};
+use mcp_prompts_auth::{AuthMode, Authenticator};
 use mcp_prompts_engine::EngineConfig;
+use mcp_prompts_engine::ports::SystemClock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandlerKind {
@@ -28,6 +31,8 @@ pub enum HandlerKind {
     Fanout,
     /// The outbox sweeper, on an EventBridge schedule (any event).
     Sweeper,
+    /// The REQUEST authorizer of `$connect` and of the HTTP API's routes.
+    Authorizer,
 }
 
 impl HandlerKind {
@@ -41,6 +46,7 @@ impl HandlerKind {
             "websocket" | "connect" | "disconnect" | "default" => Some(Self::WebSocket),
             "fanout" | "sqs" => Some(Self::Fanout),
             "sweeper" | "sweep" => Some(Self::Sweeper),
+            "authorizer" | "auth" => Some(Self::Authorizer),
             _ => None,
         }
     }
@@ -50,7 +56,7 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, fanout or sweeper").into()
+            format!("unknown handler '{name}': use websocket, fanout, sweeper or authorizer").into()
         })
     }
 }
@@ -75,8 +81,36 @@ pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStor
     Ok((kind, Arc::new(app), store))
 }
 
+/// The authorizer's check: API keys in the prompts table, and the OIDC issuer
+/// of the environment if one is set (its JWKS loaded now, at init).
+pub async fn authenticator() -> Result<Authenticator, Error> {
+    let all = LambdaSettings::from_env()?;
+    let settings = all.aws.settings();
+    let clients = Arc::new(AwsClients::load(&settings).await);
+    let keys = DynamoKeyStore::new(clients, settings.prompts_table, Arc::new(SystemClock));
+    Ok(Authenticator {
+        mode: AuthMode::Required,
+        keys: Arc::new(keys),
+        jwt: all.oidc.verifier().await?,
+    })
+}
+
 pub async fn run() -> Result<(), Error> {
     let started = Instant::now();
+    if HandlerKind::from_env()? == HandlerKind::Authorizer {
+        let auth = Arc::new(authenticator().await?);
+        tracing::info!(
+            handler = "authorizer",
+            init_ms = started.elapsed().as_secs_f64() * 1000.0,
+            oidc = auth.jwt.is_some(),
+            "lambda init done"
+        );
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+            let auth = auth.clone();
+            async move { super::authorizer::handle(&auth, event.payload).await }
+        }))
+        .await;
+    }
     let (kind, app, store) = init().await?;
     tracing::info!(
         handler = ?kind,
@@ -111,6 +145,8 @@ pub async fn run() -> Result<(), Error> {
             }))
             .await
         }
+        // Served above, without the app (it needs no connections URL).
+        HandlerKind::Authorizer => Err("the authorizer has no app".into()),
     }
 }
 
@@ -121,4 +157,24 @@ pub fn max_rss_kb() -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HandlerKind;
+
+    #[test]
+    fn handler_names_and_the_routes_of_the_stack_parse() {
+        for (name, kind) in [
+            ("websocket", HandlerKind::WebSocket),
+            ("$connect", HandlerKind::WebSocket),
+            ("bootstrap.default", HandlerKind::WebSocket),
+            ("fanout", HandlerKind::Fanout),
+            ("sweeper", HandlerKind::Sweeper),
+            ("authorizer", HandlerKind::Authorizer),
+        ] {
+            assert_eq!(HandlerKind::parse(name), Some(kind), "{name}");
+        }
+        assert_eq!(HandlerKind::parse("http"), None, "not served yet");
+    }
 }

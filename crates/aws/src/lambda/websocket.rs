@@ -1,5 +1,7 @@
 //! The API Gateway WebSocket routes, thin over the session host. `$connect`
-//! negotiates the subprotocol and registers the connection with a fresh session;
+//! negotiates the subprotocol and registers the connection with a fresh session
+//! of the caller the authorizer admitted (`requestContext.authorizer`, which
+//! API Gateway repeats on every `$default` of the connection);
 //! `$default` runs one message (its session loaded from the stores, settled back
 //! by the host), pushes the notices and replay with `PostToConnection`, and
 //! returns the reply as the route response; `$disconnect` detaches the session
@@ -15,6 +17,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::app::LambdaApp;
+use super::authorizer::principal_of;
 use mcp_prompts_engine::host::{ConnectError, Turn};
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
 use mcp_prompts_engine::ports::PushOutcome;
@@ -43,7 +46,8 @@ pub async fn connect(
         return response(400, Some("no connection id".into()));
     };
     let offered = header_values(&event.headers, "sec-websocket-protocol");
-    let connected = match app.host.connect(&connection_id, &offered).await {
+    let caller = principal_of(&event.request_context.authorizer);
+    let connected = match app.host.connect_as(&connection_id, &offered, caller).await {
         Ok(c) => c,
         Err(refused @ ConnectError::Subprotocol { .. }) => {
             return response(400, Some(format!("{refused}\n")));
@@ -86,12 +90,13 @@ pub async fn default_route(
     };
     let shape = app.engine.classify(&text);
     app.refresh_catalog().await;
+    let caller = principal_of(&event.request_context.authorizer);
     let handled = async {
         if shape.stateless {
             // 2026-07-28: the request carries its own session; nothing to load or save.
-            return Ok(app.host.stateless(&text).await);
+            return Ok(app.host.stateless(&text, caller).await);
         }
-        let mut attachment = app.host.attachment(&connection_id).await?;
+        let mut attachment = app.host.attachment(&connection_id, caller.as_ref()).await?;
         Ok(app.host.message(&mut attachment, &text).await)
     };
     let turn: Turn = match tokio::time::timeout(app.limits.request_timeout, handled).await {

@@ -220,9 +220,30 @@ impl SessionHost {
 
     /// The attachment of a connection whose door keeps nothing between
     /// messages (a Lambda): its record and its session from the stores. An
-    /// unknown session gives a fresh one (the client must initialize); an
-    /// unknown connection is an error reply to send back.
-    pub async fn attachment(&self, connection_id: &str) -> Result<Attachment, String> {
+    /// unknown session gives a fresh one of `principal` (the caller the door's
+    /// authorizer admitted; the client must initialize); an unknown connection,
+    /// or a stored session of another principal, is an error reply to send back.
+    pub async fn attachment(
+        &self,
+        connection_id: &str,
+        principal: Option<&Principal>,
+    ) -> Result<Attachment, String> {
+        let mut a = self.load_attachment(connection_id).await?;
+        if a.session.is_initialized() {
+            if a.session.principal.as_ref() != principal {
+                let err = RpcError::new(
+                    jsonrpc::INVALID_REQUEST,
+                    "this connection's session belongs to another principal",
+                );
+                return Err(jsonrpc::failure(None, &err));
+            }
+        } else {
+            a.session.principal = principal.cloned();
+        }
+        Ok(a)
+    }
+
+    async fn load_attachment(&self, connection_id: &str) -> Result<Attachment, String> {
         let now = self.now();
         let unknown = |detail: String| {
             let err = RpcError::internal(format!("connection {connection_id}: {detail}"));
@@ -314,8 +335,10 @@ impl SessionHost {
 
     /// A 2026-07-28 request that carries its own envelope: run on a throw-away
     /// session, nothing loaded or saved (a Lambda skips the session reads).
-    pub async fn stateless(&self, text: &str) -> Turn {
+    pub async fn stateless(&self, text: &str, principal: Option<Principal>) -> Turn {
         let mut session = Session::new("stateless");
+        // Each request stands alone, but still as its caller: the role applies.
+        session.principal = principal;
         let out = self
             .engine
             .handle_text_with_effects(&mut session, text)
@@ -335,7 +358,7 @@ impl SessionHost {
         let now = self.now();
         let attachment = match attachment {
             Some(a) => Some(a),
-            None => self.attachment(connection_id).await.ok(),
+            None => self.load_attachment(connection_id).await.ok(),
         };
         if let Some(a) = attachment.filter(|a| a.session.is_initialized()) {
             let record = SessionRecord {

@@ -6,6 +6,7 @@
 //! the outbox sweeper and keeps the change history within its bounds. `aws
 //! bootstrap` lives here too.
 
+mod authorize;
 mod bootstrap;
 pub mod connections;
 mod history;
@@ -57,6 +58,8 @@ pub struct AwsGateway {
     pub queue_capacity: usize,
     /// `host:port` the events name as `domainName`.
     pub domain: String,
+    /// The `$connect` authorizer (`--auth required`), as the stack deploys it.
+    pub authorizer: Option<Arc<mcp_prompts_auth::Authenticator>>,
 }
 
 impl AwsGateway {
@@ -103,6 +106,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: args.hub.max_message_bytes.min(limits.max_message_bytes),
     };
     let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    let authorizer = match args.auth_mode() {
+        crate::auth::AuthMode::Required => Some(Arc::new(mcp_prompts_auth::Authenticator {
+            mode: crate::auth::AuthMode::Required,
+            keys: Arc::new(mcp_prompts_aws::DynamoKeyStore::new(
+                clients.clone(),
+                settings.prompts_table.clone(),
+                app.engine.catalog.clock().clone(),
+            )),
+            jwt: args.oidc.verifier().await.map_err(anyhow::Error::msg)?,
+        })),
+        crate::auth::AuthMode::Off => None,
+    };
+    tracing::info!(auth = ?args.auth_mode(), oidc = ?args.oidc.oidc_issuer, "credentials ($connect authorizer)");
     if !args.hub.no_seed {
         let seeded = mcp_prompts_engine::seed::seed_if_empty(&app.engine.catalog)
             .await
@@ -125,6 +141,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connection: Duration::from_secs(args.gateway.max_connection_secs),
         queue_capacity: args.hub.send_queue.max(1),
         domain: addr.to_string(),
+        authorizer,
     });
     let tasks = [
         tokio::spawn(sqs::poll_changes(

@@ -1,5 +1,7 @@
 //! The gateway's WebSocket side, behaving like API Gateway: each connection gets
-//! an id; the upgrade request becomes a `$connect` event (a non-200 answer
+//! an id; with `--auth required` the upgrade first goes through the Lambda
+//! authorizer (`authorize.rs`: 401 without a valid credential), whose context
+//! every event of the connection carries; the upgrade request becomes a `$connect` event (a non-200 answer
 //! refuses the upgrade, a `Sec-WebSocket-Protocol` header is echoed), every text
 //! frame a `$default` event whose response body is sent back, the close a
 //! `$disconnect` event. Frames the handlers post to `@connections/{id}` arrive
@@ -12,11 +14,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyResponse, ApiGatewayRequestAuthorizer, ApiGatewayWebsocketProxyRequest,
+};
 use aws_lambda_events::encodings::Body;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::stream::SplitSink;
@@ -34,9 +38,17 @@ pub async fn upgrade(
     State(gw): State<Arc<AwsGateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
     let id = connection_id();
+    let authorizer = match &gw.authorizer {
+        Some(auth) => match super::authorize::authorize(auth, &headers, uri.query(), &id).await {
+            Ok(context) => context,
+            Err(refused) => return refused,
+        },
+        None => ApiGatewayRequestAuthorizer::default(),
+    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -44,6 +56,7 @@ pub async fn upgrade(
         .to_string();
     let mut event = gw.event("$connect", "CONNECT", &id, peer);
     event.headers = headers;
+    event.request_context.authorizer = authorizer.clone();
     let answer = routes::handle(&gw.app, event).await;
     if answer.status_code != 200 {
         let status =
@@ -76,7 +89,7 @@ pub async fn upgrade(
         .on_failed_upgrade(move |_| {
             failed_gw.local.remove(&failed_id);
         })
-        .on_upgrade(move |socket| run(gw, socket, id, peer, conn, rx))
+        .on_upgrade(move |socket| run(gw, socket, id, peer, conn, rx, authorizer))
 }
 
 async fn run(
@@ -86,6 +99,7 @@ async fn run(
     peer: SocketAddr,
     conn: Arc<LocalConnection>,
     rx: mpsc::Receiver<Outgoing>,
+    authorizer: ApiGatewayRequestAuthorizer,
 ) {
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write_loop(sink, rx, conn.closed.clone()));
@@ -124,6 +138,7 @@ async fn run(
         };
         conn.touch();
         let mut event = gw.event("$default", "MESSAGE", &id, peer);
+        event.request_context.authorizer = authorizer.clone();
         event.body = Some(body);
         event.is_base64_encoded = binary;
         let answer = routes::handle(&gw.app, event).await;
@@ -138,6 +153,7 @@ async fn run(
     }
     gw.local.remove(&id);
     let mut event = gw.event("$disconnect", "DISCONNECT", &id, peer);
+    event.request_context.authorizer = authorizer;
     event.request_context.disconnect_status_code = close.map(|(c, _)| i64::from(c)).or(Some(1000));
     routes::handle(&gw.app, event).await;
     drop(conn);

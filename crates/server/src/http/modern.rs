@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::headers::{Accepts, PROTOCOL_VERSION};
 use super::{HttpEdge, json_response, reject};
 use mcp_prompts_engine::Session;
+use mcp_prompts_engine::domain::Principal;
 use mcp_prompts_engine::jsonrpc;
 use mcp_prompts_engine::modern::{self, META_SUBSCRIPTION_ID, MODERN_VERSION, RequestProbe};
 use mcp_prompts_engine::realtime::{Connection, Outgoing, Registry};
@@ -50,6 +51,7 @@ pub async fn handle(
     headers: &HeaderMap,
     text: &str,
     accepts: Accepts,
+    principal: Option<Principal>,
 ) -> Response {
     let Ok(probe) = serde_json::from_str::<RequestProbe<'_>>(text) else {
         return reject(
@@ -66,9 +68,11 @@ pub async fn handle(
         return StatusCode::ACCEPTED.into_response();
     }
     if probe.method.as_deref() == Some("subscriptions/listen") {
-        return listen(edge, text).await;
+        return listen(edge, text, principal).await;
     }
+    // Each request stands alone, but still as its caller: the role applies.
     let mut session = Session::new("http-stateless");
+    session.principal = principal;
     let mut frames = edge.gw.host.engine.handle_text(&mut session, text).await;
     let Some(reply) = frames.pop() else {
         return StatusCode::ACCEPTED.into_response();
@@ -152,10 +156,11 @@ fn status_of(reply: &str) -> StatusCode {
 /// Opens a listen stream: the acknowledgement first, then the notifications the
 /// fan-out queues for it, until the client closes it or the server shuts down
 /// (then the listen request gets its closing result).
-async fn listen(edge: &HttpEdge, text: &str) -> Response {
+async fn listen(edge: &HttpEdge, text: &str, principal: Option<Principal>) -> Response {
     let registry = edge.gw.registry.clone();
     let (conn, rx) = registry.register();
     let mut session = Session::new(format!("http-listen-{}", conn.id));
+    session.principal = principal;
     let frames = edge.gw.host.engine.handle_text(&mut session, text).await;
     let Some(listener) = session.listeners.first() else {
         registry.remove(conn.id);

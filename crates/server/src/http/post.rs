@@ -59,7 +59,7 @@ pub async fn handle(
         );
     };
     if modern {
-        return super::modern::handle(&edge, &headers, text, accepts).await;
+        return super::modern::handle(&edge, &headers, text, accepts, principal).await;
     }
     let Some(kind) = Kind::of(text) else {
         return reject(
