@@ -143,6 +143,8 @@ pub struct HubArgs {
     /// closed (code 1008 on a WebSocket).
     #[arg(long, env = "MCP_PROMPTS_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long, env = "MCP_PROMPTS_NO_SEED")]
     pub no_seed: bool,
@@ -151,6 +153,44 @@ pub struct HubArgs {
     /// that does not validate stops startup.
     #[arg(long, env = "MCP_PROMPTS_RESOURCES")]
     pub resources: Option<PathBuf>,
+}
+
+/// What one render or save may cost (`mcp_prompts_engine::catalog::Limits`;
+/// the README's "Limits" table explains each).
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Largest template a write may save, in bytes.
+    #[arg(long, env = "MCP_PROMPTS_MAX_TEMPLATE_BYTES", default_value_t = 256 * 1024)]
+    pub max_template_bytes: usize,
+    /// Largest rendered output, in bytes: estimated at save time through the
+    /// partials, enforced while rendering.
+    #[arg(long, env = "MCP_PROMPTS_MAX_OUTPUT_BYTES", default_value_t = 1024 * 1024)]
+    pub max_output_bytes: usize,
+    /// Bytes the save-time estimate allows per value a template writes.
+    #[arg(long, env = "MCP_PROMPTS_VALUE_ALLOWANCE", default_value_t = 64)]
+    pub value_allowance: usize,
+    /// Longest a render may take, in milliseconds.
+    #[arg(long, env = "MCP_PROMPTS_MAX_RENDER_MS", default_value_t = 2000)]
+    pub max_render_ms: u64,
+    /// Deepest partial nesting (`a` includes `b` includes `c`...).
+    #[arg(long, env = "MCP_PROMPTS_MAX_PARTIAL_DEPTH", default_value_t = 16)]
+    pub max_partial_depth: usize,
+    /// Largest total size of one render's arguments, in bytes.
+    #[arg(long, env = "MCP_PROMPTS_MAX_ARGUMENT_BYTES", default_value_t = 256 * 1024)]
+    pub max_argument_bytes: usize,
+}
+
+impl RenderArgs {
+    pub fn limits(&self) -> mcp_prompts_engine::catalog::Limits {
+        mcp_prompts_engine::catalog::Limits {
+            max_template_bytes: self.max_template_bytes.max(1),
+            max_output_bytes: self.max_output_bytes.max(1),
+            value_allowance: self.value_allowance,
+            max_render_time: std::time::Duration::from_millis(self.max_render_ms.max(1)),
+            max_partial_depth: self.max_partial_depth.max(1),
+            max_argument_bytes: self.max_argument_bytes.max(1),
+        }
+    }
 }
 
 impl HubArgs {

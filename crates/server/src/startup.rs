@@ -115,6 +115,8 @@ struct HubSettings {
     /// The static resources file (`--resources`), if any.
     resources: Option<PathBuf>,
     engine: EngineConfig,
+    /// What one render or save may cost.
+    limits: mcp_prompts_engine::catalog::Limits,
     send_queue: usize,
     publisher: PublisherConfig,
     /// `None`: leave pruning to the `serve` that owns the data folder's limits.
@@ -146,6 +148,7 @@ impl From<&HubArgs> for HubSettings {
                 page_size: args.page_size.max(1),
                 max_message_bytes: args.max_message_bytes,
             },
+            limits: args.render.limits(),
             send_queue: args.send_queue,
             publisher: PublisherConfig {
                 window: Duration::from_millis(args.coalesce_ms),
@@ -194,7 +197,7 @@ async fn open_hub(
         EmbeddedStore::open(&data, clock.clone())
             .with_context(|| format!("opening the data folder {}", data.display()))?,
     );
-    let catalog = Arc::new(Catalog::new(store.clone(), clock));
+    let catalog = Arc::new(Catalog::new(store.clone(), clock).with_limits(settings.limits));
     if settings.seed {
         let seeded = mcp_prompts_engine::seed::seed_if_empty(&catalog)
             .await
