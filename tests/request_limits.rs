@@ -5,7 +5,10 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::TestServer;
+use common::http::{ACCEPT_BOTH, call_tool, open_session, post_mcp, request};
 use common::ws::WsClient;
 use serde_json::json;
 
@@ -54,4 +57,196 @@ async fn a_render_over_the_output_flag_is_refused_naming_the_limit() {
         fanout.to_string().contains("output limit of 200 bytes"),
         "{fanout}"
     );
+}
+
+fn create_key(data: &std::path::Path, name: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+        .args([
+            "keys", "create", "--name", name, "--role", "editor", "--data",
+        ])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().to_string()
+}
+
+async fn connect_as(url: &str, key: &str) -> Result<WsClient, (u16, String)> {
+    WsClient::try_connect(url, Some(&format!("mcp, mcp.auth.{key}"))).await
+}
+
+async fn initialized_as(url: &str, key: &str) -> WsClient {
+    let mut c = connect_as(url, key).await.expect("connects");
+    let reply = c
+        .request("initialize", common::ws::init_params(json!({})))
+        .await;
+    assert!(reply["result"].is_object(), "{reply}");
+    c
+}
+
+#[tokio::test]
+async fn websockets_beyond_a_principals_limit_get_429_and_others_still_connect() {
+    let data = tempfile::tempdir().unwrap();
+    let a = create_key(data.path(), "a");
+    let b = create_key(data.path(), "b");
+    let server = TestServer::start_with(
+        Some(data.path()),
+        &["--auth", "required", "--max-connections-per-principal", "2"],
+    );
+    let first = initialized_as(&server.ws_url, &a).await;
+    let _second = initialized_as(&server.ws_url, &a).await;
+    let refused = connect_as(&server.ws_url, &a)
+        .await
+        .err()
+        .expect("a's third connection is refused");
+    assert_eq!(refused.0, 429, "{refused:?}");
+    assert!(refused.1.contains("limit 2 per principal"), "{refused:?}");
+    let mut other = initialized_as(&server.ws_url, &b).await;
+    assert_eq!(other.request("ping", json!({})).await["result"], json!({}));
+    // Closing one of a's connections gives its place back.
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match connect_as(&server.ws_url, &a).await {
+            Ok(mut c) => {
+                assert_eq!(c.request("ping", json!({})).await["result"], json!({}));
+                break;
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                assert_eq!(e.0, 429, "{e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("a's place did not come back: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn anonymous_websockets_count_per_client_address() {
+    let server = TestServer::start_with(None, &["--max-connections-per-principal", "1"]);
+    let (_c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    let refused = WsClient::try_connect(&server.ws_url, Some("mcp"))
+        .await
+        .err()
+        .expect("a second anonymous connection from 127.0.0.1 is refused");
+    assert_eq!(refused.0, 429, "{refused:?}");
+    assert!(refused.1.contains("limit 1 per principal"), "{refused:?}");
+}
+
+fn initialize_http(base: &str, key: &str) -> common::http::HttpResponse {
+    let bearer = format!("Bearer {key}");
+    let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": common::ws::init_params(json!({}))});
+    request(
+        base,
+        "POST",
+        "/mcp",
+        &[
+            ("Content-Type", "application/json"),
+            ACCEPT_BOTH,
+            ("Authorization", &bearer),
+        ],
+        Some(&body.to_string()),
+    )
+}
+
+#[tokio::test]
+async fn http_sessions_beyond_a_principals_limit_get_429_and_others_still_open_one() {
+    let data = tempfile::tempdir().unwrap();
+    let a = create_key(data.path(), "a");
+    let b = create_key(data.path(), "b");
+    let server = TestServer::start_with(
+        Some(data.path()),
+        &[
+            "--auth",
+            "required",
+            "--max-http-sessions-per-principal",
+            "2",
+        ],
+    );
+    let base = server.http_url.clone();
+    let first = initialize_http(&base, &a);
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(initialize_http(&base, &a).status, 200);
+    let refused = initialize_http(&base, &a);
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], -32031, "{refused:?}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("principal 'a'") && message.contains("limit 2 per principal"),
+        "{message}"
+    );
+    assert_eq!(initialize_http(&base, &b).status, 200, "b still gets one");
+    // Ending one of a's sessions gives its place back.
+    let id = first.header("mcp-session-id").unwrap().to_string();
+    let bearer = format!("Bearer {a}");
+    let deleted = request(
+        &base,
+        "DELETE",
+        "/mcp",
+        &[("Mcp-Session-Id", &id), ("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    assert_eq!(initialize_http(&base, &a).status, 200);
+}
+
+#[test]
+fn concurrent_posts_beyond_max_pending_on_one_session_get_429() {
+    let server = TestServer::start_with(None, &["--no-seed", "--max-pending", "1"]);
+    let base = server.http_url.clone();
+    let session = open_session(&base);
+    let created = call_tool(
+        &base,
+        &session,
+        1,
+        "create_prompt",
+        json!({"id": "list", "name": "List", "content": "{{#each items}}{{this}},{{/each}}", "variables": ["items"]}),
+    );
+    assert_eq!(created["result"]["isError"], false, "{created}");
+    // Renders that take a while, so requests overlap on the session.
+    let items: Vec<String> = (0..15_000).map(|i| format!("item{i}")).collect();
+    let get = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "apply_template", "arguments": {"id": "list", "variables": {"items": items}}}});
+    let mut refused = None;
+    for _round in 0..10 {
+        let answers: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..12)
+                .map(|_| s.spawn(|| post_mcp(&base, Some(&session), &get)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for answer in answers {
+            match answer.status {
+                200 => assert_eq!(answer.json()["result"]["isError"], false, "{answer:?}"),
+                429 => refused = Some(answer),
+                _ => panic!("{answer:?}"),
+            }
+        }
+        if refused.is_some() {
+            break;
+        }
+    }
+    let refused = refused.expect("a request over --max-pending 1 is refused");
+    assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], -32030, "{refused:?}");
+    assert!(
+        error["message"].as_str().unwrap().contains("(limit 1)"),
+        "{refused:?}"
+    );
+    // The session still works, one request at a time.
+    let ping = post_mcp(
+        &base,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
+    );
+    assert_eq!(ping.status, 200, "{ping:?}");
 }

@@ -67,6 +67,27 @@ pub struct ServeArgs {
     /// (each is a file descriptor: keep it below the open-file hard limit).
     #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTIONS", default_value_t = 16_000)]
     pub max_connections: usize,
+    /// WebSocket connections one principal (one client address when
+    /// anonymous) may hold open; more get HTTP 429 before the upgrade.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_MAX_CONNECTIONS_PER_PRINCIPAL",
+        default_value_t = 100
+    )]
+    pub max_connections_per_principal: usize,
+    /// Streamable HTTP sessions one principal (one client address when
+    /// anonymous) may hold; `initialize` beyond it gets HTTP 429.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_MAX_HTTP_SESSIONS_PER_PRINCIPAL",
+        default_value_t = 100
+    )]
+    pub max_http_sessions_per_principal: usize,
+    /// Requests of one Streamable HTTP session in flight at once (it runs
+    /// them one at a time); more get HTTP 429. A WebSocket reads its next
+    /// message only after answering the last, so it needs no such bound.
+    #[arg(long, env = "MCP_PROMPTS_MAX_PENDING", default_value_t = 32)]
+    pub max_pending: usize,
     /// Seconds a WebSocket may stay open without sending `initialize` (then 1008).
     #[arg(long, env = "MCP_PROMPTS_INIT_TIMEOUT_SECS", default_value_t = 10)]
     pub init_timeout_secs: u64,

@@ -65,6 +65,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_ws_message: args.hub.max_message_bytes.saturating_add(64 * 1024),
         max_connections: args.max_connections.max(1),
         init_timeout: Duration::from_secs(args.init_timeout_secs.max(1)),
+        max_connections_per_principal: args.max_connections_per_principal.max(1),
+        max_http_sessions_per_principal: args.max_http_sessions_per_principal.max(1),
+        max_pending: args.max_pending.max(1),
     };
     let auth = Arc::new(crate::auth::Authenticator {
         mode: args.auth_mode(),
