@@ -200,7 +200,10 @@ async fn http_sessions_beyond_a_principals_limit_get_429_and_others_still_open_o
 
 #[test]
 fn concurrent_posts_beyond_max_pending_on_one_session_get_429() {
-    let server = TestServer::start_with(None, &["--no-seed", "--max-pending", "1"]);
+    let server = TestServer::start_with(
+        None,
+        &["--no-seed", "--max-pending", "1", "--rate-per-sec", "0"],
+    );
     let base = server.http_url.clone();
     let session = open_session(&base);
     let created = call_tool(
@@ -249,4 +252,129 @@ fn concurrent_posts_beyond_max_pending_on_one_session_get_429() {
         &json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
     );
     assert_eq!(ping.status, 200, "{ping:?}");
+}
+
+fn ping(id: u64) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string()
+}
+
+#[tokio::test]
+async fn websocket_requests_over_the_rate_get_32029_and_the_connection_stays() {
+    let server = TestServer::start_with(None, &["--rate-per-sec", "1", "--rate-burst", "5"]);
+    // initialize and notifications/initialized take 2 of the 5 tokens.
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    for id in 100..110 {
+        c.send_text(&ping(id)).await;
+    }
+    let mut answered = 0;
+    let mut limited = Vec::new();
+    for id in 100..110u64 {
+        let reply = c.next_raw(Duration::from_secs(10)).await.expect("a reply");
+        assert_eq!(reply["id"], id, "one reply per request, in order: {reply}");
+        if reply["result"] == json!({}) {
+            answered += 1;
+        } else {
+            limited.push(reply);
+        }
+    }
+    assert!(answered >= 3, "the burst is served: {answered}");
+    assert!(!limited.is_empty(), "requests over the budget are refused");
+    for reply in &limited {
+        let error = &reply["error"];
+        assert_eq!(error["code"], -32029, "{reply}");
+        assert_eq!(error["message"], "rate limit exceeded", "{reply}");
+        let wait = error["data"]["retryAfterMs"]
+            .as_u64()
+            .expect("retryAfterMs");
+        assert!((1..=1000).contains(&wait), "{reply}");
+    }
+    // Other clients are not affected.
+    let (mut other, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    assert_eq!(other.request("ping", json!({})).await["result"], json!({}));
+    // Counted in one log line, not one per refusal.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.output().contains("over the rate limit") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = server.output();
+    let lines = output.matches("over the rate limit").count();
+    assert!(limited.len() >= 2, "{limited:?}");
+    assert!(
+        lines >= 1 && lines < limited.len(),
+        "one line per second, not per refusal: {output}"
+    );
+    // The connection stays open: once the bucket refilled, it is served again.
+    let wait = limited.last().unwrap()["error"]["data"]["retryAfterMs"]
+        .as_u64()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
+    assert_eq!(c.request("ping", json!({})).await["result"], json!({}));
+}
+
+#[test]
+fn http_requests_over_a_sessions_rate_get_429_and_other_sessions_do_not() {
+    let server = TestServer::start_with(None, &["--rate-per-sec", "1", "--rate-burst", "4"]);
+    let base = server.http_url.clone();
+    // initialize and notifications/initialized take 2 of the 4 tokens.
+    let session = open_session(&base);
+    let answers: Vec<_> = (10..16)
+        .map(|id| {
+            let msg = json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+            (id, post_mcp(&base, Some(&session), &msg))
+        })
+        .collect();
+    assert_eq!(answers[0].1.status, 200, "{:?}", answers[0]);
+    let (id, refused) = answers
+        .iter()
+        .find(|(_, r)| r.status == 429)
+        .expect("a request over the budget gets 429");
+    assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+    let body = refused.json();
+    assert_eq!(body["id"], *id, "{body}");
+    assert_eq!(body["error"]["code"], -32029, "{body}");
+    assert_eq!(body["error"]["message"], "rate limit exceeded", "{body}");
+    assert!(
+        body["error"]["data"]["retryAfterMs"].as_u64().unwrap() >= 1,
+        "{body}"
+    );
+    // Another session has its own budget.
+    let other = open_session(&base);
+    let ping = post_mcp(
+        &base,
+        Some(&other),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+    );
+    assert_eq!(ping.status, 200, "{ping:?}");
+}
+
+#[tokio::test]
+async fn websocket_requests_pipelined_past_max_pending_are_all_answered_in_order() {
+    // A WebSocket reads its next message only after answering the last: a
+    // client that pipelines is held back by the socket, not refused.
+    let server = TestServer::start_with(None, &["--max-pending", "2", "--rate-per-sec", "0"]);
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    for id in 1000..1300 {
+        c.send_text(&ping(id)).await;
+    }
+    for id in 1000..1300u64 {
+        let reply = c.next_raw(Duration::from_secs(10)).await.expect("a reply");
+        assert_eq!(reply["id"], id, "{reply}");
+        assert_eq!(reply["result"], json!({}), "{reply}");
+    }
+}
+
+#[test]
+fn stdio_is_not_rate_limited() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = common::stdio::StdioProc::embedded(data.path(), &[]);
+    p.initialize();
+    // Past the default burst of serve (100), all at once.
+    for id in 1..=250u64 {
+        p.send_text(&format!("{}\n", ping(id + 1000)));
+    }
+    for id in 1..=250u64 {
+        let reply = p.next(Duration::from_secs(10)).expect("a reply");
+        assert_eq!(reply["id"], id + 1000, "{reply}");
+        assert_eq!(reply["result"], json!({}), "{reply}");
+    }
 }

@@ -88,6 +88,15 @@ pub struct ServeArgs {
     /// message only after answering the last, so it needs no such bound.
     #[arg(long, env = "MCP_PROMPTS_MAX_PENDING", default_value_t = 32)]
     pub max_pending: usize,
+    /// Messages per second one WebSocket connection or Streamable HTTP
+    /// session may send, sustained (a token bucket); a request over it gets
+    /// JSON-RPC -32029 (`data.retryAfterMs`), a notification is dropped. 0
+    /// turns the limit off.
+    #[arg(long, env = "MCP_PROMPTS_RATE_PER_SEC", default_value_t = 50.0)]
+    pub rate_per_sec: f64,
+    /// Messages a quiet connection may send at once (the bucket's size).
+    #[arg(long, env = "MCP_PROMPTS_RATE_BURST", default_value_t = 100.0)]
+    pub rate_burst: f64,
     /// Seconds a WebSocket may stay open without sending `initialize` (then 1008).
     #[arg(long, env = "MCP_PROMPTS_INIT_TIMEOUT_SECS", default_value_t = 10)]
     pub init_timeout_secs: u64,
@@ -284,6 +293,14 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 impl ServeArgs {
+    /// `--rate-per-sec`/`--rate-burst`; `None` when the rate is 0 (off).
+    pub fn rate(&self) -> Option<mcp_prompts_engine::host::RateSettings> {
+        (self.rate_per_sec > 0.0).then(|| mcp_prompts_engine::host::RateSettings {
+            per_sec: self.rate_per_sec,
+            burst: self.rate_burst.max(1.0),
+        })
+    }
+
     /// `--auth`, or its default for the address: off only on loopback.
     pub fn auth_mode(&self) -> crate::auth::AuthMode {
         self.auth.unwrap_or(if self.addr.ip().is_loopback() {

@@ -52,6 +52,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 session_grace_secs: args.session_grace_secs,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
                 save_handshake: false,
+                rate: args.rate(),
             },
             max_detached_sessions: args.max_detached_sessions,
             ..HubSettings::from(&args.hub)
@@ -162,6 +163,8 @@ impl From<&HubArgs> for HubSettings {
                 session_grace_secs: 600,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
                 save_handshake: false,
+                // stdio serves one local client: no rate limit.
+                rate: None,
             },
             max_detached_sessions: 10_000,
         }

@@ -20,6 +20,7 @@
 //! ([`SessionHost::attachment`]).
 
 mod indexed;
+mod rate;
 mod settle;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::ports::{
 use crate::subprotocol::{self, ACCEPTED, Negotiated};
 
 pub use indexed::IndexedAudience;
+pub use rate::{RateLimiter, RateSettings};
 
 /// Close reason for a connection whose session was resumed on another one.
 pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
@@ -58,6 +60,9 @@ pub struct HostSettings {
     /// new sessions (a session that never finished its handshake is not
     /// resumable anyway).
     pub save_handshake: bool,
+    /// Requests per second of each connection the door keeps an attachment
+    /// for (`None`: unlimited, as for stdio and Lambda).
+    pub rate: Option<RateSettings>,
 }
 
 impl Default for HostSettings {
@@ -66,6 +71,7 @@ impl Default for HostSettings {
             session_grace_secs: 600,
             connection_ttl_secs: 2 * 3600 + 600,
             save_handshake: true,
+            rate: None,
         }
     }
 }
@@ -102,11 +108,14 @@ pub struct Attachment {
     /// A digest of the interest last written to the connection store's index
     /// (a digest, not a copy: an idle connection keeps it for its lifetime).
     indexed: Option<u64>,
+    /// The connection's request budget, if the host limits the rate.
+    rate: Option<RateLimiter>,
 }
 
 impl Attachment {
     fn fresh(connection_id: String, session: Session) -> Self {
         Self {
+            rate: None,
             connection_id,
             bound_session: session.id.clone(),
             session,
@@ -124,6 +133,7 @@ impl Attachment {
             session: record.session,
             last_position: record.last_position,
             saved: true,
+            rate: None,
         }
     }
 }
@@ -138,6 +148,10 @@ pub struct Turn {
     /// Frames that follow the reply: a replay of missed changes, then the live
     /// frames held back while it was read.
     pub after: Vec<Bytes>,
+    /// Set when the message was over the connection's rate limit: it was not
+    /// run, `reply` (for a request) is the -32029 error, and this is how long
+    /// until the next message would be admitted.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// A refused `connect`.
@@ -212,9 +226,11 @@ impl SessionHost {
             .put(&record)
             .await
             .map_err(|e| ConnectError::Store(e.to_string()))?;
+        let mut attachment = Attachment::fresh(connection_id.to_string(), session);
+        attachment.rate = self.rate_limiter();
         Ok(Connected {
             negotiated,
-            attachment: Attachment::fresh(connection_id.to_string(), session),
+            attachment,
         })
     }
 
@@ -268,6 +284,7 @@ impl SessionHost {
         self.connections.put(&conn).await.ok()?;
         let takeover = record.connection_id.clone();
         let mut attachment = Attachment::stored(connection_id.to_string(), record);
+        attachment.rate = self.rate_limiter();
         attachment.session.replay_from = Some(attachment.last_position);
         attachment.indexed = None;
         let after = self.settle(&mut attachment, takeover, true).await;
@@ -294,6 +311,19 @@ impl SessionHost {
 
     /// Runs one text frame (a message, or a 2025-03-26 batch) for the session.
     pub async fn message(&self, attachment: &mut Attachment, text: &str) -> Turn {
+        if let Some(rate) = attachment.rate.as_mut() {
+            let now = std::time::Instant::now();
+            if let Err(wait) = rate.admit(now) {
+                if let Some(over) = rate.report(now) {
+                    tracing::warn!(
+                        connection = %attachment.connection_id,
+                        over,
+                        "messages over the rate limit refused (requests) or dropped (notifications)"
+                    );
+                }
+                return throttled(text, wait);
+            }
+        }
         let out = self
             .engine
             .handle_text_with_effects(&mut attachment.session, text)
@@ -301,7 +331,7 @@ impl SessionHost {
         let mut turn = Turn {
             before: out.notices,
             reply: out.reply,
-            after: Vec::new(),
+            ..Turn::default()
         };
         let resumed = attachment.session.id != attachment.bound_session;
         if out.session_changed || resumed || out.takeover.is_some() {
@@ -323,8 +353,13 @@ impl SessionHost {
         Turn {
             before: out.notices,
             reply: out.reply,
-            after: Vec::new(),
+            ..Turn::default()
         }
+    }
+
+    fn rate_limiter(&self) -> Option<RateLimiter> {
+        let settings = self.settings.rate?;
+        Some(RateLimiter::new(settings, std::time::Instant::now()))
     }
 
     /// The connection went away: its session waits the grace period to be
@@ -382,6 +417,33 @@ impl SessionHost {
         self.connections
             .seen(&a.connection_id)
             .map_or(a.last_position, |seen| seen.max(a.last_position))
+    }
+}
+
+/// The turn of a message over the rate limit: a request gets -32029 with
+/// `data.retryAfterMs` (a frame that is not one JSON-RPC message, e.g. a
+/// batch, gets it with id `null`); a notification or response is dropped.
+fn throttled(text: &str, wait: std::time::Duration) -> Turn {
+    use crate::modern::RequestProbe;
+    let id = match serde_json::from_str::<RequestProbe<'_>>(text) {
+        Ok(probe) => match probe.id.filter(|id| id.get() != "null") {
+            Some(id) if probe.method.is_some() => Some(id),
+            _ => {
+                return Turn {
+                    retry_after: Some(wait),
+                    ..Turn::default()
+                };
+            }
+        },
+        Err(_) => None,
+    };
+    let retry_ms = u64::try_from(wait.as_millis().max(1)).unwrap_or(u64::MAX);
+    let error = RpcError::new(jsonrpc::RATE_LIMITED, "rate limit exceeded")
+        .with_data(serde_json::json!({"retryAfterMs": retry_ms}));
+    Turn {
+        reply: Some(jsonrpc::failure(id, &error)),
+        retry_after: Some(wait),
+        ..Turn::default()
     }
 }
 

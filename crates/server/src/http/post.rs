@@ -174,6 +174,18 @@ async fn in_session(
         edge.gw.host.message(&mut attachment, text).await
     };
     http.touch();
+    if let Some(wait) = turn.retry_after {
+        // Over the session's rate limit: nothing ran. A notification was dropped.
+        let Some(reply) = turn.reply else {
+            return StatusCode::ACCEPTED.into_response();
+        };
+        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, reply);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return response;
+    }
     if !kind.has_requests {
         for frame in turn.before.into_iter().chain(turn.reply) {
             http.publish(frame.into());
