@@ -378,3 +378,43 @@ fn stdio_is_not_rate_limited() {
         assert_eq!(reply["result"], json!({}), "{reply}");
     }
 }
+
+#[test]
+fn http_sessions_beyond_the_table_get_503() {
+    let server = TestServer::start_with(
+        None,
+        &[
+            "--max-http-sessions",
+            "2",
+            "--max-http-sessions-per-principal",
+            "5",
+        ],
+    );
+    let base = server.http_url.clone();
+    open_session(&base);
+    open_session(&base);
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": common::ws::init_params(json!({}))});
+    let refused = post_mcp(&base, None, &init);
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many open sessions (2)"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn an_idle_http_session_ends_after_http_idle_secs() {
+    let server = TestServer::start_with(None, &["--http-idle-secs", "1"]);
+    let base = server.http_url.clone();
+    let session = open_session(&base);
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    assert_eq!(post_mcp(&base, Some(&session), &ping).status, 200);
+    std::thread::sleep(Duration::from_millis(3500));
+    let gone = post_mcp(&base, Some(&session), &ping);
+    assert_eq!(gone.status, 404, "{gone:?}");
+}

@@ -83,6 +83,14 @@ pub struct ServeArgs {
         default_value_t = 100
     )]
     pub max_http_sessions_per_principal: usize,
+    /// Streamable HTTP sessions kept at once; `initialize` beyond it gets
+    /// HTTP 503 with `Retry-After`.
+    #[arg(long, env = "MCP_PROMPTS_MAX_HTTP_SESSIONS", default_value_t = 10_000)]
+    pub max_http_sessions: usize,
+    /// Seconds after which a Streamable HTTP session with no request and no
+    /// open stream is ended.
+    #[arg(long, env = "MCP_PROMPTS_HTTP_IDLE_SECS", default_value_t = 1800)]
+    pub http_idle_secs: u64,
     /// Requests of one Streamable HTTP session in flight at once (it runs
     /// them one at a time); more get HTTP 429. A WebSocket reads its next
     /// message only after answering the last, so it needs no such bound.

@@ -69,6 +69,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections_per_principal: args.max_connections_per_principal.max(1),
         max_http_sessions_per_principal: args.max_http_sessions_per_principal.max(1),
         max_pending: args.max_pending.max(1),
+        max_http_sessions: args.max_http_sessions.max(1),
+        http_idle_timeout: Duration::from_secs(args.http_idle_secs.max(1)),
     };
     let auth = Arc::new(crate::auth::Authenticator {
         mode: args.auth_mode(),

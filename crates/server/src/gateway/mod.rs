@@ -63,6 +63,11 @@ pub struct Limits {
     /// Streamable HTTP sessions of one principal (one client address when
     /// anonymous); `initialize` beyond it gets 429.
     pub max_http_sessions_per_principal: usize,
+    /// Streamable HTTP sessions kept at once; `initialize` beyond it gets 503.
+    pub max_http_sessions: usize,
+    /// A Streamable HTTP session with no request and no open stream for this
+    /// long is ended (many clients never send DELETE).
+    pub http_idle_timeout: std::time::Duration,
     /// Requests of one HTTP session in flight at once (waiting for the
     /// session, which runs them one at a time, or running); more get 429. A
     /// WebSocket reads its next message only after answering the last one, so
@@ -79,6 +84,8 @@ impl Default for Limits {
             init_timeout: std::time::Duration::from_secs(10),
             max_connections_per_principal: 100,
             max_http_sessions_per_principal: 100,
+            max_http_sessions: 10_000,
+            http_idle_timeout: std::time::Duration::from_secs(30 * 60),
             max_pending: 32,
         }
     }

@@ -129,6 +129,8 @@ pub fn router(gw: &Arc<Gateway>) -> Router {
     let config = HttpConfig {
         max_sessions_per_principal: gw.limits.max_http_sessions_per_principal,
         max_pending: gw.limits.max_pending,
+        max_sessions: gw.limits.max_http_sessions,
+        idle_timeout: gw.limits.http_idle_timeout,
         ..HttpConfig::default()
     };
     let edge = Arc::new(HttpEdge {
