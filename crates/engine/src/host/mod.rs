@@ -425,8 +425,15 @@ impl SessionHost {
 /// batch, gets it with id `null`); a notification or response is dropped.
 fn throttled(text: &str, wait: std::time::Duration) -> Turn {
     use crate::modern::RequestProbe;
-    let id = match serde_json::from_str::<RequestProbe<'_>>(text) {
-        Ok(probe) => match probe.id.filter(|id| id.get() != "null") {
+    let text = jsonrpc::trim_json_whitespace(text);
+    // serde would read a batch's elements as the probe's fields.
+    let probe = if text.starts_with('[') {
+        None
+    } else {
+        serde_json::from_str::<RequestProbe<'_>>(text).ok()
+    };
+    let id = match probe {
+        Some(probe) => match probe.id.filter(|id| id.get() != "null") {
             Some(id) if probe.method.is_some() => Some(id),
             _ => {
                 return Turn {
@@ -435,9 +442,9 @@ fn throttled(text: &str, wait: std::time::Duration) -> Turn {
                 };
             }
         },
-        Err(_) => None,
+        None => None,
     };
-    let retry_ms = u64::try_from(wait.as_millis().max(1)).unwrap_or(u64::MAX);
+    let retry_ms = u64::try_from(wait.as_micros().div_ceil(1000).max(1)).unwrap_or(u64::MAX);
     let error = RpcError::new(jsonrpc::RATE_LIMITED, "rate limit exceeded")
         .with_data(serde_json::json!({"retryAfterMs": retry_ms}));
     Turn {
@@ -453,4 +460,55 @@ pub(super) fn digest(interest: &Interest) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     interest.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn error_of(turn: &Turn) -> serde_json::Value {
+        serde_json::from_str(turn.reply.as_deref().expect("a reply")).unwrap()
+    }
+
+    #[test]
+    fn a_throttled_request_gets_32029_with_its_id_and_the_wait() {
+        let turn = throttled(
+            r#"{"jsonrpc":"2.0","id":"a7","method":"ping"}"#,
+            Duration::from_millis(250),
+        );
+        let reply = error_of(&turn);
+        assert_eq!(reply["id"], "a7");
+        assert_eq!(reply["error"]["code"], jsonrpc::RATE_LIMITED);
+        assert_eq!(reply["error"]["message"], "rate limit exceeded");
+        assert_eq!(reply["error"]["data"]["retryAfterMs"], 250);
+        assert_eq!(turn.retry_after, Some(Duration::from_millis(250)));
+        assert!(turn.before.is_empty() && turn.after.is_empty());
+    }
+
+    #[test]
+    fn throttled_notifications_and_responses_are_dropped() {
+        let wait = Duration::from_millis(5);
+        for text in [
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+        ] {
+            let turn = throttled(text, wait);
+            assert!(turn.reply.is_none(), "{text}");
+            assert_eq!(turn.retry_after, Some(wait));
+        }
+    }
+
+    #[test]
+    fn a_throttled_frame_that_is_not_one_message_gets_the_error_with_a_null_id() {
+        for text in [
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
+            "{nope",
+        ] {
+            let reply = error_of(&throttled(text, Duration::from_millis(1)));
+            assert_eq!(reply["id"], serde_json::Value::Null, "{text}");
+            assert_eq!(reply["error"]["code"], jsonrpc::RATE_LIMITED);
+        }
+    }
 }

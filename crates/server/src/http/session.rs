@@ -81,7 +81,8 @@ impl HttpSession {
 
     /// Gives the session's place in its caller's budget back (it ended).
     pub fn release_slot(&self) {
-        drop(lock(&self.slot).take());
+        let slot = lock(&self.slot).take();
+        drop(slot);
     }
 
     /// A place among the session's requests in flight, or `Err(limit)` when
