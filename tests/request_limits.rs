@@ -418,3 +418,34 @@ fn an_idle_http_session_ends_after_http_idle_secs() {
     let gone = post_mcp(&base, Some(&session), &ping);
     assert_eq!(gone.status, 404, "{gone:?}");
 }
+
+#[tokio::test]
+async fn websocket_notifications_over_the_rate_are_dropped_and_counted_in_the_log() {
+    let server = TestServer::start_with(None, &["--rate-per-sec", "1", "--rate-burst", "3"]);
+    // initialize and notifications/initialized leave 1 of the 3 tokens.
+    let (mut c, _) = WsClient::initialized(&server.ws_url, json!({})).await;
+    for _ in 0..4 {
+        c.notify("notifications/roots/list_changed", json!({}))
+            .await;
+    }
+    let reply = c.request("ping", json!({})).await;
+    assert_eq!(
+        reply["error"]["code"], -32029,
+        "the bucket is empty: {reply}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.output().contains("over the rate limit") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = server.output();
+    let line = output
+        .lines()
+        .find(|l| l.contains("over the rate limit"))
+        .unwrap_or_else(|| panic!("no log line: {output}"));
+    // The first notification over the budget is reported at once; the rest of
+    // that second's wait for the next report.
+    assert!(
+        line.contains("dropped=1") && line.contains("refused=0"),
+        "{line}"
+    );
+}

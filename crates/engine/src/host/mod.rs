@@ -38,7 +38,7 @@ use crate::ports::{
 use crate::subprotocol::{self, ACCEPTED, Negotiated};
 
 pub use indexed::IndexedAudience;
-pub use rate::{RateLimiter, RateSettings};
+pub use rate::{Over, RateLimiter, RateSettings};
 
 /// Close reason for a connection whose session was resumed on another one.
 pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
@@ -314,14 +314,17 @@ impl SessionHost {
         if let Some(rate) = attachment.rate.as_mut() {
             let now = std::time::Instant::now();
             if let Err(wait) = rate.admit(now) {
+                let turn = throttled(text, wait);
+                rate.count(turn.reply.is_some());
                 if let Some(over) = rate.report(now) {
                     tracing::warn!(
                         connection = %attachment.connection_id,
-                        over,
-                        "messages over the rate limit refused (requests) or dropped (notifications)"
+                        refused = over.refused,
+                        dropped = over.dropped,
+                        "over the rate limit: requests refused, notifications dropped"
                     );
                 }
-                return throttled(text, wait);
+                return turn;
             }
         }
         let out = self

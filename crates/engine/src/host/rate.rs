@@ -33,9 +33,18 @@ pub struct RateLimiter {
     settings: RateSettings,
     tokens: f64,
     refilled: Instant,
-    /// Messages refused or dropped since the last report.
-    over: u64,
+    /// Requests refused and notifications dropped since the last report.
+    over: Over,
     reported: Option<Instant>,
+}
+
+/// What a connection sent over its budget since the last report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Over {
+    /// Requests answered with -32029.
+    pub refused: u64,
+    /// Notifications (and responses) dropped.
+    pub dropped: u64,
 }
 
 /// How often a connection's refusals are logged at most.
@@ -52,7 +61,7 @@ impl RateLimiter {
             tokens: settings.burst,
             settings,
             refilled: now,
-            over: 0,
+            over: Over::default(),
             reported: None,
         }
     }
@@ -66,18 +75,27 @@ impl RateLimiter {
             self.tokens -= 1.0;
             return Ok(());
         }
-        self.over += 1;
         let wait = (1.0 - self.tokens) / self.settings.per_sec;
         Err(Duration::from_secs_f64(wait.min(3600.0)).max(Duration::from_millis(1)))
     }
 
-    /// The messages over the limit since the last report, when a report is
-    /// due (at most one per second): the count to log.
-    pub fn report(&mut self, now: Instant) -> Option<u64> {
+    /// Counts a message `admit` refused: a request (answered with an error)
+    /// or a notification (dropped).
+    pub fn count(&mut self, request: bool) {
+        if request {
+            self.over.refused += 1;
+        } else {
+            self.over.dropped += 1;
+        }
+    }
+
+    /// What was over the limit since the last report, when a report is due
+    /// (at most one per second): the counts to log.
+    pub fn report(&mut self, now: Instant) -> Option<Over> {
         let due = self
             .reported
             .is_none_or(|at| now.saturating_duration_since(at) >= REPORT_EVERY);
-        if !due || self.over == 0 {
+        if !due || self.over == Over::default() {
             return None;
         }
         self.reported = Some(now);
@@ -133,15 +151,17 @@ mod tests {
     fn refusals_are_reported_at_most_once_a_second_with_their_count() {
         let (mut r, t0) = limiter(1.0, 1.0);
         assert_eq!(r.report(t0), None, "nothing refused yet");
+        let over = |refused, dropped| Some(Over { refused, dropped });
         r.admit(t0).unwrap();
-        for _ in 0..3 {
+        for request in [true, true, false] {
             assert!(r.admit(t0).is_err());
+            r.count(request);
         }
-        assert_eq!(r.report(t0), Some(3));
-        assert!(r.admit(t0).is_err());
+        assert_eq!(r.report(t0), over(2, 1));
+        r.count(false);
         assert_eq!(r.report(t0 + Duration::from_millis(500)), None);
-        assert!(r.admit(t0 + Duration::from_millis(600)).is_err());
-        assert_eq!(r.report(t0 + Duration::from_millis(1000)), Some(2));
+        r.count(true);
+        assert_eq!(r.report(t0 + Duration::from_millis(1000)), over(1, 1));
         assert_eq!(r.report(t0 + Duration::from_secs(5)), None);
     }
 
