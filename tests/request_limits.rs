@@ -449,3 +449,25 @@ async fn websocket_notifications_over_the_rate_are_dropped_and_counted_in_the_lo
         "{line}"
     );
 }
+
+#[test]
+fn a_stored_session_resumed_past_the_callers_budget_gets_429_not_404() {
+    let mut server = TestServer::start_with(None, &["--max-http-sessions-per-principal", "1"]);
+    let old = open_session(&server.http_url);
+    server.restart();
+    let base = server.http_url.clone();
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    // A new session takes the caller's only place...
+    let new = open_session(&base);
+    // ...so the stored one cannot be attached again, and the client is told why.
+    let refused = post_mcp(&base, Some(&old), &ping);
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert_eq!(refused.json()["error"]["code"], -32031, "{refused:?}");
+    let deleted = request(&base, "DELETE", "/mcp", &[("Mcp-Session-Id", &new)], None);
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    let resumed = post_mcp(&base, Some(&old), &ping);
+    assert_eq!(
+        resumed.status, 200,
+        "the stored session resumes once there is room: {resumed:?}"
+    );
+}

@@ -102,11 +102,16 @@ impl HttpEdge {
     ) -> Result<Arc<HttpSession>, Response> {
         let found = match self.sessions.get(id) {
             Some(session) => Some(session),
-            None => {
-                self.sessions
-                    .reattach(id, principal, peer, self.doors())
-                    .await
-            }
+            None => match self
+                .sessions
+                .reattach(id, principal, peer, self.doors())
+                .await
+            {
+                Ok(found) => found,
+                Err(full) => {
+                    return Err(too_many(jsonrpc::TOO_MANY_SESSIONS, full.to_string(), 60));
+                }
+            },
         };
         match found {
             None => Err(reject(

@@ -118,28 +118,23 @@ impl SessionTable {
     }
 
     /// The session `id` from the session store, attached to a new registry
-    /// connection, with the changes it missed already in its replay buffer.
+    /// connection, with the changes it missed already in its replay buffer;
+    /// `Err` when its caller already holds its whole session budget.
     pub async fn reattach(
         self: &Arc<Self>,
         id: &str,
         principal: Option<&mcp_prompts_engine::domain::Principal>,
         peer: std::net::SocketAddr,
         doors: Doors,
-    ) -> Option<Arc<HttpSession>> {
+    ) -> Result<Option<Arc<HttpSession>>, OwnerFull> {
         if !self.has_room() {
-            return None;
+            return Ok(None);
         }
-        let slot = match self.slot_for(Owner::of(principal, peer)) {
-            Ok(slot) => slot,
-            Err(full) => {
-                tracing::info!(session = %id, "not reattached: {full}");
-                return None;
-            }
-        };
+        let slot = self.slot_for(Owner::of(principal, peer))?;
         let (conn, rx) = doors.registry.register();
         let Some((attachment, missed)) = doors.host.reattach(&conn.key, id, principal).await else {
             doors.registry.remove(conn.id);
-            return None;
+            return Ok(None);
         };
         let key = conn.key.clone();
         match self.open(attachment, (conn.clone(), rx), doors.clone(), slot) {
@@ -148,12 +143,12 @@ impl SessionTable {
                     http.publish(frame);
                 }
                 tracing::debug!(session = %id, "HTTP session resumed from the store");
-                Some(http)
+                Ok(Some(http))
             }
             Err(_) => {
                 doors.host.disconnect(&key, None).await;
                 doors.registry.remove(conn.id);
-                None
+                Ok(None)
             }
         }
     }
