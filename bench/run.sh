@@ -54,7 +54,8 @@ start_server() {
     data="$(mktemp -d)"
     DATA_DIRS+=("$data")
     SERVER_OUT="$(mktemp)"
-    RUST_LOG="${RUST_LOG:-warn}" "${NICE_CMD[@]}" "$SERVER" serve --addr 127.0.0.1:0 --data "$data" >"$SERVER_OUT" 2>&1 &
+    RUST_LOG="${RUST_LOG:-warn}" "${NICE_CMD[@]}" "$SERVER" serve --addr 127.0.0.1:0 --data "$data" \
+        --rate-per-sec 0 --max-connections-per-principal 1000000 --max-http-sessions-per-principal 1000000 >"$SERVER_OUT" 2>&1 &
     SERVER_PID=$!
     URL=""
     for _ in $(seq 1 200); do

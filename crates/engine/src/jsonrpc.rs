@@ -11,6 +11,13 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// MCP: the requested resource does not exist.
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// Server-error range: a caller over one of its budgets (README, "Limits").
+/// Requests per second of one connection or session.
+pub const RATE_LIMITED: i64 = -32029;
+/// Requests of one session in flight at once.
+pub const TOO_MANY_PENDING: i64 = -32030;
+/// Sessions (or connections) of one principal.
+pub const TOO_MANY_SESSIONS: i64 = -32031;
 
 /// A JSON-RPC error as the engine reports it.
 #[derive(Debug, Clone, PartialEq)]

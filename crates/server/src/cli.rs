@@ -67,6 +67,44 @@ pub struct ServeArgs {
     /// (each is a file descriptor: keep it below the open-file hard limit).
     #[arg(long, env = "MCP_PROMPTS_MAX_CONNECTIONS", default_value_t = 16_000)]
     pub max_connections: usize,
+    /// WebSocket connections one principal (one client address when
+    /// anonymous) may hold open; more get HTTP 429 before the upgrade.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_MAX_CONNECTIONS_PER_PRINCIPAL",
+        default_value_t = 100
+    )]
+    pub max_connections_per_principal: usize,
+    /// Streamable HTTP sessions one principal (one client address when
+    /// anonymous) may hold; `initialize` beyond it gets HTTP 429.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_MAX_HTTP_SESSIONS_PER_PRINCIPAL",
+        default_value_t = 100
+    )]
+    pub max_http_sessions_per_principal: usize,
+    /// Streamable HTTP sessions kept at once; `initialize` beyond it gets
+    /// HTTP 503 with `Retry-After`.
+    #[arg(long, env = "MCP_PROMPTS_MAX_HTTP_SESSIONS", default_value_t = 10_000)]
+    pub max_http_sessions: usize,
+    /// Seconds after which a Streamable HTTP session with no request and no
+    /// open stream is ended.
+    #[arg(long, env = "MCP_PROMPTS_HTTP_IDLE_SECS", default_value_t = 1800)]
+    pub http_idle_secs: u64,
+    /// Requests of one Streamable HTTP session in flight at once (it runs
+    /// them one at a time); more get HTTP 429. A WebSocket reads its next
+    /// message only after answering the last, so it needs no such bound.
+    #[arg(long, env = "MCP_PROMPTS_MAX_PENDING", default_value_t = 32)]
+    pub max_pending: usize,
+    /// Messages per second one WebSocket connection or Streamable HTTP
+    /// session may send, sustained (a token bucket); a request over it gets
+    /// JSON-RPC -32029 (`data.retryAfterMs`), a notification is dropped. 0
+    /// turns the limit off.
+    #[arg(long, env = "MCP_PROMPTS_RATE_PER_SEC", default_value_t = 50.0)]
+    pub rate_per_sec: f64,
+    /// Messages a quiet connection may send at once (the bucket's size).
+    #[arg(long, env = "MCP_PROMPTS_RATE_BURST", default_value_t = 100.0)]
+    pub rate_burst: f64,
     /// Seconds a WebSocket may stay open without sending `initialize` (then 1008).
     #[arg(long, env = "MCP_PROMPTS_INIT_TIMEOUT_SECS", default_value_t = 10)]
     pub init_timeout_secs: u64,
@@ -143,6 +181,8 @@ pub struct HubArgs {
     /// closed (code 1008 on a WebSocket).
     #[arg(long, env = "MCP_PROMPTS_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Do not seed an empty data folder with the starter catalog.
     #[arg(long, env = "MCP_PROMPTS_NO_SEED")]
     pub no_seed: bool,
@@ -151,6 +191,44 @@ pub struct HubArgs {
     /// that does not validate stops startup.
     #[arg(long, env = "MCP_PROMPTS_RESOURCES")]
     pub resources: Option<PathBuf>,
+}
+
+/// What one render or save may cost (`mcp_prompts_engine::catalog::Limits`;
+/// the README's "Limits" table explains each).
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Largest template a write may save, in bytes.
+    #[arg(long, env = "MCP_PROMPTS_MAX_TEMPLATE_BYTES", default_value_t = 256 * 1024)]
+    pub max_template_bytes: usize,
+    /// Largest rendered output, in bytes: estimated at save time through the
+    /// partials, enforced while rendering.
+    #[arg(long, env = "MCP_PROMPTS_MAX_OUTPUT_BYTES", default_value_t = 1024 * 1024)]
+    pub max_output_bytes: usize,
+    /// Bytes the save-time estimate allows per value a template writes.
+    #[arg(long, env = "MCP_PROMPTS_VALUE_ALLOWANCE", default_value_t = 64)]
+    pub value_allowance: usize,
+    /// Longest a render may take, in milliseconds.
+    #[arg(long, env = "MCP_PROMPTS_MAX_RENDER_MS", default_value_t = 2000)]
+    pub max_render_ms: u64,
+    /// Deepest partial nesting (`a` includes `b` includes `c`...).
+    #[arg(long, env = "MCP_PROMPTS_MAX_PARTIAL_DEPTH", default_value_t = 16)]
+    pub max_partial_depth: usize,
+    /// Largest total size of one render's arguments, in bytes.
+    #[arg(long, env = "MCP_PROMPTS_MAX_ARGUMENT_BYTES", default_value_t = 256 * 1024)]
+    pub max_argument_bytes: usize,
+}
+
+impl RenderArgs {
+    pub fn limits(&self) -> mcp_prompts_engine::catalog::Limits {
+        mcp_prompts_engine::catalog::Limits {
+            max_template_bytes: self.max_template_bytes.max(1),
+            max_output_bytes: self.max_output_bytes.max(1),
+            value_allowance: self.value_allowance,
+            max_render_time: std::time::Duration::from_millis(self.max_render_ms.max(1)),
+            max_partial_depth: self.max_partial_depth.max(1),
+            max_argument_bytes: self.max_argument_bytes.max(1),
+        }
+    }
 }
 
 impl HubArgs {
@@ -169,6 +247,14 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 impl ServeArgs {
+    /// `--rate-per-sec`/`--rate-burst`; `None` when the rate is 0 (off).
+    pub fn rate(&self) -> Option<mcp_prompts_engine::host::RateSettings> {
+        (self.rate_per_sec > 0.0).then(|| mcp_prompts_engine::host::RateSettings {
+            per_sec: self.rate_per_sec,
+            burst: self.rate_burst.max(1.0),
+        })
+    }
+
     /// `--auth`, or its default for the address: off only on loopback.
     pub fn auth_mode(&self) -> crate::auth::AuthMode {
         self.auth.unwrap_or(if self.addr.ip().is_loopback() {

@@ -52,6 +52,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 session_grace_secs: args.session_grace_secs,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
                 save_handshake: false,
+                rate: args.rate(),
             },
             max_detached_sessions: args.max_detached_sessions,
             ..HubSettings::from(&args.hub)
@@ -65,6 +66,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_ws_message: args.hub.max_message_bytes.saturating_add(64 * 1024),
         max_connections: args.max_connections.max(1),
         init_timeout: Duration::from_secs(args.init_timeout_secs.max(1)),
+        max_connections_per_principal: args.max_connections_per_principal.max(1),
+        max_http_sessions_per_principal: args.max_http_sessions_per_principal.max(1),
+        max_pending: args.max_pending.max(1),
+        max_http_sessions: args.max_http_sessions.max(1),
+        http_idle_timeout: Duration::from_secs(args.http_idle_secs.max(1)),
     };
     let auth = Arc::new(crate::auth::Authenticator {
         mode: args.auth_mode(),
@@ -115,6 +121,8 @@ struct HubSettings {
     /// The static resources file (`--resources`), if any.
     resources: Option<PathBuf>,
     engine: EngineConfig,
+    /// What one render or save may cost.
+    limits: mcp_prompts_engine::catalog::Limits,
     send_queue: usize,
     publisher: PublisherConfig,
     /// `None`: leave pruning to the `serve` that owns the data folder's limits.
@@ -146,6 +154,7 @@ impl From<&HubArgs> for HubSettings {
                 page_size: args.page_size.max(1),
                 max_message_bytes: args.max_message_bytes,
             },
+            limits: args.render.limits(),
             send_queue: args.send_queue,
             publisher: PublisherConfig {
                 window: Duration::from_millis(args.coalesce_ms),
@@ -156,6 +165,8 @@ impl From<&HubArgs> for HubSettings {
                 session_grace_secs: 600,
                 connection_ttl_secs: LOCAL_CONNECTION_TTL_SECS,
                 save_handshake: false,
+                // stdio serves one local client: no rate limit.
+                rate: None,
             },
             max_detached_sessions: 10_000,
         }
@@ -194,7 +205,7 @@ async fn open_hub(
         EmbeddedStore::open(&data, clock.clone())
             .with_context(|| format!("opening the data folder {}", data.display()))?,
     );
-    let catalog = Arc::new(Catalog::new(store.clone(), clock));
+    let catalog = Arc::new(Catalog::new(store.clone(), clock).with_limits(settings.limits));
     if settings.seed {
         let seeded = mcp_prompts_engine::seed::seed_if_empty(&catalog)
             .await

@@ -80,6 +80,8 @@ impl LambdaApp {
                 session_grace_secs: limits.session_ttl_secs,
                 connection_ttl_secs: limits.connection_ttl_secs,
                 save_handshake: true,
+                // API Gateway throttles; an attachment lives one message here.
+                rate: None,
             },
         ));
         Self {

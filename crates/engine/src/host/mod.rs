@@ -20,6 +20,7 @@
 //! ([`SessionHost::attachment`]).
 
 mod indexed;
+mod rate;
 mod settle;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::ports::{
 use crate::subprotocol::{self, ACCEPTED, Negotiated};
 
 pub use indexed::IndexedAudience;
+pub use rate::{Over, RateLimiter, RateSettings};
 
 /// Close reason for a connection whose session was resumed on another one.
 pub const TAKEN_OVER_REASON: &str = "MCP session reconnected on another connection";
@@ -58,6 +60,9 @@ pub struct HostSettings {
     /// new sessions (a session that never finished its handshake is not
     /// resumable anyway).
     pub save_handshake: bool,
+    /// Requests per second of each connection the door keeps an attachment
+    /// for (`None`: unlimited, as for stdio and Lambda).
+    pub rate: Option<RateSettings>,
 }
 
 impl Default for HostSettings {
@@ -66,6 +71,7 @@ impl Default for HostSettings {
             session_grace_secs: 600,
             connection_ttl_secs: 2 * 3600 + 600,
             save_handshake: true,
+            rate: None,
         }
     }
 }
@@ -102,11 +108,14 @@ pub struct Attachment {
     /// A digest of the interest last written to the connection store's index
     /// (a digest, not a copy: an idle connection keeps it for its lifetime).
     indexed: Option<u64>,
+    /// The connection's request budget, if the host limits the rate.
+    rate: Option<RateLimiter>,
 }
 
 impl Attachment {
     fn fresh(connection_id: String, session: Session) -> Self {
         Self {
+            rate: None,
             connection_id,
             bound_session: session.id.clone(),
             session,
@@ -124,6 +133,7 @@ impl Attachment {
             session: record.session,
             last_position: record.last_position,
             saved: true,
+            rate: None,
         }
     }
 }
@@ -138,6 +148,10 @@ pub struct Turn {
     /// Frames that follow the reply: a replay of missed changes, then the live
     /// frames held back while it was read.
     pub after: Vec<Bytes>,
+    /// Set when the message was over the connection's rate limit: it was not
+    /// run, `reply` (for a request) is the -32029 error, and this is how long
+    /// until the next message would be admitted.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// A refused `connect`.
@@ -212,9 +226,11 @@ impl SessionHost {
             .put(&record)
             .await
             .map_err(|e| ConnectError::Store(e.to_string()))?;
+        let mut attachment = Attachment::fresh(connection_id.to_string(), session);
+        attachment.rate = self.rate_limiter();
         Ok(Connected {
             negotiated,
-            attachment: Attachment::fresh(connection_id.to_string(), session),
+            attachment,
         })
     }
 
@@ -289,6 +305,7 @@ impl SessionHost {
         self.connections.put(&conn).await.ok()?;
         let takeover = record.connection_id.clone();
         let mut attachment = Attachment::stored(connection_id.to_string(), record);
+        attachment.rate = self.rate_limiter();
         attachment.session.replay_from = Some(attachment.last_position);
         attachment.indexed = None;
         let after = self.settle(&mut attachment, takeover, true).await;
@@ -315,6 +332,22 @@ impl SessionHost {
 
     /// Runs one text frame (a message, or a 2025-03-26 batch) for the session.
     pub async fn message(&self, attachment: &mut Attachment, text: &str) -> Turn {
+        if let Some(rate) = attachment.rate.as_mut() {
+            let now = std::time::Instant::now();
+            if let Err(wait) = rate.admit(now) {
+                let turn = throttled(text, wait);
+                rate.count(turn.reply.is_some());
+                if let Some(over) = rate.report(now) {
+                    tracing::warn!(
+                        connection = %attachment.connection_id,
+                        refused = over.refused,
+                        dropped = over.dropped,
+                        "over the rate limit: requests refused, notifications dropped"
+                    );
+                }
+                return turn;
+            }
+        }
         let out = self
             .engine
             .handle_text_with_effects(&mut attachment.session, text)
@@ -322,7 +355,7 @@ impl SessionHost {
         let mut turn = Turn {
             before: out.notices,
             reply: out.reply,
-            after: Vec::new(),
+            ..Turn::default()
         };
         let resumed = attachment.session.id != attachment.bound_session;
         if out.session_changed || resumed || out.takeover.is_some() {
@@ -346,8 +379,13 @@ impl SessionHost {
         Turn {
             before: out.notices,
             reply: out.reply,
-            after: Vec::new(),
+            ..Turn::default()
         }
+    }
+
+    fn rate_limiter(&self) -> Option<RateLimiter> {
+        let settings = self.settings.rate?;
+        Some(RateLimiter::new(settings, std::time::Instant::now()))
     }
 
     /// The connection went away: its session waits the grace period to be
@@ -408,10 +446,95 @@ impl SessionHost {
     }
 }
 
+/// The turn of a message over the rate limit: a request gets -32029 with
+/// `data.retryAfterMs` (a frame that is not one JSON-RPC message, e.g. a
+/// batch, gets it with id `null`); a notification or response is dropped.
+fn throttled(text: &str, wait: std::time::Duration) -> Turn {
+    use crate::modern::RequestProbe;
+    let text = jsonrpc::trim_json_whitespace(text);
+    // serde would read a batch's elements as the probe's fields.
+    let probe = if text.starts_with('[') {
+        None
+    } else {
+        serde_json::from_str::<RequestProbe<'_>>(text).ok()
+    };
+    let id = match probe {
+        Some(probe) => match probe.id.filter(|id| id.get() != "null") {
+            Some(id) if probe.method.is_some() => Some(id),
+            _ => {
+                return Turn {
+                    retry_after: Some(wait),
+                    ..Turn::default()
+                };
+            }
+        },
+        None => None,
+    };
+    let retry_ms = u64::try_from(wait.as_micros().div_ceil(1000).max(1)).unwrap_or(u64::MAX);
+    let error = RpcError::new(jsonrpc::RATE_LIMITED, "rate limit exceeded")
+        .with_data(serde_json::json!({"retryAfterMs": retry_ms}));
+    Turn {
+        reply: Some(jsonrpc::failure(id, &error)),
+        retry_after: Some(wait),
+        ..Turn::default()
+    }
+}
+
 /// A digest of an interest, to tell whether the index needs rewriting.
 pub(super) fn digest(interest: &Interest) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     interest.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn error_of(turn: &Turn) -> serde_json::Value {
+        serde_json::from_str(turn.reply.as_deref().expect("a reply")).unwrap()
+    }
+
+    #[test]
+    fn a_throttled_request_gets_32029_with_its_id_and_the_wait() {
+        let turn = throttled(
+            r#"{"jsonrpc":"2.0","id":"a7","method":"ping"}"#,
+            Duration::from_millis(250),
+        );
+        let reply = error_of(&turn);
+        assert_eq!(reply["id"], "a7");
+        assert_eq!(reply["error"]["code"], jsonrpc::RATE_LIMITED);
+        assert_eq!(reply["error"]["message"], "rate limit exceeded");
+        assert_eq!(reply["error"]["data"]["retryAfterMs"], 250);
+        assert_eq!(turn.retry_after, Some(Duration::from_millis(250)));
+        assert!(turn.before.is_empty() && turn.after.is_empty());
+    }
+
+    #[test]
+    fn throttled_notifications_and_responses_are_dropped() {
+        let wait = Duration::from_millis(5);
+        for text in [
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+        ] {
+            let turn = throttled(text, wait);
+            assert!(turn.reply.is_none(), "{text}");
+            assert_eq!(turn.retry_after, Some(wait));
+        }
+    }
+
+    #[test]
+    fn a_throttled_frame_that_is_not_one_message_gets_the_error_with_a_null_id() {
+        for text in [
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
+            "{nope",
+        ] {
+            let reply = error_of(&throttled(text, Duration::from_millis(1)));
+            assert_eq!(reply["id"], serde_json::Value::Null, "{text}");
+            assert_eq!(reply["error"]["code"], jsonrpc::RATE_LIMITED);
+        }
+    }
 }

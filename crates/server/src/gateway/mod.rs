@@ -36,6 +36,9 @@ pub struct Gateway {
     /// shutdown), so `serve` can wait for their close handshakes; also their count
     /// for `Limits::max_connections`.
     connections: TaskTracker,
+    /// Open WebSockets per principal (per client address when anonymous), for
+    /// `Limits::max_connections_per_principal`.
+    per_principal: Arc<crate::per_principal::PerOwner>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +56,23 @@ pub struct Limits {
     /// A WebSocket that has not sent `initialize` by then is closed (1008): an
     /// idle, never-initialized connection holds resources for nothing.
     pub init_timeout: std::time::Duration,
+    /// Open WebSockets of one principal (of one client address when
+    /// anonymous); more get 429 before the upgrade, so one caller cannot take
+    /// all of `max_connections`.
+    pub max_connections_per_principal: usize,
+    /// Streamable HTTP sessions of one principal (one client address when
+    /// anonymous); `initialize` beyond it gets 429.
+    pub max_http_sessions_per_principal: usize,
+    /// Streamable HTTP sessions kept at once; `initialize` beyond it gets 503.
+    pub max_http_sessions: usize,
+    /// A Streamable HTTP session with no request and no open stream for this
+    /// long is ended (many clients never send DELETE).
+    pub http_idle_timeout: std::time::Duration,
+    /// Requests of one HTTP session in flight at once (waiting for the
+    /// session, which runs them one at a time, or running); more get 429. A
+    /// WebSocket reads its next message only after answering the last one, so
+    /// its pending requests wait in the socket (TCP backpressure) instead.
+    pub max_pending: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +82,11 @@ impl Default for Limits {
             max_ws_message: 16 * 1024 * 1024,
             max_connections: 16_000,
             init_timeout: std::time::Duration::from_secs(10),
+            max_connections_per_principal: 100,
+            max_http_sessions_per_principal: 100,
+            max_http_sessions: 10_000,
+            http_idle_timeout: std::time::Duration::from_secs(30 * 60),
+            max_pending: 32,
         }
     }
 }
@@ -75,6 +100,9 @@ impl Gateway {
         auth: Option<Arc<Authenticator>>,
     ) -> Arc<Self> {
         Arc::new(Self {
+            per_principal: crate::per_principal::PerOwner::new(
+                limits.max_connections_per_principal,
+            ),
             auth,
             host,
             registry,

@@ -46,6 +46,19 @@ pub async fn upgrade(
         );
         return refused;
     }
+    let owner = crate::per_principal::Owner::of(principal.as_ref(), peer);
+    let Some(slot) = gw.per_principal.take(owner) else {
+        let body = format!(
+            "too many open WebSocket connections for this caller (limit {} per principal); close some or retry later\n",
+            gw.per_principal.limit()
+        );
+        let mut refused = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+        refused.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return refused;
+    };
     let offered = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -63,7 +76,7 @@ pub async fn upgrade(
         .write_buffer_size(4 * 1024)
         .max_message_size(gw.limits.max_ws_message)
         .max_frame_size(gw.limits.max_ws_message)
-        .on_upgrade(move |socket| run(gw, socket, offered, principal))
+        .on_upgrade(move |socket| run(gw, socket, offered, principal, slot))
 }
 
 /// One task per connection: it reads and handles messages one at a time (so
@@ -76,6 +89,8 @@ async fn run(
     mut socket: WebSocket,
     offered: String,
     principal: Option<Principal>,
+    // Held while the connection is open: its place in the caller's budget.
+    _slot: crate::per_principal::Slot,
 ) {
     let _open = gw.connections.token();
     let (conn, mut rx) = gw.registry.register();

@@ -14,6 +14,7 @@ use mcp_prompts_engine::jsonrpc;
 pub async fn handle(
     State(edge): State<Arc<HttpEdge>>,
     caller: Option<axum::Extension<crate::auth::Caller>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     let principal = crate::auth::Caller::principal(caller);
@@ -29,7 +30,7 @@ pub async fn handle(
     };
     // A stored session (the hub restarted) is attached first, so it ends the same way.
     if let Err(refused) = edge
-        .session(id, principal.as_ref(), "Session not found")
+        .session(id, principal.as_ref(), peer, "Session not found")
         .await
     {
         return refused;

@@ -43,6 +43,11 @@ use mcp_prompts_engine::jsonrpc::{self, RpcError};
 pub struct HttpConfig {
     /// Sessions kept at once; `initialize` beyond this gets 503.
     pub max_sessions: usize,
+    /// Sessions of one principal (one client address when anonymous);
+    /// `initialize` beyond this gets 429.
+    pub max_sessions_per_principal: usize,
+    /// Requests of one session in flight at once; more get 429.
+    pub max_pending: usize,
     /// A session with no request and no open stream for this long is ended.
     pub idle_timeout: Duration,
     /// Notifications kept per session for `Last-Event-ID` replay.
@@ -57,6 +62,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             max_sessions: 10_000,
+            max_sessions_per_principal: 100,
+            max_pending: 32,
             idle_timeout: Duration::from_secs(30 * 60),
             replay_events: 512,
             keep_alive: Duration::from_secs(15),
@@ -90,11 +97,21 @@ impl HttpEdge {
         &self,
         id: &str,
         principal: Option<&mcp_prompts_engine::domain::Principal>,
+        peer: std::net::SocketAddr,
         not_found: &'static str,
     ) -> Result<Arc<HttpSession>, Response> {
         let found = match self.sessions.get(id) {
             Some(session) => Some(session),
-            None => self.sessions.reattach(id, principal, self.doors()).await,
+            None => match self
+                .sessions
+                .reattach(id, principal, peer, self.doors())
+                .await
+            {
+                Ok(found) => found,
+                Err(full) => {
+                    return Err(too_many(jsonrpc::TOO_MANY_SESSIONS, full.to_string(), 60));
+                }
+            },
         };
         match found {
             None => Err(reject(
@@ -114,7 +131,13 @@ impl HttpEdge {
 
 /// The `/mcp` routes, ready to merge into the gateway's router.
 pub fn router(gw: &Arc<Gateway>) -> Router {
-    let config = HttpConfig::default();
+    let config = HttpConfig {
+        max_sessions_per_principal: gw.limits.max_http_sessions_per_principal,
+        max_pending: gw.limits.max_pending,
+        max_sessions: gw.limits.max_http_sessions,
+        idle_timeout: gw.limits.http_idle_timeout,
+        ..HttpConfig::default()
+    };
     let edge = Arc::new(HttpEdge {
         gw: gw.clone(),
         sessions: Arc::new(SessionTable::new(&config)),
@@ -184,6 +207,15 @@ async fn json_rejections(
 pub(crate) fn reject(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
     let body = jsonrpc::failure(None, &RpcError::new(code, message));
     json_response(status, body)
+}
+
+/// 429 with `Retry-After` (seconds) and a JSON-RPC error body naming the limit.
+pub(crate) fn too_many(code: i64, message: impl Into<String>, retry_after_secs: u64) -> Response {
+    let mut response = reject(StatusCode::TOO_MANY_REQUESTS, code, message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
 }
 
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {

@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use super::headers::{self, Accepts, SESSION_ID};
 use super::session::HttpSession;
 use super::sessions::TableFull;
-use super::{HttpEdge, json_response, reject};
+use super::{HttpEdge, json_response, reject, too_many};
 use crate::auth::Caller;
 use axum::Extension;
 use mcp_prompts_engine::domain::Principal;
@@ -28,6 +28,7 @@ use mcp_prompts_engine::jsonrpc;
 pub async fn handle(
     State(edge): State<Arc<HttpEdge>>,
     caller: Option<Extension<Caller>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -69,7 +70,7 @@ pub async fn handle(
         );
     };
     match headers::session_id(&headers) {
-        None if kind.initialize => initialize(&edge, text, accepts, principal).await,
+        None if kind.initialize => initialize(&edge, text, accepts, principal, peer).await,
         None => reject(
             StatusCode::BAD_REQUEST,
             jsonrpc::INVALID_REQUEST,
@@ -83,10 +84,22 @@ pub async fn handle(
         Some(id) => {
             let not_found =
                 "Session not found: it ended or expired; send initialize to start a new one";
-            match edge.session(id, principal.as_ref(), not_found).await {
-                Ok(session) => in_session(&edge, &session, text, kind, accepts).await,
-                Err(refused) => refused,
-            }
+            let session = match edge.session(id, principal.as_ref(), peer, not_found).await {
+                Ok(session) => session,
+                Err(refused) => return refused,
+            };
+            // Held until answered: requests wait for the session one at a time.
+            let Ok(_pending) = session.try_pending() else {
+                let limit = edge.config.max_pending;
+                return too_many(
+                    jsonrpc::TOO_MANY_PENDING,
+                    format!(
+                        "too many requests pending on this session (limit {limit}); wait for the answers before sending more"
+                    ),
+                    1,
+                );
+            };
+            in_session(&edge, &session, text, kind, accepts).await
         }
     }
 }
@@ -96,10 +109,16 @@ async fn initialize(
     text: &str,
     accepts: Accepts,
     principal: Option<Principal>,
+    peer: std::net::SocketAddr,
 ) -> Response {
     if !edge.sessions.has_room() {
         return table_full(&TableFull(edge.sessions.len()));
     }
+    let owner = crate::per_principal::Owner::of(principal.as_ref(), peer);
+    let slot = match edge.sessions.slot_for(owner) {
+        Ok(slot) => slot,
+        Err(full) => return too_many(jsonrpc::TOO_MANY_SESSIONS, full.to_string(), 60),
+    };
     let gw = &edge.gw;
     let (conn, rx) = gw.registry.register();
     let mut attachment = match gw.host.connect_as(&conn.key, "mcp", principal).await {
@@ -125,7 +144,7 @@ async fn initialize(
     let conn_id = conn.id;
     let http = match edge
         .sessions
-        .open(attachment.clone(), (conn, rx), edge.doors())
+        .open(attachment.clone(), (conn, rx), edge.doors(), slot)
     {
         Ok(http) => http,
         Err(full) => {
@@ -155,6 +174,18 @@ async fn in_session(
         edge.gw.host.message(&mut attachment, text).await
     };
     http.touch();
+    if let Some(wait) = turn.retry_after {
+        // Over the session's rate limit: nothing ran. A notification was dropped.
+        let Some(reply) = turn.reply else {
+            return StatusCode::ACCEPTED.into_response();
+        };
+        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, reply);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return response;
+    }
     if !kind.has_requests {
         for frame in turn.before.into_iter().chain(turn.reply) {
             http.publish(frame.into());

@@ -5,7 +5,9 @@
 //!
 //! The attachment sits behind a tokio mutex because a request holds it across
 //! the host's `.await`s: one session's requests run one at a time, in arrival
-//! order, as they would on a WebSocket. Everything else is behind `std` locks
+//! order, as they would on a WebSocket. At most `max_pending` of them are in
+//! flight (waiting for the mutex or running); more are refused, so a client
+//! cannot pile up unbounded waiters on one session. Everything else is behind `std` locks
 //! held for a few instructions and never across an `.await`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,11 +40,25 @@ pub struct HttpSession {
     /// Set when the session ends for good (DELETE, idle expiry) rather than
     /// with the process (shutdown), which leaves it resumable.
     ended: AtomicBool,
+    /// Requests in flight; `try_acquire` fails beyond `max_pending`.
+    pending: tokio::sync::Semaphore,
+    max_pending: usize,
+    /// The session's place in its caller's budget, given back when it ends.
+    slot: Mutex<Option<crate::per_principal::Slot>>,
 }
 
 impl HttpSession {
-    pub fn new(attachment: Attachment, conn: Arc<Connection>, replay_events: usize) -> Self {
+    pub fn new(
+        attachment: Attachment,
+        conn: Arc<Connection>,
+        replay_events: usize,
+        max_pending: usize,
+        slot: crate::per_principal::Slot,
+    ) -> Self {
         Self {
+            pending: tokio::sync::Semaphore::new(max_pending),
+            max_pending,
+            slot: Mutex::new(Some(slot)),
             id: attachment.session.id.clone(),
             state: tokio::sync::Mutex::new(attachment),
             conn,
@@ -60,6 +76,19 @@ impl HttpSession {
     pub fn end(&self) {
         self.ended.store(true, Ordering::Relaxed);
         self.closed.cancel();
+        self.release_slot();
+    }
+
+    /// Gives the session's place in its caller's budget back (it ended).
+    pub fn release_slot(&self) {
+        let slot = lock(&self.slot).take();
+        drop(slot);
+    }
+
+    /// A place among the session's requests in flight, or `Err(limit)` when
+    /// `max_pending` are already waiting or running.
+    pub fn try_pending(&self) -> Result<tokio::sync::SemaphorePermit<'_>, usize> {
+        self.pending.try_acquire().map_err(|_| self.max_pending)
     }
 
     /// Whether a request by `principal` may use this session.

@@ -2,7 +2,8 @@
 //! session id). A session not in the table may still be in the session store
 //! (the hub restarted): it is attached again ([`SessionTable::reattach`]).
 //!
-//! Bounded in both directions: at most `max_sessions` at once, and a session with
+//! Bounded in both directions: at most `max_sessions` at once (and
+//! `max_sessions_per_principal` per caller, [`crate::per_principal`]), and a session with
 //! no request and no open stream for `idle_timeout` is ended (many clients never
 //! send DELETE). Each session owns one task, its pump, which moves the registry's
 //! notifications into the session's replay buffer (so the registry never sees a
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::HttpConfig;
 use super::session::HttpSession;
+use crate::per_principal::{Owner, PerOwner, Slot};
 use mcp_prompts_engine::host::{Attachment, SessionHost};
 use mcp_prompts_engine::realtime::{Connection, Outgoing, Registry};
 
@@ -24,11 +26,23 @@ use mcp_prompts_engine::realtime::{Connection, Outgoing, Registry};
 #[error("too many open sessions ({0}); end unused ones with DELETE or retry later")]
 pub struct TableFull(pub usize);
 
+/// `initialize` by a caller that holds its whole session budget.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "too many open sessions for {owner} (limit {limit} per principal); end unused ones with DELETE or retry later"
+)]
+pub struct OwnerFull {
+    pub owner: Owner,
+    pub limit: usize,
+}
+
 pub struct SessionTable {
     map: Mutex<HashMap<String, Arc<HttpSession>>>,
     max_sessions: usize,
     idle_timeout: Duration,
     replay_events: usize,
+    max_pending: usize,
+    per_owner: Arc<PerOwner>,
 }
 
 impl SessionTable {
@@ -38,6 +52,23 @@ impl SessionTable {
             max_sessions: config.max_sessions.max(1),
             idle_timeout: config.idle_timeout,
             replay_events: config.replay_events,
+            max_pending: config.max_pending.max(1),
+            per_owner: PerOwner::new(config.max_sessions_per_principal),
+        }
+    }
+
+    /// A place in `owner`'s session budget, for a session about to open.
+    pub fn slot_for(&self, owner: Owner) -> Result<Slot, OwnerFull> {
+        let limit = self.per_owner.limit();
+        match self.per_owner.take(owner.clone()) {
+            Some(slot) => Ok(slot),
+            None => {
+                // Its ended sessions may still be in the table: sweep, then retry.
+                self.expire_finished();
+                self.per_owner
+                    .take(owner.clone())
+                    .ok_or(OwnerFull { owner, limit })
+            }
         }
     }
 
@@ -66,8 +97,15 @@ impl SessionTable {
         attachment: Attachment,
         (conn, rx): (Arc<Connection>, tokio::sync::mpsc::Receiver<Outgoing>),
         doors: Doors,
+        slot: Slot,
     ) -> Result<Arc<HttpSession>, TableFull> {
-        let http = Arc::new(HttpSession::new(attachment, conn, self.replay_events));
+        let http = Arc::new(HttpSession::new(
+            attachment,
+            conn,
+            self.replay_events,
+            self.max_pending,
+            slot,
+        ));
         self.insert(http.clone())?;
         tokio::spawn(pump(
             Arc::downgrade(self),
@@ -80,34 +118,37 @@ impl SessionTable {
     }
 
     /// The session `id` from the session store, attached to a new registry
-    /// connection, with the changes it missed already in its replay buffer.
+    /// connection, with the changes it missed already in its replay buffer;
+    /// `Err` when its caller already holds its whole session budget.
     pub async fn reattach(
         self: &Arc<Self>,
         id: &str,
         principal: Option<&mcp_prompts_engine::domain::Principal>,
+        peer: std::net::SocketAddr,
         doors: Doors,
-    ) -> Option<Arc<HttpSession>> {
+    ) -> Result<Option<Arc<HttpSession>>, OwnerFull> {
         if !self.has_room() {
-            return None;
+            return Ok(None);
         }
+        let slot = self.slot_for(Owner::of(principal, peer))?;
         let (conn, rx) = doors.registry.register();
         let Some((attachment, missed)) = doors.host.reattach(&conn.key, id, principal).await else {
             doors.registry.remove(conn.id);
-            return None;
+            return Ok(None);
         };
         let key = conn.key.clone();
-        match self.open(attachment, (conn.clone(), rx), doors.clone()) {
+        match self.open(attachment, (conn.clone(), rx), doors.clone(), slot) {
             Ok(http) => {
                 for frame in missed {
                     http.publish(frame);
                 }
                 tracing::debug!(session = %id, "HTTP session resumed from the store");
-                Some(http)
+                Ok(Some(http))
             }
             Err(_) => {
                 doors.host.disconnect(&key, None).await;
                 doors.registry.remove(conn.id);
-                None
+                Ok(None)
             }
         }
     }
@@ -122,11 +163,21 @@ impl SessionTable {
         Ok(())
     }
 
+    /// Ends the sessions that are closed or idle, giving back their slots.
+    fn expire_finished(&self) {
+        let mut map = self.lock();
+        self.expire(&mut map);
+    }
+
     /// When the table is full, ends the sessions that are closed or idle.
     fn sweep(&self, map: &mut HashMap<String, Arc<HttpSession>>) {
         if map.len() < self.max_sessions {
             return;
         }
+        self.expire(map);
+    }
+
+    fn expire(&self, map: &mut HashMap<String, Arc<HttpSession>>) {
         let before = map.len();
         map.retain(|_, s| {
             let keep = !s.closed.is_cancelled() && !s.is_idle(self.idle_timeout);
@@ -208,6 +259,7 @@ async fn pump(
         host.disconnect(&session.conn.key, Some(attachment)).await;
     }
     registry.remove(session.conn.id);
+    session.release_slot();
     if let Some(table) = table.upgrade() {
         let mut map = table.lock();
         if map
@@ -259,7 +311,10 @@ mod tests {
             .await
             .unwrap()
             .attachment;
-        let opened = table.open(attachment, (conn.clone(), rx), doors.clone());
+        let slot = table
+            .slot_for(Owner::Principal("test".into()))
+            .map_err(|_| TableFull(table.len()))?;
+        let opened = table.open(attachment, (conn.clone(), rx), doors.clone(), slot);
         if opened.is_err() {
             doors.registry.remove(conn.id);
         }

@@ -29,6 +29,7 @@ use mcp_prompts_engine::jsonrpc;
 pub async fn handle(
     State(edge): State<Arc<HttpEdge>>,
     caller: Option<axum::Extension<crate::auth::Caller>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     let principal = crate::auth::Caller::principal(caller);
@@ -50,7 +51,7 @@ pub async fn handle(
         );
     };
     let session = match edge
-        .session(id, principal.as_ref(), "Session not found")
+        .session(id, principal.as_ref(), peer, "Session not found")
         .await
     {
         Ok(session) => session,
