@@ -11,6 +11,8 @@ export interface StackConfig {
   readonly auth: AuthMode;
   /** Identity sources of the REQUEST authorizer (all must be present, else API Gateway answers 401 itself). */
   readonly authIdentitySource: string[];
+  /** The OIDC issuer whose JWTs the authorizer accepts besides API keys (e.g. a Cognito user pool), if any. */
+  readonly oidc?: { issuer: string; audience: string; jwks: string; roleClaim: string };
   /** `bootstrap` file (its folder is zipped with that file alone) or a ready `.zip`. */
   readonly lambdaArtifact: string;
   /** Name prefix of tables and queues; `mcp-prompts` gives the binary's own defaults. */
@@ -117,6 +119,21 @@ function retention(days: number): number {
   return days;
 }
 
+/**
+ * Context oidcIssuer + oidcAudience (+ oidcJwks, default the issuer's
+ * `/.well-known/jwks.json`, as Cognito publishes it; oidcRoleClaim, default
+ * `cognito:groups`): all or none.
+ */
+function oidcConfig(node: Node): StackConfig['oidc'] {
+  const issuer = node.tryGetContext('oidcIssuer');
+  const audience = node.tryGetContext('oidcAudience');
+  if (!issuer && !audience) return undefined;
+  if (!issuer || !audience) throw new Error('context oidcIssuer and oidcAudience go together');
+  if (!/^https:\/\/[^\s]+$/.test(issuer)) throw new Error(`context oidcIssuer ${JSON.stringify(issuer)}: an https:// URL`);
+  const jwks = str(node, 'oidcJwks', `${String(issuer).replace(/\/$/, '')}/.well-known/jwks.json`);
+  return { issuer, audience, jwks, roleClaim: str(node, 'oidcRoleClaim', 'cognito:groups') };
+}
+
 export function loadConfig(node: Node): StackConfig {
   const identity = str(node, 'authIdentitySource', 'route.request.header.Authorization')
     .split(',')
@@ -134,6 +151,7 @@ export function loadConfig(node: Node): StackConfig {
   return {
     auth: oneOf(node, 'auth', ['open', 'authorizer'] as const, 'authorizer'),
     authIdentitySource: identity,
+    oidc: oidcConfig(node),
     lambdaArtifact: resolveArtifact(node),
     prefix,
     stage,

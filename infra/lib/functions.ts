@@ -91,7 +91,14 @@ export class Functions extends Construct {
               MCP_PROMPTS_HISTORY_MAX_CHANGES: String(config.historyMaxChanges),
               MCP_PROMPTS_HISTORY_MAX_AGE_SECS: String(config.historyMaxAgeSecs),
             }
-          : {};
+          : handler === 'authorizer' && config.oidc
+            ? {
+                MCP_PROMPTS_OIDC_ISSUER: config.oidc.issuer,
+                MCP_PROMPTS_OIDC_AUDIENCE: config.oidc.audience,
+                MCP_PROMPTS_OIDC_JWKS: config.oidc.jwks,
+                MCP_PROMPTS_OIDC_ROLE_CLAIM: config.oidc.roleClaim,
+              }
+            : {};
       const name = `${config.prefix}-${handler}`;
       const logGroup = new logs.LogGroup(this, `${cap(handler)}Logs`, {
         logGroupName: `/aws/lambda/${name}`,

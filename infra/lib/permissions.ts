@@ -13,7 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
-import { CATEGORY_INDEX, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
+import { CATEGORY_INDEX, KEYS_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
 
@@ -97,5 +97,14 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   queryIndexes(sweeper, t.prompts, [OUTBOX_INDEX]);
   sweeper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
 
-  // authorizer: no data access (logs and X-Ray only).
+  // authorizer: one GetItem per check, on the API keys' partition only
+  // (crates/aws/src/keys.rs: pk `KEYS`); JWTs need no AWS call.
+  const authorizer = f.byHandler.authorizer;
+  authorizer?.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem'],
+      resources: [t.prompts.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [KEYS_PARTITION] } },
+    }),
+  );
 }

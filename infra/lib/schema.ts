@@ -27,6 +27,9 @@ export const PK = 'pk';
 export const SK = 'sk';
 export const TTL = 'ttl';
 
+/** The prompts table's partition of API keys (`KEYS` / `H#{sha256}`). */
+export const KEYS_PARTITION = 'KEYS';
+
 export const LIVE_INDEX = 'live';
 export const CATEGORY_INDEX = 'by-category';
 export const OUTBOX_INDEX = 'outbox';

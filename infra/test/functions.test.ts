@@ -155,3 +155,19 @@ test('a zip artifact is used as it is', () => {
   assert.equal(Object.keys(fns).length, 5);
   assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
 });
+
+test('context oidcIssuer/oidcAudience reach the authorizer (and only it) as MCP_PROMPTS_OIDC_*', () => {
+  const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf';
+  const fns = fnByHandler(synth({ oidcIssuer: issuer, oidcAudience: 'client-123' }));
+  const env = fns.authorizer.Properties.Environment.Variables;
+  assert.equal(env.MCP_PROMPTS_OIDC_ISSUER, issuer);
+  assert.equal(env.MCP_PROMPTS_OIDC_AUDIENCE, 'client-123');
+  assert.equal(env.MCP_PROMPTS_OIDC_JWKS, `${issuer}/.well-known/jwks.json`, "Cognito's JWKS by default");
+  assert.equal(env.MCP_PROMPTS_OIDC_ROLE_CLAIM, 'cognito:groups');
+  for (const h of ['websocket', 'http', 'fanout', 'sweeper']) {
+    assert.equal(fns[h].Properties.Environment.Variables.MCP_PROMPTS_OIDC_ISSUER, undefined, h);
+  }
+  assert.equal(fnByHandler(synth()).authorizer.Properties.Environment.Variables.MCP_PROMPTS_OIDC_ISSUER, undefined, 'API keys only by default');
+  const half = new App({ context: { ...cdkJsonContext(), oidcIssuer: issuer } });
+  assert.throws(() => loadConfig(half.node), /oidcIssuer and oidcAudience go together/);
+});

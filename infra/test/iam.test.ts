@@ -69,7 +69,7 @@ test('each handler gets exactly the actions its adapters call', () => {
       'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
     ]),
     sweeper: sorted(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']),
-    authorizer: sorted([]),
+    authorizer: sorted(['dynamodb:GetItem']),
   });
 });
 
@@ -100,6 +100,11 @@ test('table, index, key-prefix and queue resources per handler', () => {
   assert.deepEqual(res('sweeper', 'dynamodb:Query'), [prompts, `${prompts}/index/outbox`].sort());
   assert.deepEqual(res('sweeper', 'dynamodb:BatchWriteItem'), [prompts]);
   assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [queue]);
+
+  // The authorizer reads API keys only: the KEYS partition of the prompts table.
+  assert.deepEqual(res('authorizer', 'dynamodb:GetItem'), [prompts]);
+  const keyRead = statements(s).authorizer.find((x) => list(x.Action).includes('dynamodb:GetItem')) as Statement & { Condition?: unknown };
+  assert.deepEqual(keyRead.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['KEYS'] } });
 
   for (const [h, m] of Object.entries(g)) {
     const logs = [...m.get('logs:PutLogEvents')!];
