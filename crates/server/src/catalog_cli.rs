@@ -3,7 +3,7 @@
 //! failed, 2 a usage error (bad flags, a missing path, an `s3://` location in
 //! this build).
 
-mod read;
+pub(crate) mod read;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

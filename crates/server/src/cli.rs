@@ -46,6 +46,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub oidc: mcp_prompts_auth::OidcArgs,
     #[command(flatten)]
+    pub github: GithubArgs,
+    #[command(flatten)]
     pub hub: HubArgs,
     /// Seconds of silence after which a WebSocket is pinged.
     #[arg(long, env = "MCP_PROMPTS_PING_SECS", default_value_t = 30)]
@@ -236,6 +238,42 @@ impl HubArgs {
     /// ~/.local/share/mcp-prompts.
     pub fn data_dir(&self) -> PathBuf {
         self.data.clone().unwrap_or_else(default_data_dir)
+    }
+}
+
+/// `POST /webhooks/github`: a push syncs the catalog files it touched.
+#[derive(Args, Debug, Clone)]
+pub struct GithubArgs {
+    /// The webhook's secret (prefer the environment variable: flags show in
+    /// `ps`). Without it there is no `/webhooks/github`.
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_GITHUB_WEBHOOK_SECRET",
+        requires = "catalog_source",
+        hide_env_values = true
+    )]
+    pub github_webhook_secret: Option<String>,
+    /// The folder holding the catalog files a push changes (a checkout of the
+    /// repository, kept current by whatever pulls it).
+    #[arg(
+        long,
+        env = "MCP_PROMPTS_CATALOG_SOURCE",
+        requires = "github_webhook_secret"
+    )]
+    pub catalog_source: Option<PathBuf>,
+    /// Where the catalog lives inside the repository (e.g. `catalog`): pushed
+    /// paths outside it are ignored.
+    #[arg(long, env = "MCP_PROMPTS_GITHUB_PATH_PREFIX", default_value = "")]
+    pub github_path_prefix: String,
+}
+
+impl GithubArgs {
+    pub fn settings(&self) -> Option<crate::webhooks::WebhookSettings> {
+        Some(crate::webhooks::WebhookSettings {
+            secret: self.github_webhook_secret.clone()?,
+            source: self.catalog_source.clone()?,
+            path_prefix: self.github_path_prefix.clone(),
+        })
     }
 }
 

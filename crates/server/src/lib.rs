@@ -1,7 +1,8 @@
 //! The doors of the local deployment: the gateway (`/ws` WebSocket, `/mcp`
 //! Streamable HTTP, `/prompts…` REST, `/health`, the web UI), stdio, and the
 //! command line that starts them ([`startup`] wires ports to the engine);
-//! [`catalog_cli`] imports and exports catalog files. With the `aws` feature
+//! [`catalog_cli`] imports and exports catalog files; [`webhooks`] syncs them
+//! on a GitHub push. With the `aws` feature
 //! also the local API Gateway stand-in (`serve --backend aws`), `stdio
 //! --backend aws` and `aws bootstrap`.
 
@@ -19,3 +20,4 @@ pub mod startup;
 pub mod stdio;
 #[cfg(feature = "aws")]
 pub mod stdio_aws;
+pub mod webhooks;

@@ -78,11 +78,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         jwt: args.oidc.verifier().await.map_err(anyhow::Error::msg)?,
     });
     tracing::info!(auth = ?auth.mode, oidc = ?args.oidc.oidc_issuer, "credentials");
+    let webhooks = match args.github.settings() {
+        Some(settings) => {
+            tracing::info!(source = %settings.source.display(), "GitHub webhook at /webhooks/github");
+            let catalog = hub.host.engine.catalog.clone();
+            crate::webhooks::GithubWebhook::start(settings, catalog, shutdown.clone()).router()
+        }
+        None => axum::Router::new(),
+    };
     let gateway = Gateway::new(hub.host, hub.registry, shutdown.clone(), limits, Some(auth));
     announce(&addr, &hub.data, hub.prompts)?;
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    gateway.serve(listener).await?;
+    gateway.serve_with(listener, webhooks).await?;
     let _ = hub.publishing.await;
     tracing::info!("shut down cleanly");
     Ok(())

@@ -145,6 +145,16 @@ impl Gateway {
     }
 
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        self.serve_with(listener, Router::new()).await
+    }
+
+    /// `serve`, with more routes beside the doors (webhooks, which bring
+    /// their own authentication).
+    pub async fn serve_with(
+        self: Arc<Self>,
+        listener: TcpListener,
+        extra: Router,
+    ) -> std::io::Result<()> {
         let shutdown = self.shutdown.clone();
         let registry = self.registry.clone();
         let stopping = shutdown.clone();
@@ -156,6 +166,7 @@ impl Gateway {
         axum::serve(
             listener,
             self.router()
+                .merge(extra)
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
