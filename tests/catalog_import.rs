@@ -325,11 +325,19 @@ fn exit_codes_say_what_went_wrong() {
     let missing = mcp_prompts(&["import", "/no/such/catalog", "--data", data]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no such file or folder"));
-    let s3 = mcp_prompts(&["import", "s3://bucket/prompts", "--data", data]);
+    // No bucket: a usage error before any network call (without the AWS build,
+    // every s3:// location is one).
+    let why = if cfg!(feature = "aws") {
+        "not an s3://bucket/prefix location"
+    } else {
+        "need the AWS build"
+    };
+    let s3 = mcp_prompts(&["import", "s3:///prompts", "--data", data]);
     assert_eq!(s3.code, 2);
-    assert!(s3.stderr.contains("need the AWS build"), "{}", s3.stderr);
-    let s3 = mcp_prompts(&["export", "s3://bucket/prompts", "--data", data]);
+    assert!(s3.stderr.contains(why), "{}", s3.stderr);
+    let s3 = mcp_prompts(&["export", "s3:///prompts", "--data", data]);
     assert_eq!(s3.code, 2);
+    assert!(s3.stderr.contains(why), "{}", s3.stderr);
     assert_eq!(mcp_prompts(&["import"]).code, 2);
     assert_eq!(mcp_prompts(&["import", ".", "--bogus"]).code, 2);
     assert_eq!(

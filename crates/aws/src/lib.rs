@@ -8,6 +8,7 @@
 //! - [`prompt_store`] + [`writes`]: the `PromptStore` (versions, latest pointer,
 //!   labels, change log) with [`blobs`] for templates too big for an item;
 //!   [`history`] reads and bounds the change log.
+//! - [`catalog_files`]: catalog files in S3 (`import|export s3://…`).
 //! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
 //! - [`sessions`], [`connections`], [`keys`]: the session, connection and API key stores.
 //! - [`pusher`]: `PostToConnection` through the management API.
@@ -16,6 +17,7 @@
 
 pub mod blobs;
 pub mod bootstrap;
+pub mod catalog_files;
 pub mod config;
 pub mod connections;
 pub mod history;

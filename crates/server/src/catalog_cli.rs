@@ -1,7 +1,7 @@
-//! `mcp-prompts import` and `mcp-prompts export`: catalog files in and out of
-//! the embedded store. Exit codes: 0 all went in, 1 some files or prompts
-//! failed, 2 a usage error (bad flags, a missing path, an `s3://` location in
-//! this build).
+//! `mcp-prompts import` and `mcp-prompts export`: catalog files (a folder, or
+//! with the AWS build an `s3://bucket/prefix`) in and out of the embedded
+//! store. Exit codes: 0 all went in, 1 some files or prompts failed, 2 a usage
+//! error (bad flags, a missing path, an `s3://` location in a build without AWS).
 
 pub(crate) mod read;
 
@@ -35,6 +35,10 @@ pub struct ImportArgs {
     /// Show what would be created, updated or left unchanged; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Endpoint and region for `s3://` catalogs.
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: mcp_prompts_aws::lambda::AwsArgs,
 }
 
 /// `mcp-prompts export DIR`.
@@ -49,20 +53,65 @@ pub struct ExportArgs {
     /// json, yaml and md keep every field; txt keeps only the content.
     #[arg(long, default_value = "json", value_parser = parse_format)]
     pub format: Format,
+    /// Endpoint and region for an `s3://` destination.
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: mcp_prompts_aws::lambda::AwsArgs,
 }
 
 fn parse_format(raw: &str) -> Result<Format, String> {
     Format::parse(raw).ok_or_else(|| format!("'{raw}' is not one of json, yaml, md, txt"))
 }
 
-/// A catalog location: a local path, or (later, with the AWS build) S3.
-fn local(location: &str) -> Result<PathBuf, String> {
-    if location.starts_with("s3://") {
-        return Err(format!(
-            "{location}: S3 catalogs need the AWS build and are not supported by this command yet; sync the bucket to a folder and use that"
-        ));
+/// What a build without the AWS column says to an `s3://` location.
+#[cfg(not(feature = "aws"))]
+fn no_s3(location: &str) -> String {
+    format!("{location}: S3 catalogs need the AWS build (`--features aws`)")
+}
+
+#[cfg(feature = "aws")]
+fn s3_location(location: &str) -> Result<mcp_prompts_aws::catalog_files::S3Location, String> {
+    mcp_prompts_aws::catalog_files::S3Location::parse(location)
+        .ok_or_else(|| format!("{location}: not an s3://bucket/prefix location"))
+}
+
+#[cfg(feature = "aws")]
+async fn s3_files(
+    aws: &mcp_prompts_aws::lambda::AwsArgs,
+) -> mcp_prompts_aws::catalog_files::CatalogFiles {
+    let clients = mcp_prompts_aws::AwsClients::load(&aws.settings()).await;
+    mcp_prompts_aws::catalog_files::CatalogFiles::new(Arc::new(clients))
+}
+
+/// The catalog at `args.path`, read and parsed; `Err` is the exit code.
+async fn read_catalog(args: &ImportArgs) -> Result<read::Catalog, i32> {
+    if args.path.starts_with("s3://") {
+        #[cfg(feature = "aws")]
+        {
+            let at = s3_location(&args.path).map_err(|e| usage(&e))?;
+            let fetched = s3_files(&args.aws).await.read_all(&at).await.map_err(|e| {
+                eprintln!("error: {e}");
+                SOME_FAILED
+            })?;
+            return tokio::task::spawn_blocking(move || read::parse_fetched(&fetched))
+                .await
+                .map_err(|_| SOME_FAILED);
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(usage(&no_s3(&args.path)));
     }
-    Ok(PathBuf::from(location))
+    let root = PathBuf::from(&args.path);
+    if !root.exists() {
+        return Err(usage(&format!(
+            "{}: no such file or folder",
+            root.display()
+        )));
+    }
+    let files = read::list_files(&root).map_err(|e| usage(&format!("{}: {e}", root.display())))?;
+    let reading = bar(files.len(), "reading");
+    let catalog_files = read::read(&files, &|| reading.inc(1));
+    reading.finish_and_clear();
+    Ok(catalog_files)
 }
 
 fn data_dir(data: &Option<PathBuf>) -> PathBuf {
@@ -99,20 +148,10 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 
 pub async fn import(args: ImportArgs) -> i32 {
     let started = Instant::now();
-    let root = match local(&args.path) {
-        Ok(root) => root,
-        Err(e) => return usage(&e),
-    };
-    if !root.exists() {
-        return usage(&format!("{}: no such file or folder", root.display()));
-    }
-    let files = match read::list_files(&root) {
+    let catalog_files = match read_catalog(&args).await {
         Ok(files) => files,
-        Err(e) => return usage(&format!("{}: {e}", root.display())),
+        Err(code) => return code,
     };
-    let reading = bar(files.len(), "reading");
-    let catalog_files = read::read(&files, &|| reading.inc(1));
-    reading.finish_and_clear();
     let data = data_dir(&args.data);
     let (store, catalog) = match open(&data) {
         Ok(opened) => opened,
@@ -215,13 +254,10 @@ fn report(args: &ImportArgs, files: &read::Catalog, outcomes: &[Outcome], starte
 
 pub async fn export(args: ExportArgs) -> i32 {
     let started = Instant::now();
-    let dir = match local(&args.dir) {
-        Ok(dir) => dir,
+    let sink = match Sink::open(&args).await {
+        Ok(sink) => sink,
         Err(e) => return usage(&e),
     };
-    if dir.exists() && !dir.is_dir() {
-        return usage(&format!("{}: exists and is not a folder", dir.display()));
-    }
     let data = data_dir(&args.data);
     if !data.join("prompts.db").is_file() {
         return usage(&format!(
@@ -262,15 +298,10 @@ pub async fn export(args: ExportArgs) -> i32 {
                     prompt.id
                 );
             }
-            let path = dir.join(&file.path);
-            let wrote = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, &file.text));
-            match wrote {
+            match sink.write(&file.path, file.text).await {
                 Ok(()) => written += 1,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", path.display());
+                    eprintln!("error: {e}");
                     failed += 1;
                 }
             }
@@ -282,9 +313,69 @@ pub async fn export(args: ExportArgs) -> i32 {
     }
     println!(
         "exported {written} prompts to {} ({}), {failed} failed, in {:.2} s",
-        dir.display(),
+        args.dir,
         args.format.extension(),
         started.elapsed().as_secs_f64()
     );
     if failed > 0 { SOME_FAILED } else { 0 }
+}
+
+/// Where `export` writes: a folder, or with the AWS build an S3 prefix.
+enum Sink {
+    Dir(PathBuf),
+    #[cfg(feature = "aws")]
+    S3 {
+        files: mcp_prompts_aws::catalog_files::CatalogFiles,
+        at: mcp_prompts_aws::catalog_files::S3Location,
+        content_type: &'static str,
+    },
+}
+
+impl Sink {
+    async fn open(args: &ExportArgs) -> Result<Self, String> {
+        if args.dir.starts_with("s3://") {
+            #[cfg(feature = "aws")]
+            return Ok(Self::S3 {
+                at: s3_location(&args.dir)?,
+                files: s3_files(&args.aws).await,
+                content_type: content_type(args.format),
+            });
+            #[cfg(not(feature = "aws"))]
+            return Err(no_s3(&args.dir));
+        }
+        let dir = PathBuf::from(&args.dir);
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!("{}: exists and is not a folder", dir.display()));
+        }
+        Ok(Self::Dir(dir))
+    }
+
+    /// Writes the catalog-relative file `rel`; the error names it.
+    async fn write(&self, rel: &str, text: String) -> Result<(), String> {
+        match self {
+            Self::Dir(dir) => {
+                let path = dir.join(rel);
+                path.parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&path, &text))
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+            #[cfg(feature = "aws")]
+            Self::S3 {
+                files,
+                at,
+                content_type,
+            } => files.put(at, rel, text, content_type).await,
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Json => "application/json",
+        Format::Yaml => "application/yaml; charset=utf-8",
+        Format::Markdown => "text/markdown; charset=utf-8",
+        Format::Text => "text/plain; charset=utf-8",
+    }
 }

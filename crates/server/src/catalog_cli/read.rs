@@ -65,12 +65,33 @@ pub fn list_files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 /// a few threads (parsing and template analysis are most of an unchanged
 /// re-import's time); the result keeps the files' order.
 pub fn read(files: &[(String, PathBuf)], tick: &(dyn Fn() + Sync)) -> Catalog {
+    parse_all(
+        files,
+        &|(_, path)| std::fs::read(path).map_err(|e| e.to_string()),
+        tick,
+    )
+}
+
+/// `read` for files already fetched (from S3): (path, bytes or why not).
+#[cfg(feature = "aws")]
+pub fn parse_fetched(files: &[(String, Result<Vec<u8>, String>)]) -> Catalog {
+    parse_all(files, &|(_, bytes)| bytes.clone(), &|| {})
+}
+
+/// A file's catalog-relative path and a way to get its bytes.
+type Loader<T> = dyn Fn(&(String, T)) -> Result<Vec<u8>, String> + Sync;
+
+fn parse_all<T: Sync>(
+    files: &[(String, T)],
+    load: &Loader<T>,
+    tick: &(dyn Fn() + Sync),
+) -> Catalog {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let chunk = files.len().div_ceil(threads).max(64);
     let parts: Vec<Part> = std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(chunk)
-            .map(|files| scope.spawn(move || read_part(files, tick)))
+            .map(|files| scope.spawn(move || read_part(files, load, tick)))
             .collect();
         workers
             .into_iter()
@@ -98,19 +119,20 @@ struct Part {
     from_folder: Vec<bool>,
 }
 
-fn read_part(files: &[(String, PathBuf)], tick: &(dyn Fn() + Sync)) -> Part {
+fn read_part<T>(files: &[(String, T)], load: &Loader<T>, tick: &(dyn Fn() + Sync)) -> Part {
     let mut part = Part::default();
-    for (rel, path) in files {
+    for file in files {
         tick();
+        let rel = &file.0;
         let catalog = &mut part.catalog;
-        let text = match std::fs::read(path).map(String::from_utf8) {
+        let text = match load(file).map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
                 catalog.failed.push((rel.clone(), "not UTF-8 text".into()));
                 continue;
             }
             Err(e) => {
-                catalog.failed.push((rel.clone(), e.to_string()));
+                catalog.failed.push((rel.clone(), e));
                 continue;
             }
         };
