@@ -89,10 +89,88 @@ fn yaml(text: &str, offset: usize) -> Result<Value, ParseError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
+    if let Some(line) = flow_deeper_than(text, MAX_YAML_FLOW_DEPTH) {
+        return Err(ParseError {
+            line: Some(line + offset),
+            reason: format!("invalid YAML: nested deeper than {MAX_YAML_FLOW_DEPTH} levels"),
+        });
+    }
     yaml_serde::from_str::<Value>(text).map_err(|e| ParseError {
         line: e.location().map(|l| l.line() + offset),
         reason: format!("invalid YAML: {e}"),
     })
+}
+
+/// yaml_serde refuses nesting past 128 levels, but only after scanning the
+/// whole document, which takes time quadratic in the flow depth (`[[[[…`:
+/// 16k levels took 3 s in a debug build; found by the catalog-file fuzz test).
+const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// The 1-based line where flow collections (`[`, `{`) nest deeper than
+/// `limit`. Quoted scalars and comments are skipped; a bracket counts only
+/// where a flow collection can start (after `:`, `-`, `,`, `?`, another
+/// bracket, or at the start of a line), so `a[[b` in a plain scalar does not.
+/// Where it errs, it errs towards counting less: yaml_serde still checks.
+fn flow_deeper_than(text: &str, limit: usize) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    let mut plain = false;
+    // The last byte that was not a space or tab on this line (`\n`: none yet).
+    let mut before = b'\n';
+    // The byte just before this one, spaces included.
+    let mut prev = b'\n';
+    for &b in text.as_bytes() {
+        let space_before = matches!(prev, b'\n' | b' ' | b'\t');
+        prev = b;
+        if b == b'\n' {
+            line += 1;
+            comment = false;
+            plain = false;
+            before = b'\n';
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            match b {
+                b'\\' if q == b'"' && !escaped => escaped = true,
+                _ if b == q && !escaped => quote = None,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\r' => continue,
+            b'#' if space_before => comment = true,
+            // Inside a plain scalar (`a[b`) until `:`, `,` or a closing bracket.
+            b':' | b',' if plain => plain = false,
+            b']' | b'}' if plain => {
+                plain = false;
+                depth = depth.saturating_sub(1);
+            }
+            _ if plain => {}
+            b'"' | b'\'' if starts_node(before) => quote = Some(b),
+            b'[' | b'{' if starts_node(before) => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b':' | b'-' | b',' | b'?' => {}
+            _ => plain = true,
+        }
+        before = b;
+    }
+    None
+}
+
+/// Whether a scalar or collection can start after `before`.
+fn starts_node(before: u8) -> bool {
+    matches!(before, b'\n' | b':' | b'-' | b',' | b'?' | b'[' | b'{')
 }
 
 fn from_value(value: Value, ctx: &FileContext<'_>, index: bool) -> Result<FileContent, ParseError> {

@@ -2,7 +2,7 @@
 //! too many bytes 413, and JSON that does not fit the expected shape 400 naming
 //! the field (`tags[1]`, `variables`), each as a problem body.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
@@ -13,6 +13,11 @@ pub async fn json<T: DeserializeOwned>(
     body: Body,
     limit: usize,
 ) -> Result<T, Problem> {
+    parse(&bytes(headers, body, limit).await?)
+}
+
+/// The body's bytes: JSON by its content type, within `limit`.
+pub async fn bytes(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -28,14 +33,18 @@ pub async fn json<T: DeserializeOwned>(
             ),
         ));
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
             format!("the body exceeds the limit of {limit} bytes"),
         )
-    })?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    })
+}
+
+/// `bytes` as a `T`; a value of the wrong shape is a 400 naming the field.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();

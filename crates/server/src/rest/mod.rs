@@ -70,6 +70,14 @@ async fn writes_need_editor(
     }
 }
 
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
     let edge = Arc::new(RestEdge { host, max_body });
     Router::new()
@@ -84,6 +92,9 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         .route("/prompts/{id}/versions", get(versions::history))
         .route("/prompts/{id}/versions/{version}", get(versions::version))
         .route("/prompts/{id}/labels/{label}", put(versions::set_label))
+        // A method a route does not have (`PATCH /prompts/{id}`) is a problem
+        // body too, not axum's empty 405 (found by the REST fuzz test).
+        .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read within `max_body` by the handlers, which answer 413
         // with a problem body rather than axum's plain text.
         .layer(DefaultBodyLimit::disable())

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mcp_prompts_engine::CatalogError;
 use mcp_prompts_engine::catalog::LimitError;
+use mcp_prompts_engine::domain::PromptError;
 use mcp_prompts_engine::ports::StoreError;
 use serde_json::{Value, json};
 
@@ -82,9 +83,10 @@ impl From<CatalogError> for Problem {
             CatalogError::MissingArgument { argument, .. } => {
                 Problem::bad_field(format!("variables.{argument}"), detail)
             }
-            CatalogError::Invalid(_)
-            | CatalogError::UnknownPartial(_)
-            | CatalogError::PartialCycle(_) => Problem::bad_field("content", detail),
+            CatalogError::Invalid(e) => Problem::bad_field(invalid_field(&e), detail),
+            CatalogError::UnknownPartial(_) | CatalogError::PartialCycle(_) => {
+                Problem::bad_field("content", detail)
+            }
             CatalogError::Render { .. } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "render-failed", detail)
             }
@@ -101,5 +103,18 @@ impl From<CatalogError> for Problem {
                 }
             },
         }
+    }
+}
+
+/// The draft field a validation error is about (an empty name was reported as
+/// `content` before the REST fuzz test, issue 17.4).
+fn invalid_field(e: &PromptError) -> &'static str {
+    match e {
+        PromptError::Id(_) => "id",
+        PromptError::EmptyName => "name",
+        PromptError::DuplicateVariable(_) | PromptError::InvalidVariableName(_) => "variables",
+        PromptError::Template(_)
+        | PromptError::UndeclaredVariable { .. }
+        | PromptError::InvalidPartial(_) => "content",
     }
 }

@@ -117,12 +117,13 @@ pub async fn get(
     Ok(with_etag(StatusCode::OK, &prompt))
 }
 
-/// A `PUT` body: the fields to change, and optionally the version it expects.
+/// A `PUT` body: the fields to change (a [`PromptPatch`]), and optionally the
+/// version it expects. Read as two views of one body rather than with
+/// `#[serde(flatten)]`, which loses the path of a wrong field (`.` instead of
+/// `name`: found by the REST fuzz test, issue 17.4).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Update {
-    #[serde(flatten)]
-    patch: PromptPatch,
+struct Expected {
     expected_version: Option<u64>,
 }
 
@@ -134,8 +135,10 @@ pub async fn update(
 ) -> Result<Response> {
     let id = prompt_id(&id)?;
     let precondition = if_match(&headers)?;
-    let update: Update = body::json(&headers, raw, rest.max_body).await?;
-    let expected = match (precondition, update.expected_version) {
+    let raw = body::bytes(&headers, raw, rest.max_body).await?;
+    let patch: PromptPatch = body::parse(&raw)?;
+    let Expected { expected_version } = body::parse(&raw)?;
+    let expected = match (precondition, expected_version) {
         (Some(a), Some(b)) if a != b => {
             return Err(Problem::bad_field(
                 "expectedVersion",
@@ -144,10 +147,7 @@ pub async fn update(
         }
         (a, b) => a.or(b),
     };
-    let written = rest
-        .catalog()
-        .update(&id, update.patch, expected, ACTOR)
-        .await;
+    let written = rest.catalog().update(&id, patch, expected, ACTOR).await;
     let (prompt, _) = written.map_err(|e| conflict_as(precondition, e.into()))?;
     Ok(with_etag(StatusCode::OK, &prompt))
 }
