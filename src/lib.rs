@@ -37,6 +37,6 @@ pub mod edges {
     #[cfg(feature = "aws")]
     pub use mcp_prompts_aws::lambda;
     #[cfg(feature = "aws")]
-    pub use mcp_prompts_server::aws_gateway;
+    pub use mcp_prompts_server::{aws_gateway, lambda_rest};
     pub use mcp_prompts_server::{catalog_cli, cli, gateway, http, keys_cli, stdio};
 }

@@ -14,6 +14,8 @@ pub mod cli;
 pub mod gateway;
 pub mod http;
 pub mod keys_cli;
+#[cfg(feature = "aws")]
+pub mod lambda_rest;
 pub mod per_principal;
 pub mod rest;
 pub mod startup;

@@ -7,7 +7,8 @@
 //! one handler that routes on `routeKey`), `fanout` (the SQS consumer) or
 //! `sweeper` (republishes the outbox and prunes the change history to
 //! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`) or
-//! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`).
+//! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`);
+//! `http` (the REST API) is served by the server crate's `lambda_rest`.
 //! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
 //! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
 
@@ -33,6 +34,9 @@ pub enum HandlerKind {
     Sweeper,
     /// The REQUEST authorizer of `$connect` and of the HTTP API's routes.
     Authorizer,
+    /// The REST API behind the HTTP API (`mcp-prompts-server`'s
+    /// `lambda_rest`, which the Lambda binary runs instead of [`run`]).
+    Http,
 }
 
 impl HandlerKind {
@@ -47,6 +51,7 @@ impl HandlerKind {
             "fanout" | "sqs" => Some(Self::Fanout),
             "sweeper" | "sweep" => Some(Self::Sweeper),
             "authorizer" | "auth" => Some(Self::Authorizer),
+            "http" | "rest" => Some(Self::Http),
             _ => None,
         }
     }
@@ -56,7 +61,8 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, fanout, sweeper or authorizer").into()
+            format!("unknown handler '{name}': use websocket, http, fanout, sweeper or authorizer")
+                .into()
         })
     }
 }
@@ -147,6 +153,7 @@ pub async fn run() -> Result<(), Error> {
         }
         // Served above, without the app (it needs no connections URL).
         HandlerKind::Authorizer => Err("the authorizer has no app".into()),
+        HandlerKind::Http => Err("the http handler is mcp_prompts_server::lambda_rest::run".into()),
     }
 }
 
@@ -175,6 +182,7 @@ mod tests {
         ] {
             assert_eq!(HandlerKind::parse(name), Some(kind), "{name}");
         }
-        assert_eq!(HandlerKind::parse("http"), None, "not served yet");
+        assert_eq!(HandlerKind::parse("http"), Some(HandlerKind::Http));
+        assert_eq!(HandlerKind::parse("nope"), None);
     }
 }

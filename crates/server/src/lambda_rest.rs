@@ -1,0 +1,111 @@
+//! The REST API as the Lambda `http` handler (`MCP_PROMPTS_HANDLER=http`,
+//! behind the API Gateway HTTP API, payload format 2.0): the very router the
+//! local gateway serves (`crate::rest`), over the session host of the AWS
+//! column, adapted by `lambda_http`. The caller is the one the authorizer
+//! admitted (`requestContext.authorizer.lambda`), so roles hold as locally;
+//! each request first catches the instance's catalog cache up with the table.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use mcp_prompts_aws::lambda::LambdaApp;
+use mcp_prompts_aws::lambda::authorizer::principal_of;
+use tower::util::MapRequest;
+
+use crate::auth::Caller;
+
+/// API Gateway HTTP APIs take request bodies up to 10 MB; templates are far
+/// smaller (the engine's limits apply after this).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The `http` function's service: [`router`] behind [`without_stage`].
+pub type Service = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
+
+pub fn service(app: Arc<LambdaApp>) -> Service {
+    MapRequest::new(router(app), without_stage)
+}
+
+/// `lambda_http` puts a named stage in front of the path (`/prod/prompts`);
+/// the routes are the same at every stage, so it goes (before routing).
+pub fn without_stage(mut request: lambda_http::Request) -> lambda_http::Request {
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|s| s != "$default") else {
+        return request;
+    };
+    let path = request.uri().path();
+    let prefix = format!("/{stage}");
+    let Some(rest) = path
+        .strip_prefix(&prefix)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    else {
+        return request;
+    };
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match request.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_string(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The routes the `http` function serves.
+pub fn router(app: Arc<LambdaApp>) -> Router {
+    crate::rest::router(app.host.clone(), MAX_BODY)
+        .route(
+            "/health/live",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .layer(axum::middleware::from_fn_with_state(app, per_request))
+}
+
+/// The authorizer's caller and the client's address (API Gateway's
+/// `sourceIp`: the origin guard judges a remote peer by `Origin` against
+/// `Host`, not by a loopback host name) into the request, the catalog cache up
+/// to date.
+async fn per_request(
+    State(app): State<Arc<LambdaApp>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (caller, peer) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.authorizer.as_ref().and_then(principal_of),
+            context
+                .http
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+        ),
+        _ => (None, None),
+    };
+    let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let extensions = request.extensions_mut();
+    extensions.insert(ConnectInfo(SocketAddr::new(peer, 0)));
+    extensions.insert(Caller(caller));
+    app.refresh_catalog().await;
+    next.run(request).await
+}
+
+/// Runs the `http` handler: the app built once per instance, then
+/// `lambda_http` feeding it the HTTP API's events.
+pub async fn run() -> Result<(), lambda_http::Error> {
+    let (_, app, _) = mcp_prompts_aws::lambda::runtime::init().await?;
+    lambda_http::run(service(app)).await
+}

@@ -1,0 +1,152 @@
+#![cfg(feature = "aws")]
+//! The REST API as the Lambda `http` handler, against moto: API Gateway HTTP
+//! API events (payload 2.0) through `lambda_http` into the same router the
+//! local gateway serves, on the DynamoDB store: reads, conditional writes
+//! (412 when stale), problem bodies, and the authorizer's caller (a reader
+//! gets 403 for a write); the execute-api `Host` passes the origin guard.
+
+mod aws_support;
+
+use std::sync::Arc;
+
+use aws_support::Moto;
+use mcp_prompts::adapters::aws::ApiGatewayPusher;
+use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits};
+use mcp_prompts::edges::lambda_rest;
+use mcp_prompts::engine::EngineConfig;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// An HTTP API payload 2.0 event, as API Gateway sends it to the function.
+fn event(
+    method: &str,
+    path: &str,
+    headers: Value,
+    body: Option<&str>,
+    authorizer: Option<Value>,
+) -> String {
+    let mut context = json!({
+        "accountId": "123456789012", "apiId": "abc", "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+        "domainPrefix": "abc", "requestId": "r1", "routeKey": "$default", "stage": "prod",
+        "time": "03/Dec/2026:07:00:00 +0000", "timeEpoch": 0,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.7", "userAgent": "test"}});
+    if let Some(lambda) = authorizer {
+        context["authorizer"] = json!({"lambda": lambda});
+    }
+    let mut headers = headers;
+    headers["host"] = json!("abc.execute-api.eu-west-1.amazonaws.com");
+    json!({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+           "headers": headers, "requestContext": context, "body": body, "isBase64Encoded": false})
+    .to_string()
+}
+
+async fn call(router: &lambda_rest::Service, event: String) -> (u16, axum::http::HeaderMap, Value) {
+    let request = lambda_http::request::from_str(&event).expect("an HTTP API event");
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller() {
+    let moto = Moto::start();
+    moto.bootstrap();
+    let clients = moto.clients().await;
+    let pusher = Arc::new(ApiGatewayPusher::new(&clients, "http://127.0.0.1:9"));
+    let (app, _) = LambdaApp::on_aws(
+        &clients,
+        &moto.settings(),
+        pusher,
+        EngineConfig::default(),
+        LambdaLimits::default(),
+    );
+    let router = lambda_rest::service(Arc::new(app));
+    let editor = Some(json!({"principal": "ci", "role": "editor"}));
+    let reader = Some(json!({"principal": "dash", "role": "reader"}));
+
+    let (status, headers, body) = call(
+        &router,
+        event(
+            "GET",
+            "/prompts/code-review",
+            json!({}),
+            None,
+            reader.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], "code-review");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+
+    let patch = r#"{"description": "via the http Lambda"}"#;
+    let (status, _, body) = call(
+        &router,
+        event(
+            "PUT",
+            "/prompts/code-review",
+            json!({"content-type": "application/json", "if-match": etag}),
+            Some(patch),
+            reader,
+        ),
+    )
+    .await;
+    assert_eq!(status, 403, "a reader may not write: {body}");
+
+    let (status, headers, body) = call(
+        &router,
+        event(
+            "PUT",
+            "/prompts/code-review",
+            json!({"content-type": "application/json", "if-match": etag}),
+            Some(patch),
+            editor.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["description"], "via the http Lambda");
+    assert_ne!(headers["etag"].to_str().unwrap(), etag, "a new version");
+
+    let (status, _, body) = call(
+        &router,
+        event(
+            "PUT",
+            "/prompts/code-review",
+            json!({"content-type": "application/json", "if-match": etag}),
+            Some(patch),
+            editor.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 412, "the old ETag is stale: {body}");
+    assert_eq!(body["status"], 412, "a problem body: {body}");
+
+    let (status, _, body) = call(
+        &router,
+        event(
+            "POST",
+            "/prompts",
+            json!({"content-type": "application/json"}),
+            Some("{\"id\": 7}"),
+            editor,
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) =
+        call(&router, event("GET", "/health/live", json!({}), None, None)).await;
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+    let (status, _, _) = call(
+        &router,
+        event("GET", "/prod/health/live", json!({}), None, None),
+    )
+    .await;
+    assert_eq!(status, 200, "a rawPath that names the stage works too");
+}
