@@ -370,3 +370,44 @@ fn the_typescript_sdk_client_passes_on_the_aws_backend() {
         .current_dir(&clients);
     run_client(cmd, &gw);
 }
+
+/// `/health` probes DynamoDB, S3 and SQS (with the queue depth); once moto is
+/// gone it is 503 naming each failed dependency, while `/health/live`, which
+/// touches nothing, stays 200.
+#[test]
+fn health_checks_each_dependency_and_fails_when_moto_is_gone() {
+    use common::http::request;
+    let (moto, gw) = start_quiet();
+    let health = request(&gw.http_url, "GET", "/health", &[], None);
+    let body = health.json();
+    assert_eq!(health.status, 200, "{body}");
+    assert_eq!(body["status"], "ok", "{body}");
+    assert_eq!(body["backend"], "aws");
+    assert!(body["version"].is_string(), "{body}");
+    for name in ["dynamodb", "s3", "sqs"] {
+        let check = &body["checks"][name];
+        assert_eq!(check["status"], "ok", "{name}: {body}");
+        assert!(check["latencyMs"].as_f64().unwrap() >= 0.0, "{body}");
+    }
+    assert!(body["checks"]["sqs"]["queueDepth"].is_u64(), "{body}");
+    assert!(
+        body["checks"]["dynamodb"]["headPosition"].is_u64(),
+        "{body}"
+    );
+
+    drop(moto);
+    let health = request(&gw.http_url, "GET", "/health", &[], None);
+    let body = health.json();
+    assert_eq!(health.status, 503, "{body}");
+    assert_eq!(body["status"], "fail", "{body}");
+    for name in ["dynamodb", "s3", "sqs"] {
+        let check = &body["checks"][name];
+        assert_eq!(check["status"], "fail", "{name}: {body}");
+        assert!(
+            check["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+    let live = request(&gw.http_url, "GET", "/health/live", &[], None);
+    assert_eq!((live.status, live.json()), (200, json!({"status": "ok"})));
+}

@@ -9,6 +9,7 @@
 mod authorize;
 mod bootstrap;
 pub mod connections;
+pub mod health;
 mod history;
 pub mod sqs;
 mod websocket;
@@ -60,6 +61,8 @@ pub struct AwsGateway {
     pub domain: String,
     /// The `$connect` authorizer (`--auth required`), as the stack deploys it.
     pub authorizer: Option<Arc<mcp_prompts_auth::Authenticator>>,
+    /// What `/health` probes.
+    pub dependencies: health::Dependencies,
 }
 
 impl AwsGateway {
@@ -76,17 +79,10 @@ impl AwsGateway {
                     .get(connections::describe)
                     .delete(connections::delete),
             )
-            .route("/health", get(health))
+            .route("/health", get(health::health))
+            .route("/health/live", get(crate::gateway::health::live))
             .with_state(self.clone())
     }
-}
-
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "status": "ok",
-        "backend": "aws",
-        "version": mcp_prompts_engine::protocol::SERVER_VERSION
-    }))
 }
 
 /// Runs the gateway until SIGINT/SIGTERM.
@@ -142,6 +138,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         queue_capacity: args.hub.send_queue.max(1),
         domain: addr.to_string(),
         authorizer,
+        dependencies: health::Dependencies {
+            store: store.clone(),
+            bucket: settings.bucket.clone(),
+        },
     });
     let tasks = [
         tokio::spawn(sqs::poll_changes(

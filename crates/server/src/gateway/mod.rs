@@ -1,7 +1,9 @@
-//! The local gateway: one axum server for MCP over WebSocket (`/ws`) and health.
+//! The local gateway: one axum server for MCP over WebSocket (`/ws`), health
+//! (`health.rs`).
 //! It behaves like API Gateway's WebSocket API: each connection gets an id and
 //! its frames go to the same engine the Lambda handlers call.
 
+pub mod health;
 mod web;
 mod websocket;
 
@@ -130,7 +132,8 @@ impl Gateway {
                 "/ws",
                 ws.route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
             )
-            .route("/health", get(health))
+            .route("/health", get(health::health))
+            .route("/health/live", get(health::live))
             .route("/", get(web::index))
             .route("/assets/{*path}", get(web::file))
             .with_state(self.clone())
@@ -171,35 +174,5 @@ impl Gateway {
             );
         }
         Ok(())
-    }
-}
-
-/// The hub's real state: one cheap store read per call (a corrupt or
-/// unreachable store is 503, not "ok"), with its latency.
-async fn health(
-    axum::extract::State(gw): axum::extract::State<Arc<Gateway>>,
-) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
-    let started = std::time::Instant::now();
-    let store = gw.host.engine.catalog.store().health().await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let version = mcp_prompts_engine::protocol::SERVER_VERSION;
-    match store {
-        Ok(()) => (
-            axum::http::StatusCode::OK,
-            axum::Json(serde_json::json!({
-                "status": "ok", "version": version,
-                "store": {"status": "ok", "latencyMs": latency_ms},
-            })),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: the store fails");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "status": "unavailable", "version": version,
-                    "store": {"status": "error", "error": e.to_string(), "latencyMs": latency_ms},
-                })),
-            )
-        }
     }
 }
