@@ -13,6 +13,7 @@ pub mod cli;
 pub mod gateway;
 pub mod http;
 pub mod keys_cli;
+pub mod metrics;
 pub mod per_principal;
 pub mod rest;
 pub mod startup;

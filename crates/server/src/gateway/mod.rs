@@ -1,5 +1,5 @@
 //! The local gateway: one axum server for MCP over WebSocket (`/ws`), health
-//! (`health.rs`).
+//! (`health.rs`) and metrics (`crate::metrics`).
 //! It behaves like API Gateway's WebSocket API: each connection gets an id and
 //! its frames go to the same engine the Lambda handlers call.
 
@@ -41,6 +41,10 @@ pub struct Gateway {
     /// Open WebSockets per principal (per client address when anonymous), for
     /// `Limits::max_connections_per_principal`.
     per_principal: Arc<crate::per_principal::PerOwner>,
+    /// `/metrics`: the engine's counters and the gauges below.
+    pub(crate) exposition: crate::metrics::Exposition,
+    /// The Streamable HTTP session table, once `/mcp` is routed (its size is a gauge).
+    http_sessions: std::sync::OnceLock<Arc<crate::http::SessionTable>>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +110,8 @@ impl Gateway {
                 limits.max_connections_per_principal,
             ),
             auth,
+            exposition: crate::metrics::Exposition::new(&host.engine.metrics),
+            http_sessions: std::sync::OnceLock::new(),
             host,
             registry,
             shutdown,
@@ -121,7 +127,11 @@ impl Gateway {
             .merge(crate::rest::router(
                 self.host.clone(),
                 self.limits.max_ws_message,
-            ));
+            ))
+            .route(
+                "/metrics",
+                get(crate::metrics::serve).with_state(self.clone()),
+            );
         if let Some(auth) = &self.auth {
             let check = || axum::middleware::from_fn_with_state(auth.clone(), crate::auth::guard);
             ws = ws.route_layer(check());
@@ -140,13 +150,22 @@ impl Gateway {
             .merge(doors)
     }
 
-    /// Serves until the shutdown token is cancelled; open WebSockets are closed
-    /// with 1001 (going away) first.
     /// WebSocket connections open now.
     pub fn open_connections(&self) -> usize {
         self.connections.len()
     }
 
+    /// Streamable HTTP sessions kept now.
+    pub fn http_session_count(&self) -> usize {
+        self.http_sessions.get().map_or(0, |t| t.len())
+    }
+
+    pub(crate) fn count_http_sessions(&self, table: Arc<crate::http::SessionTable>) {
+        let _ = self.http_sessions.set(table);
+    }
+
+    /// Serves until the shutdown token is cancelled; open WebSockets are closed
+    /// with 1001 (going away) first.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         let shutdown = self.shutdown.clone();
         let registry = self.registry.clone();
