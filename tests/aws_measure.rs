@@ -158,7 +158,6 @@ async fn gateway(
     );
     let shutdown = CancellationToken::new();
     let gw = Arc::new(AwsGateway {
-        app,
         clients,
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
@@ -171,6 +170,8 @@ async fn gateway(
             store,
             bucket: settings.bucket.clone(),
         },
+        exposition: mcp_prompts::edges::metrics::Exposition::aws(&app.engine.metrics),
+        app,
     });
     let router = gw.router();
     let stop = shutdown.clone();

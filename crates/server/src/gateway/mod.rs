@@ -110,7 +110,7 @@ impl Gateway {
                 limits.max_connections_per_principal,
             ),
             auth,
-            exposition: crate::metrics::Exposition::new(&host.engine.metrics),
+            exposition: crate::metrics::Exposition::embedded(&host.engine.metrics),
             http_sessions: std::sync::OnceLock::new(),
             host,
             registry,
