@@ -64,8 +64,19 @@ fn health_reports_the_store_and_the_publisher_and_live_touches_nothing() {
 }
 
 #[test]
-fn health_and_liveness_stay_open_under_required_auth() {
-    let server = TestServer::start_with(None, &["--auth", "required"]);
+fn health_and_liveness_stay_open_under_required_auth_and_metrics_needs_a_key() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+        .args([
+            "keys", "create", "--name", "scraper", "--role", "reader", "--data",
+        ])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let key = String::from_utf8(out.stdout).unwrap();
+    let bearer = format!("Bearer {}", key.lines().last().unwrap());
+    let server = TestServer::start_with(Some(data.path()), &["--auth", "required"]);
     assert_eq!(
         request(&server.http_url, "GET", "/prompts", &[], None).status,
         401
@@ -76,6 +87,18 @@ fn health_and_liveness_stay_open_under_required_auth() {
         request(&server.http_url, "GET", "/metrics", &[], None).status,
         401,
         "/metrics is guarded like /prompts"
+    );
+    let with_key = request(
+        &server.http_url,
+        "GET",
+        "/metrics",
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(with_key.status, 200, "{with_key:?}");
+    assert!(
+        with_key.body.contains("mcp_prompts_requests"),
+        "{with_key:?}"
     );
 }
 

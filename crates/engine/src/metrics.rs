@@ -55,9 +55,17 @@ pub struct EngineMetrics {
 }
 
 impl Default for EngineMetrics {
+    /// Every known method's series starts at 0, so a scrape shows the family
+    /// (and `rate()` has a starting point) before the first request.
     fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        for method in METHODS.iter().chain(&["other"]) {
+            for outcome in ["ok", "error"] {
+                let _created = requests.get_or_create(&[("method", method), ("outcome", outcome)]);
+            }
+        }
         Self {
-            requests: Family::default(),
+            requests,
             render_seconds: Histogram::new(SECONDS_BUCKETS),
             fanout_seconds: Histogram::new(SECONDS_BUCKETS),
             fanout_sessions: Histogram::new(SESSIONS_BUCKETS),
@@ -150,5 +158,9 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("made/up"), "{out}");
+        assert!(
+            out.contains(r#"mcp_prompts_requests_total{method="tools/call",outcome="error"} 0"#),
+            "known series start at 0: {out}"
+        );
     }
 }
