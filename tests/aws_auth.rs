@@ -107,6 +107,17 @@ async fn the_connect_authorizer_admits_keys_and_jwts_and_their_roles_reach_defau
         .err()
         .expect("401");
     assert_eq!(forged.0, 401, "{forged:?}");
+    {
+        use common::http::request;
+        let bearer = format!("Bearer {editor}");
+        let status = |path: &str, headers: &[(&str, &str)]| {
+            request(&gw.http_url, "GET", path, headers, None).status
+        };
+        assert_eq!(status("/metrics", &[]), 401, "/metrics needs a key");
+        assert_eq!(status("/metrics", &[("Authorization", &bearer)]), 200);
+        assert_eq!(status("/health", &[]), 200, "health stays open");
+        assert_eq!(status("/health/live", &[]), 200);
+    }
 
     let mut ws = WsClient::try_connect(&gw.ws_url, Some(&format!("mcp, mcp.auth.{editor}")))
         .await

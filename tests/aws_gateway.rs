@@ -370,3 +370,95 @@ fn the_typescript_sdk_client_passes_on_the_aws_backend() {
         .current_dir(&clients);
     run_client(cmd, &gw);
 }
+
+/// `/health` probes DynamoDB, S3 and SQS (with the queue depth); once moto is
+/// gone it is 503 naming each failed dependency, while `/health/live`, which
+/// touches nothing, stays 200.
+#[test]
+fn health_checks_each_dependency_and_fails_when_moto_is_gone() {
+    use common::http::request;
+    let (moto, gw) = start_quiet();
+    let health = request(&gw.http_url, "GET", "/health", &[], None);
+    let body = health.json();
+    assert_eq!(health.status, 200, "{body}");
+    assert_eq!(body["status"], "ok", "{body}");
+    assert_eq!(body["backend"], "aws");
+    assert!(body["version"].is_string(), "{body}");
+    for name in ["dynamodb", "s3", "sqs"] {
+        let check = &body["checks"][name];
+        assert_eq!(check["status"], "ok", "{name}: {body}");
+        assert!(check["latencyMs"].as_f64().unwrap() >= 0.0, "{body}");
+    }
+    assert!(body["checks"]["sqs"]["queueDepth"].is_u64(), "{body}");
+    assert!(
+        body["checks"]["dynamodb"]["headPosition"].is_u64(),
+        "{body}"
+    );
+
+    drop(moto);
+    let health = request(&gw.http_url, "GET", "/health", &[], None);
+    let body = health.json();
+    assert_eq!(health.status, 503, "{body}");
+    assert_eq!(body["status"], "fail", "{body}");
+    for name in ["dynamodb", "s3", "sqs"] {
+        let check = &body["checks"][name];
+        assert_eq!(check["status"], "fail", "{name}: {body}");
+        assert!(
+            check["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+    let live = request(&gw.http_url, "GET", "/health/live", &[], None);
+    assert_eq!((live.status, live.json()), (200, json!({"status": "ok"})));
+}
+
+/// `/metrics` on `serve --backend aws`: the engine's request counter and render
+/// histogram after traffic over the WebSocket, and the open WebSockets.
+#[tokio::test]
+async fn metrics_count_the_requests_of_the_aws_gateway() {
+    use common::http::request;
+    let (_moto, gw) = start();
+    let scrape = || {
+        let r = request(&gw.http_url, "GET", "/metrics", &[], None);
+        assert_eq!(r.status, 200, "{r:?}");
+        let lines = r.body.lines().map(|l| Ok(l.to_string()));
+        prometheus_parse::Scrape::parse(lines).expect("a Prometheus text exposition")
+    };
+    let value = |s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]| -> f64 {
+        s.samples
+            .iter()
+            .filter(|x| x.metric == name)
+            .filter(|x| labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                ref other => panic!("{name}: {other:?}"),
+            })
+            .sum()
+    };
+    let gets = [("method", "prompts/get"), ("outcome", "ok")];
+    let before = scrape();
+    let mut client = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    for _ in 0..3 {
+        let got = client
+            .request(
+                "prompts/get",
+                json!({"name": "code-review", "arguments": {"code": "x", "language": "rust"}}),
+            )
+            .await;
+        assert!(got["result"]["messages"].is_array(), "{got}");
+    }
+    let after = scrape();
+    assert_eq!(
+        value(&after, "mcp_prompts_requests_total", &gets)
+            - value(&before, "mcp_prompts_requests_total", &gets),
+        3.0
+    );
+    assert_eq!(
+        value(&after, "mcp_prompts_render_seconds_count", &[])
+            - value(&before, "mcp_prompts_render_seconds_count", &[]),
+        3.0
+    );
+    assert_eq!(value(&after, "mcp_prompts_websocket_connections", &[]), 1.0);
+}

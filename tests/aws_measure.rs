@@ -23,8 +23,8 @@ use common::ws::WsClient;
 use futures_util::StreamExt;
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, AwsClients, bootstrap};
 use mcp_prompts::adapters::memory::RecordingPusher;
-use mcp_prompts::edges::aws_gateway::AwsGateway;
 use mcp_prompts::edges::aws_gateway::connections::LocalConnections;
+use mcp_prompts::edges::aws_gateway::{AwsGateway, health};
 use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits, fanout, websocket};
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::session::Interest;
@@ -149,7 +149,7 @@ async fn gateway(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, &format!("http://{addr}")));
-    let (app, _) = LambdaApp::on_aws(
+    let (app, store) = LambdaApp::on_aws(
         &clients,
         &settings,
         pusher,
@@ -158,7 +158,6 @@ async fn gateway(
     );
     let shutdown = CancellationToken::new();
     let gw = Arc::new(AwsGateway {
-        app,
         clients,
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
@@ -167,6 +166,12 @@ async fn gateway(
         queue_capacity: 4096,
         domain: addr.to_string(),
         authorizer: None,
+        dependencies: health::Dependencies {
+            store,
+            bucket: settings.bucket.clone(),
+        },
+        exposition: mcp_prompts::edges::metrics::Exposition::aws(&app.engine.metrics),
+        app,
     });
     let router = gw.router();
     let stop = shutdown.clone();

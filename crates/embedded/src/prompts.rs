@@ -303,4 +303,18 @@ impl PromptStore for EmbeddedStore {
         })
         .await
     }
+
+    /// The same read, also returning the change-log head: one reader per
+    /// `/health`, so the two readers take turns at the real check.
+    async fn health_and_head(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM prompts), (SELECT COALESCE(MAX(position), 0) FROM change_log)",
+                [],
+                |r| r.get::<_, i64>(1),
+            )
+            .map(|p| p as u64)
+        })
+        .await
+    }
 }

@@ -40,6 +40,8 @@ pub struct Engine {
     pub sessions: Option<Arc<dyn SessionStore>>,
     /// Read-only resources served beside the prompts (`--resources FILE`).
     pub static_resources: StaticServer,
+    /// Requests, renders and fan-outs, counted for `/metrics`.
+    pub metrics: crate::metrics::EngineMetrics,
 }
 
 /// What handling one message produced: notifications that must reach the client
@@ -103,6 +105,7 @@ impl Engine {
             config,
             sessions: None,
             static_resources: StaticServer::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -240,37 +243,51 @@ impl Engine {
             );
             return Some(jsonrpc::failure(None, &err));
         }
-        if let Some(envelope) = modern::envelope(msg.params) {
+        let (reply, ok) = self.request(session, method, id, msg.params, out).await;
+        self.metrics.request(method, ok);
+        reply
+    }
+
+    /// A request with a valid id: its reply, and whether it is a result (`ok`)
+    /// rather than an error (for the request counter).
+    async fn request(
+        &self,
+        session: &mut Session,
+        method: &str,
+        id: &RawValue,
+        params: Option<&RawValue>,
+        out: &mut Outbox,
+    ) -> (Option<String>, bool) {
+        let fail = |err: &RpcError| (Some(jsonrpc::failure(Some(id), err)), false);
+        if let Some(envelope) = modern::envelope(params) {
             return self
-                .handle_modern(session, method, id, msg.params, envelope, out)
+                .handle_modern(session, method, id, params, envelope, out)
                 .await;
         }
         if method == "server/discover" {
-            return Some(jsonrpc::success(id, &modern::discover()));
+            return (Some(jsonrpc::success(id, &modern::discover())), true);
         }
         if method == "initialize" && session.is_initialized() {
-            let err = RpcError::new(
+            return fail(&RpcError::new(
                 jsonrpc::INVALID_REQUEST,
                 "session already initialized: open a new connection to start another",
-            );
-            return Some(jsonrpc::failure(Some(id), &err));
+            ));
         }
         if session.phase == Phase::New && method != "initialize" && method != "ping" {
-            let err = RpcError::new(
+            return fail(&RpcError::new(
                 jsonrpc::INVALID_REQUEST,
                 format!("session not initialized: send \"initialize\" before \"{method}\""),
-            );
-            return Some(jsonrpc::failure(Some(id), &err));
+            ));
         }
         let mut ctx = Ctx {
             engine: self,
             session,
             out,
         };
-        match methods::request(&mut ctx, method, msg.params).await {
-            Ok(Reply::Value(result)) => Some(jsonrpc::success(id, &result)),
-            Ok(Reply::Written(result)) => Some(jsonrpc::success_written(id, &result)),
-            Err(err) => Some(jsonrpc::failure(Some(id), &err)),
+        match methods::request(&mut ctx, method, params).await {
+            Ok(Reply::Value(result)) => (Some(jsonrpc::success(id, &result)), true),
+            Ok(Reply::Written(result)) => (Some(jsonrpc::success_written(id, &result)), true),
+            Err(err) => fail(&err),
         }
     }
 
@@ -285,19 +302,22 @@ impl Engine {
         params: Option<&RawValue>,
         envelope: modern::Envelope,
         out: &mut Outbox,
-    ) -> Option<String> {
+    ) -> (Option<String>, bool) {
         if envelope.protocol_version != modern::MODERN_VERSION {
-            return Some(jsonrpc::failure(
-                Some(id),
-                &modern::unsupported_version(&envelope.protocol_version),
-            ));
+            return (
+                Some(jsonrpc::failure(
+                    Some(id),
+                    &modern::unsupported_version(&envelope.protocol_version),
+                )),
+                false,
+            );
         }
         if method == "subscriptions/listen" {
             session.protocol_version = envelope.protocol_version;
             return match methods::subscriptions::listen(session, id, params, out) {
                 // The response comes only when the stream ends.
-                Ok(()) => None,
-                Err(err) => Some(jsonrpc::failure(Some(id), &err)),
+                Ok(()) => (None, true),
+                Err(err) => (Some(jsonrpc::failure(Some(id), &err)), false),
             };
         }
         if modern::removed_in_modern(method) || method == "initialize" {
@@ -308,7 +328,7 @@ impl Engine {
                     modern::MODERN_VERSION
                 ),
             );
-            return Some(jsonrpc::failure(Some(id), &err));
+            return (Some(jsonrpc::failure(Some(id), &err)), false);
         }
         let mut stateless = Session::stateless(
             &envelope.protocol_version,
@@ -327,7 +347,8 @@ impl Engine {
             };
             methods::request(&mut ctx, method, params).await
         };
-        Some(match result {
+        let ok = result.is_ok();
+        let reply = match result {
             Ok(Reply::Value(mut result)) => {
                 modern::decorate(method, &mut result);
                 jsonrpc::success(id, &result)
@@ -336,6 +357,7 @@ impl Engine {
                 jsonrpc::success_written(id, &modern::decorate_written(method, &result))
             }
             Err(err) => jsonrpc::failure(Some(id), &err),
-        })
+        };
+        (Some(reply), ok)
     }
 }

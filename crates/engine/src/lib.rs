@@ -29,6 +29,7 @@ pub mod json_write;
 pub mod jsonrpc;
 pub mod memory;
 pub mod methods;
+pub mod metrics;
 pub mod modern;
 pub mod ports;
 pub mod protocol;

@@ -16,6 +16,7 @@ pub mod http;
 pub mod keys_cli;
 #[cfg(feature = "aws")]
 pub mod lambda_rest;
+pub mod metrics;
 pub mod per_principal;
 pub mod rest;
 pub mod startup;

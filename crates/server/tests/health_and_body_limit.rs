@@ -96,15 +96,16 @@ async fn health_reads_the_store_and_is_503_when_its_pages_are_corrupt() {
     let (addr, shutdown) = spawn_app(dir.path(), Limits::default()).await;
     let (status, body) = get_health(&addr).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["store"]["status"], "ok");
-    assert!(body["store"]["latencyMs"].as_f64().unwrap() >= 0.0);
+    assert_eq!(body["checks"]["store"]["status"], "ok");
+    assert!(body["checks"]["store"]["latencyMs"].as_f64().unwrap() >= 0.0);
     // Corrupted under the running hub: its next health call sees it.
     corrupt(dir.path());
     let (status, body) = get_health(&addr).await;
     assert_eq!(status, 503, "{body}");
-    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["status"], "fail");
+    assert_eq!(body["checks"]["store"]["status"], "fail");
     assert!(
-        body["store"]["error"]
+        body["checks"]["store"]["detail"]
             .as_str()
             .unwrap()
             .contains("malformed"),

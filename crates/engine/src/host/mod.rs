@@ -434,8 +434,11 @@ impl SessionHost {
         for c in changes {
             self.engine.catalog.invalidate(&c.id);
         }
+        let started = std::time::Instant::now();
         let delivery = Delivery::plan(changes);
-        self.audience.deliver(&delivery).await
+        let report = self.audience.deliver(&delivery).await;
+        self.engine.metrics.fanned_out(started, report.connections);
+        report
     }
 
     /// The newest position the attachment's session has been sent.

@@ -56,12 +56,14 @@ pub async fn get(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<String,
     const OPEN: &str = r#"{"messages":[{"role":"user","content":{"type":"text","text":""#;
     let mut result = String::with_capacity(2048);
     result.push_str(OPEN);
+    let started = std::time::Instant::now();
     let prompt = ctx
         .engine
         .catalog
         .render_latest_json(&id, &args, &mut result)
         .await
         .map_err(catalog_error)?;
+    ctx.engine.metrics.rendered(started);
     result.push_str("\"}}],\"description\":");
     json_write::write_str(&mut result, &prompt.description);
     result.push('}');

@@ -105,4 +105,10 @@ pub trait PromptStore: Send + Sync + 'static {
     async fn health(&self) -> StoreResult<()> {
         Ok(())
     }
+    /// [`Self::health`] and the change-log head in one go (`/health` reports how
+    /// far the publisher is behind it); stores override it to make it one read.
+    async fn health_and_head(&self) -> StoreResult<u64> {
+        self.health().await?;
+        self.head_position().await
+    }
 }

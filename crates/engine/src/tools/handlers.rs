@@ -208,12 +208,14 @@ pub async fn apply(ctx: &mut Ctx<'_>, value: Value) -> ToolResult {
         a.id.or(a.prompt_id)
             .ok_or("apply_template needs 'id' (or 'promptId')")?;
     let id = prompt_id(&raw)?;
+    let started = std::time::Instant::now();
     let rendered = ctx
         .engine
         .catalog
         .render(&id, &selector(a.version, a.label)?, &a.variables)
         .await
         .map_err(failed)?;
+    ctx.engine.metrics.rendered(started);
     Ok(json!({
         "id": id,
         "version": rendered.prompt.version,

@@ -9,6 +9,7 @@
 mod authorize;
 mod bootstrap;
 pub mod connections;
+pub mod health;
 mod history;
 pub mod sqs;
 mod websocket;
@@ -60,6 +61,10 @@ pub struct AwsGateway {
     pub domain: String,
     /// The `$connect` authorizer (`--auth required`), as the stack deploys it.
     pub authorizer: Option<Arc<mcp_prompts_auth::Authenticator>>,
+    /// What `/health` probes.
+    pub dependencies: health::Dependencies,
+    /// `/metrics`: the engine's counters and the open WebSockets.
+    pub exposition: crate::metrics::Exposition,
 }
 
 impl AwsGateway {
@@ -76,17 +81,33 @@ impl AwsGateway {
                     .get(connections::describe)
                     .delete(connections::delete),
             )
-            .route("/health", get(health))
+            .route("/health", get(health::health))
+            .route("/health/live", get(crate::gateway::health::live))
             .with_state(self.clone())
+            .merge(self.metrics_route())
     }
 }
 
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "status": "ok",
-        "backend": "aws",
-        "version": mcp_prompts_engine::protocol::SERVER_VERSION
-    }))
+impl AwsGateway {
+    /// `/metrics`, behind the `$connect` authorizer's credential check when
+    /// there is one (the counts describe the traffic).
+    fn metrics_route(self: &Arc<Self>) -> Router {
+        let mut route = get(metrics).with_state(self.clone());
+        if let Some(auth) = &self.authorizer {
+            route = route.route_layer(axum::middleware::from_fn_with_state(
+                auth.clone(),
+                crate::auth::guard,
+            ));
+        }
+        Router::new().route("/metrics", route)
+    }
+}
+
+async fn metrics(
+    axum::extract::State(gw): axum::extract::State<Arc<AwsGateway>>,
+) -> axum::response::Response {
+    gw.exposition.set_websocket_connections(gw.local.len());
+    gw.exposition.response()
 }
 
 /// Runs the gateway until SIGINT/SIGTERM.
@@ -133,7 +154,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("reading the prompts table")?;
     let shutdown = CancellationToken::new();
     let gateway = Arc::new(AwsGateway {
-        app,
         clients,
         local: LocalConnections::default(),
         shutdown: shutdown.clone(),
@@ -142,6 +162,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         queue_capacity: args.hub.send_queue.max(1),
         domain: addr.to_string(),
         authorizer,
+        dependencies: health::Dependencies {
+            store: store.clone(),
+            bucket: settings.bucket.clone(),
+        },
+        exposition: crate::metrics::Exposition::aws(&app.engine.metrics),
+        app,
     });
     let tasks = [
         tokio::spawn(sqs::poll_changes(

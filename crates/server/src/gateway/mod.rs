@@ -1,7 +1,9 @@
-//! The local gateway: one axum server for MCP over WebSocket (`/ws`) and health.
+//! The local gateway: one axum server for MCP over WebSocket (`/ws`), health
+//! (`health.rs`) and metrics (`crate::metrics`).
 //! It behaves like API Gateway's WebSocket API: each connection gets an id and
 //! its frames go to the same engine the Lambda handlers call.
 
+pub mod health;
 mod web;
 mod websocket;
 
@@ -39,6 +41,10 @@ pub struct Gateway {
     /// Open WebSockets per principal (per client address when anonymous), for
     /// `Limits::max_connections_per_principal`.
     per_principal: Arc<crate::per_principal::PerOwner>,
+    /// `/metrics`: the engine's counters and the gauges below.
+    pub(crate) exposition: crate::metrics::Exposition,
+    /// The Streamable HTTP session table, once `/mcp` is routed (its size is a gauge).
+    http_sessions: std::sync::OnceLock<Arc<crate::http::SessionTable>>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +110,8 @@ impl Gateway {
                 limits.max_connections_per_principal,
             ),
             auth,
+            exposition: crate::metrics::Exposition::embedded(&host.engine.metrics),
+            http_sessions: std::sync::OnceLock::new(),
             host,
             registry,
             shutdown,
@@ -119,7 +127,11 @@ impl Gateway {
             .merge(crate::rest::router(
                 self.host.clone(),
                 self.limits.max_ws_message,
-            ));
+            ))
+            .route(
+                "/metrics",
+                get(crate::metrics::serve).with_state(self.clone()),
+            );
         if let Some(auth) = &self.auth {
             let check = || axum::middleware::from_fn_with_state(auth.clone(), crate::auth::guard);
             ws = ws.route_layer(check());
@@ -130,20 +142,30 @@ impl Gateway {
                 "/ws",
                 ws.route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
             )
-            .route("/health", get(health))
+            .route("/health", get(health::health))
+            .route("/health/live", get(health::live))
             .route("/", get(web::index))
             .route("/assets/{*path}", get(web::file))
             .with_state(self.clone())
             .merge(doors)
     }
 
-    /// Serves until the shutdown token is cancelled; open WebSockets are closed
-    /// with 1001 (going away) first.
     /// WebSocket connections open now.
     pub fn open_connections(&self) -> usize {
         self.connections.len()
     }
 
+    /// Streamable HTTP sessions kept now.
+    pub fn http_session_count(&self) -> usize {
+        self.http_sessions.get().map_or(0, |t| t.len())
+    }
+
+    pub(crate) fn count_http_sessions(&self, table: Arc<crate::http::SessionTable>) {
+        let _ = self.http_sessions.set(table);
+    }
+
+    /// Serves until the shutdown token is cancelled; open WebSockets are closed
+    /// with 1001 (going away) first.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         self.serve_with(listener, Router::new()).await
     }
@@ -182,35 +204,5 @@ impl Gateway {
             );
         }
         Ok(())
-    }
-}
-
-/// The hub's real state: one cheap store read per call (a corrupt or
-/// unreachable store is 503, not "ok"), with its latency.
-async fn health(
-    axum::extract::State(gw): axum::extract::State<Arc<Gateway>>,
-) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
-    let started = std::time::Instant::now();
-    let store = gw.host.engine.catalog.store().health().await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let version = mcp_prompts_engine::protocol::SERVER_VERSION;
-    match store {
-        Ok(()) => (
-            axum::http::StatusCode::OK,
-            axum::Json(serde_json::json!({
-                "status": "ok", "version": version,
-                "store": {"status": "ok", "latencyMs": latency_ms},
-            })),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: the store fails");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "status": "unavailable", "version": version,
-                    "store": {"status": "error", "error": e.to_string(), "latencyMs": latency_ms},
-                })),
-            )
-        }
     }
 }

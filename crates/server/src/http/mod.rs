@@ -34,7 +34,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post as post_route;
 
 use self::session::HttpSession;
-use self::sessions::{Doors, SessionTable};
+use self::sessions::Doors;
+pub(crate) use self::sessions::SessionTable;
 use super::gateway::Gateway;
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
 
@@ -138,9 +139,11 @@ pub fn router(gw: &Arc<Gateway>) -> Router {
         idle_timeout: gw.limits.http_idle_timeout,
         ..HttpConfig::default()
     };
+    let sessions = Arc::new(SessionTable::new(&config));
+    gw.count_http_sessions(sessions.clone());
     let edge = Arc::new(HttpEdge {
         gw: gw.clone(),
-        sessions: Arc::new(SessionTable::new(&config)),
+        sessions,
         config,
     });
     Router::new()
