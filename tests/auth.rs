@@ -315,3 +315,33 @@ async fn a_stateless_request_runs_with_the_caller_s_role() {
     let accepted = call(&editor, "by an editor");
     assert_eq!(accepted["isError"], false, "{accepted}");
 }
+
+/// A key's name is its principal: a second live key of the same name is
+/// refused (it would share sessions and budgets); once revoked, the name is free.
+#[test]
+fn two_live_keys_cannot_share_a_name() {
+    let data = tempfile::tempdir().unwrap();
+    let (first, _) = create_key(data.path(), "deploy-bot", "editor");
+    let again = Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "deploy-bot",
+            "--role",
+            "reader",
+            "--data",
+        ])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a duplicate live name is refused");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("'deploy-bot' exists") && said.contains(&first),
+        "{said}"
+    );
+    keys(data.path(), &["revoke", &first]);
+    let (second, _) = create_key(data.path(), "deploy-bot", "reader");
+    assert_ne!(first, second);
+}

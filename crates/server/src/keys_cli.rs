@@ -80,6 +80,19 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create { name, role, data } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             let store = open(&data).await?;
+            // The name is the principal: sessions, budgets and the change log
+            // know a caller by it, so two live keys may not share one.
+            if let Some(taken) = store
+                .list()
+                .await?
+                .into_iter()
+                .find(|k| k.name == name && k.revoked_at.is_none())
+            {
+                anyhow::bail!(
+                    "a live key named '{name}' exists ({}): revoke it first or pick another name",
+                    taken.id
+                );
+            }
             let (id, key) = crate::auth::new_key();
             store
                 .add(&id, &name, role, &crate::auth::hash(&key))
