@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use aws_support::Moto;
 use mcp_prompts::adapters::aws::ApiGatewayPusher;
+use mcp_prompts::edges::aws_gateway::health::Dependencies;
 use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits};
 use mcp_prompts::edges::lambda_rest;
 use mcp_prompts::engine::EngineConfig;
@@ -59,14 +60,14 @@ async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller()
     moto.bootstrap();
     let clients = moto.clients().await;
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, "http://127.0.0.1:9"));
-    let (app, _) = LambdaApp::on_aws(
+    let (app, store) = LambdaApp::on_aws(
         &clients,
         &moto.settings(),
         pusher,
         EngineConfig::default(),
         LambdaLimits::default(),
     );
-    let router = lambda_rest::service(Arc::new(app));
+    let router = lambda_rest::service(Arc::new(app), Arc::new(Dependencies { store }));
     let editor = Some(json!({"principal": "ci", "role": "editor"}));
     let reader = Some(json!({"principal": "dash", "role": "reader"}));
 

@@ -30,6 +30,10 @@ impl TemplateBlobs {
         }
     }
 
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
     pub fn key(prompt: &Prompt) -> String {
         format!("templates/{}/v{}.hbs", prompt.id, prompt.version)
     }

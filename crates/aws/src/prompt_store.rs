@@ -51,6 +51,16 @@ impl DynamoPromptStore {
         }
     }
 
+    /// The SDK clients (health probes reuse them).
+    pub fn clients(&self) -> &Arc<AwsClients> {
+        &self.clients
+    }
+
+    /// The bucket large templates live in.
+    pub fn bucket(&self) -> &str {
+        self.blobs.bucket()
+    }
+
     pub(super) async fn get_item(&self, pk: String, sk: String) -> StoreResult<Option<Item>> {
         let out = self
             .clients

@@ -4,6 +4,7 @@
 //! column, adapted by `lambda_http`. The caller is the one the authorizer
 //! admitted (`requestContext.authorizer.lambda`), so roles hold as locally;
 //! each request first catches the instance's catalog cache up with the table.
+//! `/health` probes DynamoDB, S3 and SQS as `serve --backend aws` does.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use mcp_prompts_aws::lambda::authorizer::principal_of;
 use tower::util::MapRequest;
 
 use crate::auth::Caller;
+use crate::aws_gateway::health::{Dependencies, probe};
 
 /// API Gateway HTTP APIs take request bodies up to 10 MB; templates are far
 /// smaller (the engine's limits apply after this).
@@ -28,8 +30,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The `http` function's service: [`router`] behind [`without_stage`].
 pub type Service = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
 
-pub fn service(app: Arc<LambdaApp>) -> Service {
-    MapRequest::new(router(app), without_stage)
+pub fn service(app: Arc<LambdaApp>, health: Arc<Dependencies>) -> Service {
+    MapRequest::new(router(app, health), without_stage)
 }
 
 /// `lambda_http` puts a named stage in front of the path (`/prod/prompts`);
@@ -66,12 +68,16 @@ pub fn without_stage(mut request: lambda_http::Request) -> lambda_http::Request 
 }
 
 /// The routes the `http` function serves.
-pub fn router(app: Arc<LambdaApp>) -> Router {
+pub fn router(app: Arc<LambdaApp>, health: Arc<Dependencies>) -> Router {
     crate::rest::router(app.host.clone(), MAX_BODY)
         .route(
-            "/health/live",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+            "/health",
+            get(move || {
+                let health = health.clone();
+                async move { probe(&health).await }
+            }),
         )
+        .route("/health/live", get(crate::gateway::health::live))
         .layer(axum::middleware::from_fn_with_state(app, per_request))
 }
 
@@ -106,6 +112,6 @@ async fn per_request(
 /// Runs the `http` handler: the app built once per instance, then
 /// `lambda_http` feeding it the HTTP API's events.
 pub async fn run() -> Result<(), lambda_http::Error> {
-    let (_, app, _) = mcp_prompts_aws::lambda::runtime::init().await?;
-    lambda_http::run(service(app)).await
+    let (_, app, store) = mcp_prompts_aws::lambda::runtime::init().await?;
+    lambda_http::run(service(app, Arc::new(Dependencies { store }))).await
 }

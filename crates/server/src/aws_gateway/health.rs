@@ -23,14 +23,18 @@ use mcp_prompts_engine::ports::PromptStore;
 /// Longest a single dependency check may take before it counts as failed.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// What `/health` probes.
+/// What `/health` probes: the prompt store, its clients and bucket.
 pub struct Dependencies {
     pub store: Arc<DynamoPromptStore>,
-    pub bucket: String,
 }
 
 pub(super) async fn health(State(gw): State<Arc<AwsGateway>>) -> (StatusCode, Json<Value>) {
-    let deps = &gw.dependencies;
+    probe(&gw.dependencies).await
+}
+
+/// The report of every dependency (also the Lambda `http` handler's `/health`).
+pub async fn probe(deps: &Dependencies) -> (StatusCode, Json<Value>) {
+    let clients = deps.store.clients();
     let (dynamodb, s3, sqs) = tokio::join!(
         check(async {
             let head = deps
@@ -41,10 +45,10 @@ pub(super) async fn health(State(gw): State<Arc<AwsGateway>>) -> (StatusCode, Js
             Ok(json!({"headPosition": head}))
         }),
         check(async {
-            gw.clients
+            clients
                 .s3()
                 .head_bucket()
-                .bucket(&deps.bucket)
+                .bucket(deps.store.bucket())
                 .send()
                 .await
                 .map_err(|e| mcp_prompts_aws::error_chain(&e))?;
@@ -57,8 +61,7 @@ pub(super) async fn health(State(gw): State<Arc<AwsGateway>>) -> (StatusCode, Js
                 .queue_url()
                 .await
                 .map_err(|e| e.to_string())?;
-            let out = gw
-                .clients
+            let out = clients
                 .sqs()
                 .get_queue_attributes()
                 .queue_url(url)

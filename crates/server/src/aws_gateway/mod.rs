@@ -164,7 +164,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         authorizer,
         dependencies: health::Dependencies {
             store: store.clone(),
-            bucket: settings.bucket.clone(),
         },
         exposition: crate::metrics::Exposition::aws(&app.engine.metrics),
         app,
