@@ -166,10 +166,7 @@ async fn gateway(
         queue_capacity: 4096,
         domain: addr.to_string(),
         authorizer: None,
-        dependencies: health::Dependencies {
-            store,
-            bucket: settings.bucket.clone(),
-        },
+        dependencies: health::Dependencies { store },
         exposition: mcp_prompts::edges::metrics::Exposition::aws(&app.engine.metrics),
         app,
     });
