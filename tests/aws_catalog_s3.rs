@@ -152,3 +152,110 @@ async fn import_and_export_round_trip_through_an_s3_prefix() {
         );
     }
 }
+
+async fn put(moto: &Moto, key: &str, body: &str) {
+    moto.clients()
+        .await
+        .s3()
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn prompt(id: &str, content: &str) -> String {
+    serde_json::json!({"id": id, "name": id, "content": content}).to_string()
+}
+
+/// `sync` reads only what changed since the last sync (by ETag), and deletes
+/// the prompts of files that went; prompts from elsewhere are left alone.
+#[tokio::test]
+async fn sync_reads_only_changed_objects_and_deletes_what_went() {
+    let moto = Moto::start();
+    moto.clients()
+        .await
+        .s3()
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    put(&moto, "live/dev/sync-a.json", &prompt("sync-a", "A v1")).await;
+    put(&moto, "live/dev/sync-b.json", &prompt("sync-b", "B v1")).await;
+    let data = tempfile::tempdir().unwrap();
+    let data_arg = data.path().to_str().unwrap();
+    // A prompt that did not come from the prefix.
+    let local = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(local.path().join("ops")).unwrap();
+    std::fs::write(
+        local.path().join("ops/local-only.json"),
+        prompt("local-only", "mine"),
+    )
+    .unwrap();
+    let out = run(
+        &moto,
+        &["import", local.path().to_str().unwrap(), "--data", data_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let source = format!("s3://{BUCKET}/live");
+    let sync = || {
+        let out = run(&moto, &["sync", &source, "--data", data_arg]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        text(&out)
+    };
+    let first = sync();
+    assert!(
+        first.contains("2 files read, 0 unchanged by ETag; 2 created"),
+        "{first}"
+    );
+    let again = sync();
+    assert!(
+        again.contains("0 files read, 2 unchanged by ETag; 0 created, 0 updated"),
+        "{again}"
+    );
+
+    put(&moto, "live/dev/sync-a.json", &prompt("sync-a", "A v2")).await;
+    let changed = sync();
+    assert!(
+        changed.contains("1 files read, 1 unchanged by ETag; 0 created, 1 updated"),
+        "{changed}"
+    );
+
+    moto.clients()
+        .await
+        .s3()
+        .delete_object()
+        .bucket(BUCKET)
+        .key("live/dev/sync-b.json")
+        .send()
+        .await
+        .unwrap();
+    let removed = sync();
+    assert!(removed.contains("1 deleted"), "{removed}");
+
+    // What is left: sync-a at v2, no sync-b, the local prompt untouched.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &moto,
+        &["export", dir.path().to_str().unwrap(), "--data", data_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("dev/sync-a.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (a["content"].as_str(), a["version"].as_u64()),
+        (Some("A v2"), Some(2))
+    );
+    assert!(
+        !dir.path().join("dev/sync-b.json").exists(),
+        "the removed file's prompt is gone"
+    );
+    assert!(
+        dir.path().join("ops/local-only.json").exists(),
+        "prompts from elsewhere stay"
+    );
+}

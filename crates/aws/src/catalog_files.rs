@@ -59,6 +59,17 @@ impl S3Location {
 /// or why it could not be read.
 pub type Fetched = (String, Result<Vec<u8>, String>);
 
+/// An object below the location, as listed.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The catalog-relative path (the key without the prefix).
+    pub rel: String,
+    pub key: String,
+    pub size: i64,
+    /// S3's entity tag: changes whenever the object's content does.
+    pub etag: String,
+}
+
 pub struct CatalogFiles {
     clients: Arc<AwsClients>,
 }
@@ -71,25 +82,29 @@ impl CatalogFiles {
     /// Every file below the location (folder markers aside), in key order.
     pub async fn read_all(&self, at: &S3Location) -> Result<Vec<Fetched>, String> {
         let listed = self.list(at).await?;
+        Ok(self.fetch(at, listed).await)
+    }
+
+    /// Reads the listed objects, in path order.
+    pub async fn fetch(&self, at: &S3Location, listed: Vec<Listed>) -> Vec<Fetched> {
         let mut files: Vec<Fetched> = stream::iter(listed)
-            .map(|(rel, key, size)| async move {
-                if size > MAX_OBJECT_BYTES {
-                    return (
-                        rel,
-                        Err(format!("{size} bytes; at most {MAX_OBJECT_BYTES}")),
-                    );
+            .map(|l| async move {
+                if l.size > MAX_OBJECT_BYTES {
+                    let why = format!("{} bytes; at most {MAX_OBJECT_BYTES}", l.size);
+                    return (l.rel, Err(why));
                 }
-                let got = self.get(&at.bucket, &key).await;
-                (rel, got)
+                let got = self.get(&at.bucket, &l.key).await;
+                (l.rel, got)
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
         files.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(files)
+        files
     }
 
-    async fn list(&self, at: &S3Location) -> Result<Vec<(String, String, i64)>, String> {
+    /// The objects below the location (folder markers aside), in key order.
+    pub async fn list(&self, at: &S3Location) -> Result<Vec<Listed>, String> {
         let mut out = Vec::new();
         let mut pages = self
             .clients
@@ -116,7 +131,12 @@ impl CatalogFiles {
                         at.bucket, at.prefix
                     ));
                 }
-                out.push((rel.to_string(), key.to_string(), object.size().unwrap_or(0)));
+                out.push(Listed {
+                    rel: rel.to_string(),
+                    key: key.to_string(),
+                    size: object.size().unwrap_or(0),
+                    etag: object.e_tag().unwrap_or_default().to_string(),
+                });
             }
         }
         Ok(out)

@@ -4,6 +4,8 @@
 //! error (bad flags, a missing path, an `s3://` location in a build without AWS).
 
 pub(crate) mod read;
+#[cfg(feature = "aws")]
+pub mod sync;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

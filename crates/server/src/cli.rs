@@ -24,6 +24,10 @@ pub enum Command {
     Import(crate::catalog_cli::ImportArgs),
     /// Export the catalog as files: DIR/<category>/<id>.<ext>.
     Export(crate::catalog_cli::ExportArgs),
+    /// Keep the data folder in step with a catalog in S3: only objects whose
+    /// ETag changed are read; prompts of removed files are deleted.
+    #[cfg(feature = "aws")]
+    Sync(crate::catalog_cli::sync::SyncArgs),
     /// API keys for `serve --auth required`: create, list, revoke.
     #[command(subcommand)]
     Keys(crate::keys_cli::KeysCommand),
