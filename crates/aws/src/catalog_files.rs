@@ -47,7 +47,8 @@ impl S3Location {
         }
     }
 
-    fn relative<'a>(&self, key: &'a str) -> Option<&'a str> {
+    /// The catalog-relative path of an object key (`None`: not below the prefix).
+    pub fn relative<'a>(&self, key: &'a str) -> Option<&'a str> {
         if self.prefix.is_empty() {
             return Some(key);
         }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod authorizer;
 pub mod fanout;
 pub mod runtime;
+pub mod s3sync;
 pub mod settings;
 pub mod websocket;
 

@@ -8,7 +8,9 @@
 //! `sweeper` (republishes the outbox and prunes the change history to
 //! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`) or
 //! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`);
-//! `http` (the REST API) is served by the server crate's `lambda_rest`.
+//! `s3sync` (catalog files in `MCP_PROMPTS_CATALOG_S3` → the catalog, from the
+//! bucket's notifications via SQS); `http` (the REST API) is served by the
+//! server crate's `lambda_rest`.
 //! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
 //! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
 
@@ -21,6 +23,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::LambdaApp;
 use super::settings::LambdaSettings;
+use crate::catalog_files::{CatalogFiles, S3Location};
 use crate::{ApiGatewayPusher, AwsClients, DynamoKeyStore, DynamoPromptStore, HistoryBounds};
 use mcp_prompts_auth::{AuthMode, Authenticator};
 use mcp_prompts_engine::EngineConfig;
@@ -34,6 +37,8 @@ pub enum HandlerKind {
     Sweeper,
     /// The REQUEST authorizer of `$connect` and of the HTTP API's routes.
     Authorizer,
+    /// Catalog files in S3 → the catalog: the bucket's notifications via SQS.
+    S3Sync,
     /// The REST API behind the HTTP API (`mcp-prompts-server`'s
     /// `lambda_rest`, which the Lambda binary runs instead of [`run`]).
     Http,
@@ -52,6 +57,7 @@ impl HandlerKind {
             "sweeper" | "sweep" => Some(Self::Sweeper),
             "authorizer" | "auth" => Some(Self::Authorizer),
             "http" | "rest" => Some(Self::Http),
+            "s3sync" | "catalog" => Some(Self::S3Sync),
             _ => None,
         }
     }
@@ -61,7 +67,7 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, http, fanout, sweeper or authorizer")
+            format!("unknown handler '{name}': use websocket, http, fanout, sweeper, authorizer or s3sync")
                 .into()
         })
     }
@@ -139,6 +145,23 @@ pub async fn run() -> Result<(), Error> {
             }))
             .await
         }
+        HandlerKind::S3Sync => {
+            let at = LambdaSettings::from_env()?.catalog_s3.ok_or(
+                "MCP_PROMPTS_CATALOG_S3 is not set (s3://bucket/prefix of the catalog files)",
+            )?;
+            let source = S3Location::parse(&at)
+                .ok_or_else(|| format!("MCP_PROMPTS_CATALOG_S3 '{at}': not s3://bucket/prefix"))?;
+            let files = Arc::new(CatalogFiles::new(store.clients().clone()));
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let (app, files, source) = (app.clone(), files.clone(), source.clone());
+                async move {
+                    Ok::<_, Error>(
+                        super::s3sync::handle(&app, &files, &source, event.payload).await,
+                    )
+                }
+            }))
+            .await
+        }
         HandlerKind::Sweeper => {
             let history = HistoryBounds::from_env()?;
             lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
@@ -179,6 +202,7 @@ mod tests {
             ("fanout", HandlerKind::Fanout),
             ("sweeper", HandlerKind::Sweeper),
             ("authorizer", HandlerKind::Authorizer),
+            ("s3sync", HandlerKind::S3Sync),
         ] {
             assert_eq!(HandlerKind::parse(name), Some(kind), "{name}");
         }

@@ -93,6 +93,9 @@ pub struct LambdaSettings {
     /// `PostToConnection` calls in flight at once in one fan-out invocation.
     #[arg(long, env = "MCP_PROMPTS_FANOUT_CONCURRENCY", default_value_t = 32)]
     pub fanout_concurrency: usize,
+    /// Where the `s3sync` handler's catalog files live: `s3://bucket/prefix`.
+    #[arg(long, env = "MCP_PROMPTS_CATALOG_S3")]
+    pub catalog_s3: Option<String>,
     /// The authorizer's OIDC issuer (API keys are checked in the prompts table).
     #[command(flatten)]
     pub oidc: mcp_prompts_auth::OidcArgs,

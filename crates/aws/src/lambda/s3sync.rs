@@ -1,0 +1,192 @@
+//! S3 catalog files → the catalog, on AWS (`MCP_PROMPTS_HANDLER=s3sync`): the
+//! bucket's object-created and object-removed notifications arrive through SQS
+//! (S3's event format in each message body), and each one syncs that key, as
+//! `mcp-prompts sync` would: a created or overwritten file is parsed and
+//! imported (created, updated or unchanged, never half-written), a removed file
+//! deletes the prompt the layout names after it (`<category>/<id>.<ext>`;
+//! history kept). Keys outside `MCP_PROMPTS_CATALOG_S3` (`s3://bucket/prefix`)
+//! are ignored.
+//!
+//! Failures: a file that does not parse is logged and not retried (it stays
+//! bad until it is fixed, which is a new event); a store or S3 failure fails
+//! that message, so SQS redelivers it and, after `maxReceiveCount`, parks it.
+
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+
+use super::app::LambdaApp;
+use crate::catalog_files::{CatalogFiles, Listed, S3Location};
+use mcp_prompts_engine::catalog::CatalogError;
+use mcp_prompts_engine::domain::PromptId;
+use mcp_prompts_engine::domain::catalog_file::{FileContent, layout, parse_file};
+use mcp_prompts_engine::import::{self, Incoming, Options};
+use mcp_prompts_engine::ports::StoreError;
+
+/// Who these syncs are recorded as in the change log.
+const ACTOR: &str = "s3";
+
+/// What one event asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sync {
+    Upsert { rel: String, key: String, size: i64 },
+    Remove { rel: String },
+}
+
+/// The syncs a message asks for: S3 records of the catalog's bucket below its
+/// prefix (S3's `s3:TestEvent` and other buckets' records ask for none).
+pub fn syncs_of(body: &str, source: &S3Location) -> Result<Vec<Sync>, String> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+        return Ok(Vec::new());
+    }
+    let event: S3Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for record in event.records {
+        let name = record.event_name.unwrap_or_default();
+        if record.s3.bucket.name.as_deref() != Some(source.bucket.as_str()) {
+            continue;
+        }
+        let object = record.s3.object;
+        let Some(key) = object.url_decoded_key.or(object.key) else {
+            continue;
+        };
+        let Some(rel) = source
+            .relative(&key)
+            .filter(|r| !r.is_empty() && !r.ends_with('/'))
+        else {
+            continue;
+        };
+        let rel = rel.to_string();
+        if name.starts_with("ObjectCreated") {
+            let size = object.size.unwrap_or(0);
+            out.push(Sync::Upsert { rel, key, size });
+        } else if name.starts_with("ObjectRemoved") {
+            out.push(Sync::Remove { rel });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn handle(
+    app: &LambdaApp,
+    files: &CatalogFiles,
+    source: &S3Location,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let mut failures = Vec::new();
+    for record in event.records {
+        let id = record.message_id.unwrap_or_default();
+        let syncs = match syncs_of(record.body.as_deref().unwrap_or_default(), source) {
+            Ok(syncs) => syncs,
+            Err(e) => {
+                tracing::warn!(message = %id, error = %e, "not an S3 event; leaving it to retry and the dead-letter queue");
+                failures.push(id);
+                continue;
+            }
+        };
+        app.refresh_catalog().await;
+        for sync in syncs {
+            if let Err(e) = apply(app, files, source, &sync).await {
+                tracing::warn!(message = %id, ?sync, error = %e, "S3 sync failed; SQS will redeliver");
+                failures.push(id.clone());
+                break;
+            }
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
+/// One sync; `Err` only for what a retry can fix (S3, the store).
+async fn apply(
+    app: &LambdaApp,
+    files: &CatalogFiles,
+    source: &S3Location,
+    sync: &Sync,
+) -> Result<(), String> {
+    let catalog = &app.engine.catalog;
+    match sync {
+        Sync::Remove { rel } => {
+            let Ok(id) = PromptId::parse(layout::stem(rel)) else {
+                return Ok(());
+            };
+            match catalog.delete(&id, None, ACTOR).await {
+                Ok(_) | Err(CatalogError::Store(StoreError::NotFound(_))) => Ok(()),
+                Err(CatalogError::Store(e)) => Err(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(%rel, error = %e, "S3 sync: not deleted");
+                    Ok(())
+                }
+            }
+        }
+        Sync::Upsert { rel, key, size } => {
+            let listed = Listed {
+                rel: rel.clone(),
+                key: key.clone(),
+                size: *size,
+                etag: String::new(),
+            };
+            let (_, bytes) = files
+                .fetch(source, vec![listed])
+                .await
+                .pop()
+                .ok_or("nothing fetched")?;
+            let text = match bytes.map(String::from_utf8) {
+                Ok(Ok(text)) => text,
+                Ok(Err(_)) => return skip(rel, "not UTF-8 text"),
+                // A missing object (removed since) is not worth a retry.
+                Err(e) if e.contains("NoSuchKey") => return skip(rel, &e),
+                Err(e) => return Err(e),
+            };
+            let prompts = match parse_file(rel, &text) {
+                Ok(FileContent::Prompts(prompts)) => prompts,
+                Ok(FileContent::NotAPrompt(why)) => return skip(rel, &why),
+                Err(e) => return skip(rel, &e.to_string()),
+            };
+            let mut incoming = Vec::new();
+            for p in prompts {
+                match p.resolve() {
+                    Ok(r) => incoming.push(Incoming {
+                        source: rel.clone(),
+                        prompt: r.prompt,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(%rel, id = %p.id, error = %e, "S3 sync: not a valid prompt")
+                    }
+                }
+            }
+            let options = Options {
+                dry_run: false,
+                actor: ACTOR,
+                batch: None,
+            };
+            let outcomes = import::import(catalog, incoming, options, &|_| {})
+                .await
+                .map_err(|e| e.to_string())?;
+            for o in outcomes {
+                match o.result {
+                    Ok((change, version)) => {
+                        tracing::info!(%rel, id = %o.id, ?change, version, "S3 sync")
+                    }
+                    Err(reason) => {
+                        tracing::warn!(%rel, id = %o.id, %reason, "S3 sync: not imported")
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn skip(rel: &str, why: &str) -> Result<(), String> {
+    tracing::warn!(%rel, reason = %why, "S3 sync: skipped");
+    Ok(())
+}
