@@ -61,8 +61,14 @@ pub async fn handle_with_stats(
         failures.extend(parsed.into_iter().map(|(id, _)| id));
     }
     tracing::debug!(?stats, failed_messages = failures.len(), "fan-out");
+    (batch_response(failures), stats)
+}
+
+/// The partial-batch answer of an SQS consumer: SQS redelivers exactly these
+/// messages (the function's event source reports batch item failures).
+pub fn batch_response(failed_message_ids: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures
+    response.batch_item_failures = failed_message_ids
         .into_iter()
         .map(|id| {
             let mut f = BatchItemFailure::default();
@@ -70,5 +76,5 @@ pub async fn handle_with_stats(
             f
         })
         .collect();
-    (response, stats)
+    response
 }

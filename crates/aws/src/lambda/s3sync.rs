@@ -12,7 +12,7 @@
 //! that message, so SQS redelivers it and, after `maxReceiveCount`, parks it.
 
 use aws_lambda_events::s3::S3Event;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
@@ -93,16 +93,7 @@ pub async fn handle(
             }
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures
-        .into_iter()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    response
+    super::fanout::batch_response(failures)
 }
 
 /// One sync; `Err` only for what a retry can fix (S3, the store).
