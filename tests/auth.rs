@@ -117,20 +117,11 @@ async fn a_reader_can_read_but_not_write_and_a_revoked_key_stops_working() {
     );
     assert!(!listed.contains(&reader), "list never shows a key");
     let server = TestServer::start_with(Some(data.path()), &["--auth", "required"]);
-    let mut ws = WsClient::try_connect(&server.ws_url, Some(&format!("mcp, mcp.auth.{reader}")))
-        .await
-        .unwrap();
-    initialize(&mut ws).await;
-    ws.notify("notifications/initialized", json!({})).await;
-    let tools = ws.request("tools/list", json!({})).await;
-    let names: Vec<&str> = tools["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let mut ws =
+        WsClient::initialized_with(&server.ws_url, &format!("mcp, mcp.auth.{reader}")).await;
+    let names = ws.tool_names().await;
     assert!(
-        names.contains(&"get_prompt") && !names.contains(&"update_prompt"),
+        names.iter().any(|n| n == "get_prompt") && !names.iter().any(|n| n == "update_prompt"),
         "{names:?}"
     );
     let refused = ws

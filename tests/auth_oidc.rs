@@ -78,12 +78,8 @@ async fn a_token_of_the_issuer_opens_every_door_with_the_role_it_names() {
     let editor = sign("test-key-1", &claims("alice", &["staff", "editor"]));
     let reader = sign("test-key-1", &claims("bob", &["staff"]));
 
-    let mut ws = WsClient::try_connect(&server.ws_url, Some(&format!("mcp, mcp.auth.{editor}")))
-        .await
-        .expect("a valid JWT as the auth subprotocol");
-    let init = ws.request("initialize", init_params(json!({}))).await;
-    assert!(init["result"]["mcpSessionId"].is_string(), "{init}");
-    ws.notify("notifications/initialized", json!({})).await;
+    let mut ws =
+        WsClient::initialized_with(&server.ws_url, &format!("mcp, mcp.auth.{editor}")).await;
     let r = ws
         .call_tool(
             "update_prompt",

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_support::{Gateway, Moto};
-use common::ws::{WsClient, init_params};
+use common::ws::WsClient;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_prompts::adapters::aws::DynamoKeyStore;
 use mcp_prompts::adapters::aws::lambda::authorizer;
@@ -119,12 +119,7 @@ async fn the_connect_authorizer_admits_keys_and_jwts_and_their_roles_reach_defau
         assert_eq!(status("/health/live", &[]), 200);
     }
 
-    let mut ws = WsClient::try_connect(&gw.ws_url, Some(&format!("mcp, mcp.auth.{editor}")))
-        .await
-        .expect("the editor key admits");
-    let init = ws.request("initialize", init_params(json!({}))).await;
-    assert!(init["result"]["mcpSessionId"].is_string(), "{init}");
-    ws.notify("notifications/initialized", json!({})).await;
+    let mut ws = WsClient::initialized_with(&gw.ws_url, &format!("mcp, mcp.auth.{editor}")).await;
     let wrote = ws
         .call_tool(
             "update_prompt",
@@ -134,20 +129,10 @@ async fn the_connect_authorizer_admits_keys_and_jwts_and_their_roles_reach_defau
     assert_eq!(wrote["isError"], false, "{wrote}");
 
     let url = format!("{}?token={reader}", gw.ws_url);
-    let mut rd = WsClient::try_connect(&url, Some("mcp"))
-        .await
-        .expect("a reader key as ?token=");
-    rd.request("initialize", init_params(json!({}))).await;
-    rd.notify("notifications/initialized", json!({})).await;
-    let tools = rd.request("tools/list", json!({})).await;
-    let names: Vec<&str> = tools["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let mut rd = WsClient::initialized_with(&url, "mcp").await;
+    let names = rd.tool_names().await;
     assert!(
-        names.contains(&"get_prompt") && !names.contains(&"update_prompt"),
+        names.iter().any(|n| n == "get_prompt") && !names.iter().any(|n| n == "update_prompt"),
         "{names:?}"
     );
     let denied = rd
@@ -162,11 +147,7 @@ async fn the_connect_authorizer_admits_keys_and_jwts_and_their_roles_reach_defau
     );
 
     let token = jwt("alice", &["editor"]);
-    let mut oidc = WsClient::try_connect(&gw.ws_url, Some(&format!("mcp, mcp.auth.{token}")))
-        .await
-        .expect("a JWT of the issuer admits");
-    oidc.request("initialize", init_params(json!({}))).await;
-    oidc.notify("notifications/initialized", json!({})).await;
+    let mut oidc = WsClient::initialized_with(&gw.ws_url, &format!("mcp, mcp.auth.{token}")).await;
     let by_jwt = oidc
         .call_tool(
             "update_prompt",

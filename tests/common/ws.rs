@@ -108,6 +108,32 @@ impl WsClient {
         (c, result)
     }
 
+    /// Connects offering `subprotocols` (e.g. `mcp, mcp.auth.<key>`) and
+    /// initializes; panics if the upgrade or `initialize` is refused.
+    pub async fn initialized_with(url: &str, subprotocols: &str) -> Self {
+        let mut c = Self::try_connect(url, Some(subprotocols))
+            .await
+            .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
+        let reply = c.request("initialize", init_params(json!({}))).await;
+        assert!(
+            reply["result"]["mcpSessionId"].is_string(),
+            "initialize failed: {reply}"
+        );
+        c.notify("notifications/initialized", json!({})).await;
+        c
+    }
+
+    /// The tool names `tools/list` shows this session.
+    pub async fn tool_names(&mut self) -> Vec<String> {
+        let tools = self.request("tools/list", json!({})).await;
+        tools["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("tools/list failed: {tools}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.ws
             .send(Message::Text(text.into()))
