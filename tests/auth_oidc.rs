@@ -1,3 +1,4 @@
+#![cfg(feature = "oidc")]
 //! OIDC at the door: `serve --oidc-issuer … --oidc-audience … --oidc-jwks …`
 //! accepts JWTs of that issuer (signed by a key of its JWKS, for that audience,
 //! unexpired) on `/ws`, `/mcp` and `/prompts` wherever an API key is accepted,

@@ -8,7 +8,9 @@
 
 pub mod api_key;
 pub mod credential;
+#[cfg(feature = "oidc")]
 mod jwks;
+#[cfg(feature = "oidc")]
 pub mod oidc;
 mod oidc_args;
 
@@ -17,8 +19,22 @@ use std::sync::Arc;
 use mcp_prompts_engine::domain::Principal;
 use mcp_prompts_engine::ports::KeyStore;
 
+#[cfg(feature = "oidc")]
 pub use jwks::JwksSource;
+#[cfg(feature = "oidc")]
 pub use oidc::{JwtVerifier, OidcSettings};
+
+/// Without the `oidc` feature there is no verifier to have: `jwt` is `None`.
+#[cfg(not(feature = "oidc"))]
+#[derive(Debug)]
+pub enum JwtVerifier {}
+
+#[cfg(not(feature = "oidc"))]
+impl JwtVerifier {
+    pub async fn verify(&self, _token: &str) -> Result<Principal, std::convert::Infallible> {
+        match *self {}
+    }
+}
 pub use oidc_args::OidcArgs;
 
 /// Whether the hub requires credentials.

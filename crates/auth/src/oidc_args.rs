@@ -37,6 +37,18 @@ pub struct OidcArgs {
 
 impl OidcArgs {
     /// The verifier these flags ask for, its keys loaded (`None` without an issuer).
+    #[cfg(not(feature = "oidc"))]
+    pub async fn verifier(&self) -> Result<Option<crate::JwtVerifier>, String> {
+        match &self.oidc_issuer {
+            None => Ok(None),
+            Some(_) => Err("--oidc-issuer: this build has no OIDC support; build with \
+                 `--features oidc` (the AWS build, `--features aws`, has it)"
+                .into()),
+        }
+    }
+
+    /// The verifier these flags ask for, its keys loaded (`None` without an issuer).
+    #[cfg(feature = "oidc")]
     pub async fn verifier(&self) -> Result<Option<crate::JwtVerifier>, String> {
         let (Some(issuer), Some(audience), Some(jwks)) =
             (&self.oidc_issuer, &self.oidc_audience, &self.oidc_jwks)
