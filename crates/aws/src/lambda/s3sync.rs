@@ -18,8 +18,8 @@ use super::app::LambdaApp;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
 use mcp_prompts_engine::catalog::CatalogError;
 use mcp_prompts_engine::domain::PromptId;
-use mcp_prompts_engine::domain::catalog_file::{FileContent, layout, parse_file};
-use mcp_prompts_engine::import::{self, Incoming, Options};
+use mcp_prompts_engine::domain::catalog_file::layout;
+use mcp_prompts_engine::import::{self, Options, read_file};
 use mcp_prompts_engine::ports::StoreError;
 
 /// Who these syncs are recorded as in the change log.
@@ -137,23 +137,14 @@ async fn apply(
                 Err(e) if e.contains("NoSuchKey") => return skip(rel, &e),
                 Err(e) => return Err(e),
             };
-            let prompts = match parse_file(rel, &text) {
-                Ok(FileContent::Prompts(prompts)) => prompts,
-                Ok(FileContent::NotAPrompt(why)) => return skip(rel, &why),
-                Err(e) => return skip(rel, &e.to_string()),
-            };
-            let mut incoming = Vec::new();
-            for p in prompts {
-                match p.resolve() {
-                    Ok(r) => incoming.push(Incoming {
-                        source: rel.clone(),
-                        prompt: r.prompt,
-                    }),
-                    Err(e) => {
-                        tracing::warn!(%rel, id = %p.id, error = %e, "S3 sync: not a valid prompt")
-                    }
-                }
+            let read = read_file(rel, &text);
+            if let Some(why) = read.not_a_prompt {
+                return skip(rel, &why);
             }
+            for why in read.failed.iter().chain(&read.warnings) {
+                tracing::warn!(%rel, %why, "S3 sync: not as written");
+            }
+            let incoming = read.prompts.into_iter().map(|(i, _)| i).collect();
             let options = Options {
                 dry_run: false,
                 actor: ACTOR,

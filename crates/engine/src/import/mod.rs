@@ -15,11 +15,13 @@
 //! - A dry run plans the same and writes nothing.
 
 mod batch;
+mod file;
 mod partials;
 
 use std::collections::HashMap;
 
 pub use batch::{BatchWrite, BatchWriter};
+pub use file::{ReadFile, read_file};
 
 use crate::domain::catalog_file::resolve::{draft_of, patch_of};
 use crate::domain::catalog_file::same_fields;

@@ -5,10 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use mcp_prompts_engine::domain::catalog_file::duplicates::Sourced;
-use mcp_prompts_engine::domain::catalog_file::{
-    Duplicate, FileContent, layout, merge_duplicates, parse_file,
-};
-use mcp_prompts_engine::import::Incoming;
+use mcp_prompts_engine::domain::catalog_file::{Duplicate, layout, merge_duplicates};
+use mcp_prompts_engine::import::{Incoming, read_file};
 
 /// Everything read from a catalog, before it meets the hub.
 #[derive(Default)]
@@ -136,29 +134,14 @@ fn read_part<T>(files: &[(String, T)], load: &Loader<T>, tick: &(dyn Fn() + Sync
                 continue;
             }
         };
-        match parse_file(rel, &text) {
-            Err(e) => catalog.failed.push((rel.clone(), e.to_string())),
-            Ok(FileContent::NotAPrompt(why)) => catalog.skipped.push((rel.clone(), why)),
-            Ok(FileContent::Prompts(prompts)) => {
-                for p in prompts {
-                    let notes = p.notes.iter().map(|n| (rel.clone(), n.clone()));
-                    catalog.warnings.extend(notes);
-                    match p.resolve() {
-                        Ok(r) => {
-                            let warned = r.warnings.into_iter().map(|w| (rel.clone(), w));
-                            catalog.warnings.extend(warned);
-                            part.from_folder.push(p.category_from_folder);
-                            catalog.prompts.push(Incoming {
-                                source: rel.clone(),
-                                prompt: r.prompt,
-                            });
-                        }
-                        Err(e) => catalog
-                            .failed
-                            .push((rel.clone(), format!("prompt '{}': {e}", p.id))),
-                    }
-                }
-            }
+        let read = read_file(rel, &text);
+        let at = |why: String| (rel.clone(), why);
+        catalog.failed.extend(read.failed.into_iter().map(at));
+        catalog.warnings.extend(read.warnings.into_iter().map(at));
+        catalog.skipped.extend(read.not_a_prompt.map(at));
+        for (incoming, from_folder) in read.prompts {
+            part.from_folder.push(from_folder);
+            catalog.prompts.push(incoming);
         }
     }
     part
