@@ -7,42 +7,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::TestServer;
 use common::http::request;
+use common::jwt::{AUDIENCE, ISSUER, claims, fixture, now, sign};
 use common::ws::{WsClient, init_params};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Value, json};
-
-const ISSUER: &str = "https://issuer.test/pool";
-const AUDIENCE: &str = "mcp-prompts-client";
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/oidc")
-        .join(name)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn claims(sub: &str, groups: &[&str]) -> Value {
-    json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "exp": now() + 600,
-           "cognito:groups": groups})
-}
-
-/// A token signed by `tests/fixtures/oidc/<key>.pem`, naming that key as `kid`.
-fn sign(key: &str, claims: &Value) -> String {
-    let pem = std::fs::read(fixture(&format!("{key}.pem"))).unwrap();
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(key.into());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
-}
+use serde_json::json;
 
 fn server() -> TestServer {
     let jwks = fixture("jwks-1.json");

@@ -11,12 +11,11 @@
 mod aws_support;
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_support::{Gateway, Moto};
+use common::jwt::{AUDIENCE, ISSUER, claims, fixture, sign};
 use common::ws::WsClient;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_prompts::adapters::aws::DynamoKeyStore;
 use mcp_prompts::adapters::aws::lambda::authorizer;
 use mcp_prompts::auth::{AuthMode, Authenticator, JwksSource, JwtVerifier, OidcSettings};
@@ -24,26 +23,8 @@ use mcp_prompts::domain::Role;
 use mcp_prompts::ports::SystemClock;
 use serde_json::{Value, json};
 
-const ISSUER: &str = "https://issuer.test/pool";
-const AUDIENCE: &str = "mcp-prompts-client";
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/oidc")
-        .join(name)
-}
-
 fn jwt(sub: &str, groups: &[&str]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "exp": now + 600,
-                        "cognito:groups": groups});
-    let pem = std::fs::read(fixture("test-key-1.pem")).unwrap();
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some("test-key-1".into());
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
+    sign("test-key-1", &claims(sub, groups))
 }
 
 /// `mcp-prompts keys ARGS --backend aws` against moto; its stdout.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod jwt;
 pub mod stdio;
 pub mod ws;
 
