@@ -83,3 +83,20 @@ fn test_server_restarts_on_the_same_data_dir() {
     assert!(server.stop().is_some(), "stop() returns the exit status");
     assert!(!server.is_running());
 }
+
+/// A bulk import job with the Python SDK: progress through its `progress_callback`, one
+/// `list_changed` for a listening session, re-import unchanged, dry run, polling.
+#[test]
+fn python_sdk_bulk_import_job_reports_progress() {
+    let python = tool_path("MCP_PROMPTS_PYTHON", ".tools/venv/bin/python");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py_ws_import.py");
+    let server = TestServer::start();
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg(&server.ws_url)
+        .arg("1200")
+        .env("PYTHONUNBUFFERED", "1");
+    let out = run_client(cmd, CLIENT_TIMEOUT);
+    assert_client_passed("py_ws_import.py", &out, &server);
+}

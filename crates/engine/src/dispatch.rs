@@ -42,6 +42,8 @@ pub struct Engine {
     pub static_resources: StaticServer,
     /// Requests, renders and fan-outs, counted for `/metrics`.
     pub metrics: crate::metrics::EngineMetrics,
+    /// Bulk import jobs (`import_catalog`), when this deployment runs them.
+    jobs: std::sync::OnceLock<Arc<crate::jobs::ImportJobs>>,
 }
 
 /// What handling one message produced: notifications that must reach the client
@@ -60,6 +62,25 @@ pub struct Outbox {
     /// subscriptions, filters, log level, listeners): persist it and refresh its
     /// interest. Plain reads leave it `false`, keeping the hot path cheap.
     pub session_changed: bool,
+    /// Where notifications go while the request is still running (progress),
+    /// when the door can write them before the reply.
+    pub live: Option<Live>,
+}
+
+/// A running request's way to its connection: frames pushed here are written
+/// before the reply (`notifications/progress` of a bulk import).
+#[derive(Clone)]
+pub struct Live {
+    pub pusher: Arc<dyn crate::ports::Pusher>,
+    pub connection_id: String,
+}
+
+impl Live {
+    pub async fn send(&self, frame: String) {
+        self.pusher
+            .push(&self.connection_id, bytes::Bytes::from(frame))
+            .await;
+    }
 }
 
 /// Methods and notifications after which session state may differ.
@@ -106,7 +127,20 @@ impl Engine {
             sessions: None,
             static_resources: StaticServer::default(),
             metrics: Default::default(),
+            jobs: Default::default(),
         }
+    }
+
+    /// Runs bulk import jobs (`import_catalog`, `POST /imports`) with `jobs`;
+    /// set once, after the session host they report through exists.
+    pub fn attach_jobs(&self, jobs: Arc<crate::jobs::ImportJobs>) {
+        if self.jobs.set(jobs).is_err() {
+            tracing::warn!("import jobs were already attached; keeping the first");
+        }
+    }
+
+    pub fn jobs(&self) -> Option<&Arc<crate::jobs::ImportJobs>> {
+        self.jobs.get()
     }
 
     /// Serves `set` beside the prompts in the resources methods.
@@ -125,7 +159,21 @@ impl Engine {
     /// Handles one text frame: the notices, the reply, and what the session host
     /// acts on (a takeover, a changed session).
     pub async fn handle_text_with_effects(&self, session: &mut Session, text: &str) -> Outbox {
-        let mut out = Outbox::default();
+        self.handle_text_live(session, text, None).await
+    }
+
+    /// `handle_text_with_effects` for a door that writes pushed frames while the
+    /// request runs (`live`), so long requests can report progress.
+    pub async fn handle_text_live(
+        &self,
+        session: &mut Session,
+        text: &str,
+        live: Option<Live>,
+    ) -> Outbox {
+        let mut out = Outbox {
+            live,
+            ..Outbox::default()
+        };
         self.handle_into(session, text, &mut out).await;
         out
     }

@@ -21,6 +21,22 @@ use super::session::{Interest, Listener};
 use crate::domain::{ChangeEvent, PromptId};
 use crate::ports::Topic;
 
+/// `prompts/list_changed` then `resources/list_changed`, announcing `position`.
+fn list_changed_frames(position: u64) -> (u64, [Bytes; 2]) {
+    let params = json!({ "_meta": { "position": position } });
+    let frames = [
+        Bytes::from(jsonrpc::notification(
+            "notifications/prompts/list_changed",
+            &params,
+        )),
+        Bytes::from(jsonrpc::notification(
+            "notifications/resources/list_changed",
+            &params,
+        )),
+    ];
+    (position, frames)
+}
+
 /// The frames one batch of changes produces.
 #[derive(Debug, Default)]
 pub struct Delivery {
@@ -36,29 +52,22 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn plan(changes: &[ChangeEvent]) -> Self {
-        let Some(last) = changes.last() else {
-            return Self::default();
-        };
-        let meta = |position: u64| json!({ "position": position });
-        let listing_position = changes
+        let listing = changes
             .iter()
             .rev()
             .find(|c| c.kind.changes_listing())
             .map(|c| c.position);
-        let list_changed = listing_position.map(|p| {
-            let params = json!({ "_meta": meta(p) });
-            let frames = [
-                Bytes::from(jsonrpc::notification(
-                    "notifications/prompts/list_changed",
-                    &params,
-                )),
-                Bytes::from(jsonrpc::notification(
-                    "notifications/resources/list_changed",
-                    &params,
-                )),
-            ];
-            (p, frames)
-        });
+        Self::plan_announcing(changes, listing)
+    }
+
+    /// Like `plan`, with the listing notifications announcing `listing` (or
+    /// none): a bulk job's changes hold them back until its end.
+    pub fn plan_announcing(changes: &[ChangeEvent], listing: Option<u64>) -> Self {
+        let Some(last) = changes.last() else {
+            return Self::listing_only(listing);
+        };
+        let meta = |position: u64| json!({ "position": position });
+        let list_changed = listing.map(list_changed_frames);
         let mut newest: BTreeMap<&PromptId, u64> = BTreeMap::new();
         for c in changes {
             newest.insert(&c.id, c.position);
@@ -98,21 +107,31 @@ impl Delivery {
             list_changed,
             updated,
             events,
-            position: last.position,
+            position: last.position.max(listing.unwrap_or(0)),
+        }
+    }
+
+    /// Only the listing notifications at `position` (a bulk job's end, once the
+    /// fan-out has published its changes); nothing when `None`.
+    pub fn listing_only(position: Option<u64>) -> Self {
+        Self {
+            list_changed: position.map(list_changed_frames),
+            position: position.unwrap_or(0),
+            ..Self::default()
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.events.is_empty() && self.list_changed.is_none()
     }
 
     /// The index topics this delivery can reach: a superset of who gets frames;
     /// `frames_for` makes the exact choice per connection.
     pub fn topics(&self) -> Vec<Topic> {
-        if self.is_empty() {
-            return Vec::new();
+        let mut topics = Vec::new();
+        if !self.events.is_empty() {
+            topics.push(Topic::CatalogEvents);
         }
-        let mut topics = vec![Topic::CatalogEvents];
         if self.list_changed.is_some() {
             topics.push(Topic::ListChanged);
         }

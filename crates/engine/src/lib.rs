@@ -8,7 +8,8 @@
 //! - [`host`]: the session host, every door's session behaviour written once:
 //!   connect, a message as a typed turn, resume/takeover/replay, disconnect,
 //!   fan-out.
-//! - [`import`]: applying a catalog read from files (create, update, unchanged).
+//! - [`import`]: applying a catalog read from files (create, update, unchanged);
+//!   [`jobs`]: bulk imports queued and written in batches, with progress.
 //! - [`fanout`]: which notifications a batch of changes produces for whom;
 //!   [`replay`]: what a reconnecting session missed.
 //! - [`ports`]: the traits the core needs from outside (stores, pusher, clock);
@@ -25,6 +26,7 @@ pub mod dispatch;
 pub mod fanout;
 pub mod host;
 pub mod import;
+pub mod jobs;
 pub mod json_write;
 pub mod jsonrpc;
 pub mod memory;

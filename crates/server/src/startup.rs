@@ -16,6 +16,7 @@ use crate::gateway::{Gateway, Limits};
 use mcp_prompts_embedded::EmbeddedStore;
 use mcp_prompts_engine::domain::static_resource::StaticResources;
 use mcp_prompts_engine::host::{HostPorts, HostSettings, SessionHost};
+use mcp_prompts_engine::jobs::{ImportJobs, JobSettings};
 use mcp_prompts_engine::ports::{Clock, KeyStore, PromptStore, SessionStore, SystemClock};
 use mcp_prompts_engine::realtime::{Publisher, PublisherConfig, Registry};
 use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
@@ -235,6 +236,7 @@ async fn open_hub(
     ));
     let registry = Arc::new(Registry::new(settings.send_queue));
     let host = local_host(engine, store.clone(), &registry, settings.host);
+    ImportJobs::start(&host, Some(store.clone()), JobSettings::default());
     let publisher = Publisher::new(
         store.clone(),
         host.clone(),

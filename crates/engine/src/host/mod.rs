@@ -348,9 +348,13 @@ impl SessionHost {
                 return turn;
             }
         }
+        let live = crate::dispatch::Live {
+            pusher: self.pusher.clone(),
+            connection_id: attachment.connection_id.clone(),
+        };
         let out = self
             .engine
-            .handle_text_with_effects(&mut attachment.session, text)
+            .handle_text_live(&mut attachment.session, text, Some(live))
             .await;
         let mut turn = Turn {
             before: out.notices,
@@ -435,10 +439,21 @@ impl SessionHost {
             self.engine.catalog.invalidate(&c.id);
         }
         let started = std::time::Instant::now();
-        let delivery = Delivery::plan(changes);
+        let delivery = match self.engine.jobs() {
+            Some(jobs) => Delivery::plan_announcing(changes, jobs.gate.listing(changes)),
+            None => Delivery::plan(changes),
+        };
         let report = self.audience.deliver(&delivery).await;
         self.engine.metrics.fanned_out(started, report.connections);
         report
+    }
+
+    /// Announces the listing at `position` alone: a bulk job's end whose
+    /// changes the fan-out has already published.
+    pub async fn announce_listing(&self, position: u64) -> DeliveryReport {
+        self.audience
+            .deliver(&Delivery::listing_only(Some(position)))
+            .await
     }
 
     /// The newest position the attachment's session has been sent.

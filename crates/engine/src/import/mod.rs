@@ -15,12 +15,14 @@
 //! - A dry run plans the same and writes nothing.
 
 mod batch;
+mod catalog;
 mod file;
 mod partials;
 
 use std::collections::HashMap;
 
 pub use batch::{BatchWrite, BatchWriter};
+pub use catalog::{Loader, ReadCatalog, read_files};
 pub use file::{ReadFile, read_file};
 
 use crate::domain::catalog_file::resolve::{draft_of, patch_of};

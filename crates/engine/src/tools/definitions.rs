@@ -97,6 +97,39 @@ fn selector_fields() -> Value {
     })
 }
 
+fn job_schema() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    object(
+        json!({
+            "jobId": {"type": "string"},
+            "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+            "dryRun": {"type": "boolean"},
+            "submittedBy": {"type": "string"},
+            "submittedAt": {"type": "string"},
+            "finishedAt": {"type": "string"},
+            "files": count, "total": count, "settled": count,
+            "created": count, "updated": count, "unchanged": count,
+            "failed": count, "skipped": count, "warnings": count,
+            "failures": {"type": "array", "items": object(
+                json!({"source": {"type": "string"}, "reason": {"type": "string"}}),
+                &["source", "reason"],
+            )},
+            "error": {"type": "string"}
+        }),
+        &[
+            "jobId",
+            "state",
+            "files",
+            "total",
+            "settled",
+            "created",
+            "updated",
+            "unchanged",
+            "failed",
+        ],
+    )
+}
+
 fn page_schema() -> Value {
     object(
         json!({
@@ -243,6 +276,35 @@ pub fn all() -> Vec<Value> {
                 &["id", "label", "version"],
             ),
             write(false, true),
+        ),
+        tool(
+            "import_catalog",
+            "Import a catalog",
+            "Queue a bulk import of catalog files (JSON, YAML, Markdown with front matter, text; the category from the folder when a file does not say). Unchanged prompts get no new version. With a progressToken (or wait: true) the call answers when the job is done, reporting progress; otherwise at once with the job id for import_status.",
+            object(
+                json!({
+                    "files": {"type": "array", "minItems": 1, "items": object(
+                        json!({
+                            "path": {"type": "string", "description": "Catalog-relative path, e.g. coding/review.md: its extension picks the format, its folder the category"},
+                            "content": {"type": "string"}
+                        }),
+                        &["path", "content"],
+                    )},
+                    "dryRun": {"type": "boolean", "description": "Report what would change; write nothing"},
+                    "wait": {"type": "boolean", "description": "Answer when the job is done (default: when a progressToken is given)"}
+                }),
+                &["files"],
+            ),
+            job_schema(),
+            write(false, true),
+        ),
+        tool(
+            "import_status",
+            "Import job status",
+            "The status of a bulk import job: state, counts (created, updated, unchanged, failed) and the first failures.",
+            object(json!({"jobId": {"type": "string"}}), &["jobId"]),
+            job_schema(),
+            read_only(),
         ),
     ]
 }

@@ -13,7 +13,7 @@ use crate::methods::logging;
 use crate::ports::{ListQuery, SearchQuery};
 use crate::session::LogLevel;
 
-fn args<T: DeserializeOwned>(tool: &str, value: Value) -> Result<T, String> {
+pub(super) fn args<T: DeserializeOwned>(tool: &str, value: Value) -> Result<T, String> {
     serde_json::from_value(value).map_err(|e| format!("invalid arguments for {tool}: {e}"))
 }
 

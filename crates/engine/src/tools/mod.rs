@@ -4,6 +4,7 @@
 
 mod definitions;
 mod handlers;
+mod import;
 
 use std::sync::OnceLock;
 
@@ -26,6 +27,7 @@ const WRITE_TOOLS: &[&str] = &[
     "update_prompt",
     "delete_prompt",
     "set_label",
+    "import_catalog",
 ];
 
 pub fn list(ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
@@ -44,6 +46,15 @@ struct CallParams {
     name: String,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<CallMeta>,
+}
+
+#[derive(Deserialize)]
+struct CallMeta {
+    /// Set by a client that wants `notifications/progress` for this call.
+    #[serde(rename = "progressToken", default)]
+    progress_token: Option<Value>,
 }
 
 /// What a tool handler returns: structured output, or a message for `isError`.
@@ -74,6 +85,11 @@ pub async fn call(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
         "prompt_history" => handlers::history(ctx, args).await,
         "apply_template" => handlers::apply(ctx, args).await,
         "set_label" => handlers::set_label(ctx, args).await,
+        "import_catalog" => {
+            let token = p.meta.and_then(|m| m.progress_token);
+            import::submit(ctx, args, token).await
+        }
+        "import_status" => import::status(ctx, args),
         other => return Err(RpcError::invalid_params(format!("unknown tool: '{other}'"))),
     };
     Ok(match outcome {

@@ -20,7 +20,7 @@ use super::Gateway;
 use crate::auth::Caller;
 use axum::Extension;
 use mcp_prompts_engine::domain::Principal;
-use mcp_prompts_engine::host::SessionHost;
+use mcp_prompts_engine::host::{SessionHost, Turn};
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
 use mcp_prompts_engine::realtime::Outgoing;
 use mcp_prompts_engine::realtime::drop_signal::Dropped;
@@ -153,7 +153,11 @@ async fn run(
                 };
                 // Boxed: an idle connection's task then does not carry the largest
                 // request's state inline (memory per idle session).
-                let turn = Box::pin(host.message(&mut attachment, text.as_str())).await;
+                let handling = Box::pin(host.message(&mut attachment, text.as_str()));
+                let (turn, interrupted) = while_handling(handling, &mut socket, &mut rx, &mut dropped).await;
+                if let Some(ending) = interrupted {
+                    break ending;
+                }
                 if attachment.session.is_initialized() {
                     init_deadline = None;
                 }
@@ -202,6 +206,37 @@ enum Ending {
     Slow,
     /// The hub closes with this code (shutdown, session taken over).
     Close(u16, &'static str),
+}
+
+/// Awaits a turn while writing what is pushed to the connection meanwhile (a
+/// long request's progress notifications), so they arrive before its reply.
+/// A close or a failed write pushed meanwhile ends the connection after the
+/// turn, which always runs to its end (a half-run request would be worse).
+async fn while_handling<F>(
+    mut handling: std::pin::Pin<Box<F>>,
+    socket: &mut WebSocket,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    dropped: &mut Dropped<'_>,
+) -> (Turn, Option<Ending>)
+where
+    F: std::future::Future<Output = Turn>,
+{
+    let mut ending = None;
+    loop {
+        tokio::select! {
+            biased;
+            turn = &mut handling => return (turn, ending),
+            item = rx.recv(), if ending.is_none() => {
+                ending = match item {
+                    Some(Outgoing::Frame(frame)) => {
+                        guarded(dropped, write_batch(socket, message_of(frame), rx)).await.err()
+                    }
+                    Some(Outgoing::Close { code, reason }) => Some(Ending::Close(code, reason)),
+                    None => Some(Ending::Quiet),
+                };
+            }
+        }
+    }
 }
 
 /// Runs a write unless the hub drops the client first: a write to a client that

@@ -7,6 +7,7 @@
 
 mod body;
 mod conditional;
+mod imports;
 mod problem;
 mod prompts;
 mod versions;
@@ -92,6 +93,8 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         .route("/prompts/{id}/versions", get(versions::history))
         .route("/prompts/{id}/versions/{version}", get(versions::version))
         .route("/prompts/{id}/labels/{label}", put(versions::set_label))
+        .route("/imports", get(imports::recent).post(imports::submit))
+        .route("/imports/{id}", get(imports::status))
         // A method a route does not have (`PATCH /prompts/{id}`) is a problem
         // body too, not axum's empty 405 (found by the REST fuzz test).
         .method_not_allowed_fallback(method_not_allowed)
