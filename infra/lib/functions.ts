@@ -1,4 +1,4 @@
-// The five Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
+// The six Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
 // (provided.al2023, arm64), told its role by MCP_PROMPTS_HANDLER. Each has its
 // own role (no managed policies; grants in permissions.ts), its own log group
 // with a retention, and X-Ray active tracing.
@@ -20,6 +20,8 @@
 //   run; the timeout stays under the 1-minute schedule so runs never overlap.
 // - authorizer: 128 MB / 5 s. A token check; API Gateway caches nothing for
 //   WebSocket authorizers, so it must stay cheap.
+// - s3sync: 256 MB / 60 s. Up to 10 S3 notifications a batch, each a GetObject,
+//   a parse and one import (a few conditional writes); CPU for the parse.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -28,7 +30,8 @@ import { Construct } from 'constructs';
 import * as path from 'node:path';
 import type { StackConfig } from './config';
 import type { HandlerName } from './metric-names';
-import type { Queues } from './queues';
+import { S3SYNC_TIMEOUT_SECS, type Queues } from './queues';
+import { CATALOG_PREFIX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
 
@@ -52,6 +55,7 @@ export const SIZING = (config: StackConfig): Record<HandlerName, Sizing> => ({
   fanout: { memoryMB: 512, timeoutSecs: config.fanoutTimeoutSecs },
   sweeper: { memoryMB: 128, timeoutSecs: 55 },
   authorizer: { memoryMB: 128, timeoutSecs: 5 },
+  s3sync: { memoryMB: 256, timeoutSecs: S3SYNC_TIMEOUT_SECS },
 });
 
 /** The one asset: a folder holding only `bootstrap`, or a ready zip. */
@@ -82,7 +86,7 @@ export class Functions extends Construct {
       MCP_PROMPTS_OUTBOX_GRACE_MS: String(config.outboxGraceMs),
       RUST_LOG: 'mcp_prompts=info',
     };
-    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'sweeper'];
+    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'sweeper', 's3sync'];
     if (config.auth === 'authorizer') handlers.push('authorizer');
     for (const handler of handlers) {
       const extra: Record<string, string> =
@@ -98,7 +102,9 @@ export class Functions extends Construct {
                 MCP_PROMPTS_OIDC_JWKS: config.oidc.jwks,
                 MCP_PROMPTS_OIDC_ROLE_CLAIM: config.oidc.roleClaim,
               }
-            : {};
+            : handler === 's3sync'
+              ? { MCP_PROMPTS_CATALOG_S3: `s3://${storage.catalog.bucketName}/${CATALOG_PREFIX}` }
+              : {};
       const name = `${config.prefix}-${handler}`;
       const logGroup = new logs.LogGroup(this, `${cap(handler)}Logs`, {
         logGroupName: `/aws/lambda/${name}`,

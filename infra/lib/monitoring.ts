@@ -64,6 +64,10 @@ export class Monitoring extends Construct {
       metric: p.queues.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
     });
+    this.alarm('CatalogDeadLettersNotEmpty', 'S3 catalog notifications s3sync could not apply after 3 receives', {
+      metric: p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+    });
     this.alarm('ChangeQueueBacklog', 'Oldest change message waiting for fan-out', {
       metric: p.queues.changes.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: THRESHOLDS.queueOldestAgeSecs,
@@ -168,7 +172,7 @@ export class Monitoring extends Construct {
         p.queues.changes.metricApproximateNumberOfMessagesVisible(),
         p.queues.changes.metricApproximateAgeOfOldestMessage(),
       ], 12),
-      graph('Dead letters', [p.queues.deadLetters.metricApproximateNumberOfMessagesVisible()], 12),
+      graph('Dead letters', [p.queues.deadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible()], 12),
     );
     this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }

@@ -22,6 +22,11 @@ export const ALLOWED_WILDCARDS: ReadonlyArray<{ pattern: RegExp; reason: string;
     reason: 'Large templates are stored per prompt and version (templates/{id}/v{n}.hbs); the keys are made at run time, so the grant is the templates/ prefix of one bucket.',
   },
   {
+    pattern: /^<StorageCatalog[A-Za-z0-9]+\.Arn>\/catalog\/\*$/,
+    onlyActions: /^s3:GetObject$/,
+    reason: 'Catalog files are whatever users put under catalog/ (any folder, any name); s3sync reads the one key each S3 notification names, within that prefix of one bucket.',
+  },
+  {
     pattern: /:execute-api:.*\/(POST|DELETE)\/@connections\/\*$/,
     reason: 'Connection ids are assigned by API Gateway at run time; the grant is one API, one stage, one method of @connections.',
   },
@@ -108,6 +113,17 @@ export function applySuppressions(stack: Stack): void {
   const accessLogs = stack.node.tryFindChild('Storage')?.node.tryFindChild('AccessLogs');
   if (accessLogs) {
     checkovSkip(accessLogs, 'CKV_AWS_18', 'The access-log bucket every other bucket and CloudFront log into; logging it into itself would loop.');
+  }
+
+  // CDK's bucket-notifications provider (a singleton Lambda CDK generates to
+  // set the catalog bucket's notification configuration at deploy time).
+  for (const c of stack.node.children) {
+    if (!c.node.id.startsWith('BucketNotificationsHandler')) continue;
+    ack(
+      c,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "CDK's BucketNotifications provider: aws-cdk-lib writes its role (basic execution + s3:PutBucketNotification); it runs only during deploys.",
+    );
   }
 
   // CDK's own BucketDeployment provider (a singleton Lambda CDK generates).

@@ -13,7 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
-import { CATEGORY_INDEX, KEYS_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
+import { CATALOG_PREFIX, CATEGORY_INDEX, KEYS_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
 
@@ -96,6 +96,22 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   onTable(sweeper, t.prompts, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem']);
   queryIndexes(sweeper, t.prompts, [OUTBOX_INDEX]);
   sweeper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+
+  // s3sync: read the changed catalog file (GetObject; ListBucket so a missing
+  // key is a 404, not a 403), then the import's reads and writes as any writer.
+  const s3sync = f.get('s3sync');
+  s3sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [s.catalog.arnForObjects(`${CATALOG_PREFIX}*`)] }));
+  s3sync.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [s.catalog.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${CATALOG_PREFIX}*`] } },
+    }),
+  );
+  onTable(s3sync, t.prompts, [...PROMPTS_READ, ...PROMPTS_WRITE]);
+  queryIndexes(s3sync, t.prompts, [LIVE_INDEX, CATEGORY_INDEX]);
+  s3sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
+  s3sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
 
   // authorizer: one GetItem per check, on the API keys' partition only
   // (crates/aws/src/keys.rs: pk `KEYS`); JWTs need no AWS call.

@@ -9,10 +9,15 @@ import { DLQ_RETENTION_DAYS, MAX_RECEIVE_COUNT, resourceNames } from './schema';
 
 /** AWS: a Lambda event source queue's visibility timeout should be at least 6x the function timeout. */
 export const VISIBILITY_FACTOR = 6;
+/** The s3sync function's timeout (functions.ts SIZING): a few files per message, each one import. */
+export const S3SYNC_TIMEOUT_SECS = 60;
 
 export class Queues extends Construct {
   readonly changes: sqs.Queue;
   readonly deadLetters: sqs.Queue;
+  /** S3's object-created/removed notifications of the catalog bucket, for `s3sync`. */
+  readonly catalogEvents: sqs.Queue;
+  readonly catalogDeadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -33,6 +38,23 @@ export class Queues extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
       // Nothing durable lives here: the change log (DynamoDB) is the source of truth.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.catalogDeadLetters = new sqs.Queue(this, 'CatalogDeadLetters', {
+      queueName: names.catalogDeadLetterQueue,
+      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.catalogEvents = new sqs.Queue(this, 'CatalogEvents', {
+      queueName: names.catalogQueue,
+      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * S3SYNC_TIMEOUT_SECS),
+      // SSE-SQS, not KMS: S3 notifications need no key policy to send here.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.catalogDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+      // The files in the bucket are the source of truth: a lost event is one re-sync away.
       removalPolicy: RemovalPolicy.DESTROY,
     });
   }

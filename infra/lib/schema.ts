@@ -72,4 +72,9 @@ export const resourceNames = (prefix: string) => ({
   connectionsTable: `${prefix}-connections`,
   queue: `${prefix}-changes`,
   deadLetterQueue: `${prefix}-changes-dlq`,
+  catalogQueue: `${prefix}-catalog-events`,
+  catalogDeadLetterQueue: `${prefix}-catalog-events-dlq`,
 });
+
+/** Catalog files (JSON, YAML, Markdown, text) live under this key prefix of the catalog bucket (`s3sync`). */
+export const CATALOG_PREFIX = 'catalog/';

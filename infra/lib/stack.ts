@@ -40,6 +40,7 @@ export class McpPromptsStack extends Stack {
     const http = new HttpEndpoint(this, 'Http', config, functions.get('http'), functions.byHandler.authorizer);
     grantHandlers(this, { functions, tables, queues, storage, webSocketApiId: ws.api.apiId, stage: config.stage });
     new Triggers(this, 'Triggers', config, functions, queues);
+    storage.notifyCatalogChanges(queues.catalogEvents);
     const site = new Site(this, 'Site', config, storage.accessLogs);
     new Monitoring(this, 'Monitoring', {
       config,
@@ -60,6 +61,7 @@ export class McpPromptsStack extends Stack {
     new CfnOutput(this, 'ConnectionsTable', { value: tables.connections.tableName });
     new CfnOutput(this, 'TemplatesBucket', { value: storage.templates.bucketName });
     new CfnOutput(this, 'ChangeQueueUrl', { value: queues.changes.queueUrl });
+    new CfnOutput(this, 'CatalogBucket', { value: storage.catalog.bucketName, description: 'Catalog files under catalog/: synced into the store on every change (s3sync)' });
     new CfnOutput(this, 'DashboardName', { value: `${config.prefix}-ops` });
     new CfnOutput(this, 'AuthMode', { value: config.auth, description: 'WebSocket $connect: authorizer or open' });
 

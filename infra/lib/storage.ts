@@ -1,9 +1,13 @@
-// S3: the large-template bucket the adapters use (`templates/{id}/v{n}.hbs`) and
-// one access-log bucket for every bucket's server access logs and CloudFront.
+// S3: the large-template bucket the adapters use (`templates/{id}/v{n}.hbs`), the
+// catalog bucket (`catalog/**`: the files `s3sync` keeps the store in step with),
+// and one access-log bucket for every bucket's server access logs and CloudFront.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StackConfig } from './config';
+import { CATALOG_PREFIX } from './schema';
 
 /** Private, versioned, SSE-S3, TLS only: the settings every bucket here shares. */
 export function secureBucketProps(config: StackConfig): s3.BucketProps {
@@ -25,6 +29,8 @@ export function secureBucketProps(config: StackConfig): s3.BucketProps {
 export class Storage extends Construct {
   readonly templates: s3.Bucket;
   readonly accessLogs: s3.Bucket;
+  /** Catalog files under `catalog/`, synced into the store by `s3sync` on every change. */
+  readonly catalog: s3.Bucket;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -41,5 +47,18 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 's3/templates/',
     });
+    this.catalog = new s3.Bucket(this, 'Catalog', {
+      ...secureBucketProps(config),
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 's3/catalog/',
+    });
+  }
+
+  /** Every object created or removed under the catalog prefix becomes a message on `queue`. */
+  notifyCatalogChanges(queue: sqs.IQueue): void {
+    const destination = new s3n.SqsDestination(queue);
+    for (const event of [s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED]) {
+      this.catalog.addEventNotification(event, destination, { prefix: CATALOG_PREFIX });
+    }
   }
 }

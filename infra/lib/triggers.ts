@@ -1,5 +1,6 @@
-// What starts the background handlers: the change queue drives fan-out; a
-// one-minute EventBridge schedule drives the outbox sweeper + history pruning.
+// What starts the background handlers: the change queue drives fan-out; the
+// catalog bucket's notifications (via their queue) drive s3sync; a one-minute
+// EventBridge schedule drives the outbox sweeper + history pruning.
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -11,6 +12,8 @@ import type { Queues } from './queues';
 
 /** README: batch size <= 10; a batch's changes are coalesced into one delivery plan. */
 export const FANOUT_BATCH_SIZE = 10;
+/** S3 notifications per s3sync invocation. */
+export const S3SYNC_BATCH_SIZE = 10;
 
 export class Triggers extends Construct {
   readonly sweepSchedule: events.Rule;
@@ -25,6 +28,16 @@ export class Triggers extends Construct {
         // Caps fan-out instances (x32 posts in flight each) below the account's
         // shared @connections rate, so replies to $default are not throttled.
         maxConcurrency: config.fanoutMaxConcurrency,
+      }),
+    );
+    functions.get('s3sync').addEventSource(
+      new SqsEventSource(queues.catalogEvents, {
+        batchSize: S3SYNC_BATCH_SIZE,
+        // A file that cannot be fetched or stored is retried alone, then parked.
+        reportBatchItemFailures: true,
+        // Two at a time: catalog edits are rare, and fewer concurrent syncs of
+        // one key keep S3's unordered notifications from racing each other.
+        maxConcurrency: 2,
       }),
     );
     this.sweepSchedule = new events.Rule(this, 'SweepEveryMinute', {

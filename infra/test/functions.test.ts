@@ -1,4 +1,4 @@
-// Lambda: one prebuilt arm64 bootstrap, five handlers, sizes, tracing, logs,
+// Lambda: one prebuilt arm64 bootstrap, six handlers, sizes, tracing, logs,
 // environment, triggers; the synth never builds Rust and says so when the
 // artifact is missing.
 import { test } from 'node:test';
@@ -18,10 +18,10 @@ const fnByHandler = (s: ReturnType<typeof synth>) =>
       .map(([id, f]) => [f.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, { id, ...f }]),
   ) as Record<string, any>;
 
-test('five functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
+test('six functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
   const s = synth();
   const fns = fnByHandler(s);
-  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 'sweeper', 'websocket']);
+  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 's3sync', 'sweeper', 'websocket']);
   const keys = new Set<string>();
   for (const [h, f] of Object.entries(fns)) {
     assert.equal(f.Properties.Runtime, 'provided.al2023', h);
@@ -43,6 +43,7 @@ test('memory and timeouts as justified in lib/functions.ts', () => {
     fanout: [512, 60],
     sweeper: [128, 55],
     authorizer: [128, 5],
+    s3sync: [256, 60],
   });
   // API Gateway integration limits: 29 s (WebSocket), 30 s (HTTP); the sweeper must finish before the next minute.
   assert.ok(fns.websocket.Properties.Timeout < 29 && fns.http.Properties.Timeout < 30 && fns.sweeper.Properties.Timeout < 60);
@@ -95,7 +96,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const s = synth();
   const fns = fnByHandler(s);
   const queueId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesChanges'))!;
-  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
   s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fns.fanout.id },
     EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -107,9 +108,49 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const r = synth({ fanoutReservedConcurrency: 20, fanoutMaxConcurrency: 8 });
   assert.equal(fnByHandler(r).fanout.Properties.ReservedConcurrentExecutions, 20);
   r.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 8 } });
-  for (const h of ['websocket', 'http', 'sweeper', 'authorizer']) {
+  for (const h of ['websocket', 'http', 'sweeper', 'authorizer', 's3sync']) {
     assert.equal(fnByHandler(r)[h].Properties.ReservedConcurrentExecutions, undefined, h);
   }
+});
+
+test('s3sync: the catalog bucket notifies its queue (created and removed under catalog/), the queue drives s3sync', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const id = (prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+  const bucket = id('StorageCatalog');
+  const queue = id('QueuesCatalogEvents');
+  assert.deepEqual(fns.s3sync.Properties.Environment.Variables.MCP_PROMPTS_CATALOG_S3, {
+    'Fn::Join': ['', ['s3://', { Ref: bucket }, '/catalog/']],
+  });
+  for (const h of ['websocket', 'http', 'fanout', 'sweeper']) {
+    assert.equal(fns[h].Properties.Environment.Variables.MCP_PROMPTS_CATALOG_S3, undefined, h);
+  }
+  s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: fns.s3sync.id },
+    EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BatchSize: 10,
+    ScalingConfig: { MaximumConcurrency: 2 },
+  });
+  const [[, notifications]] = resources(s, 'Custom::S3BucketNotifications');
+  assert.deepEqual(notifications.Properties.BucketName, { Ref: bucket });
+  const configs = notifications.Properties.NotificationConfiguration.QueueConfigurations;
+  assert.deepEqual(configs.map((c: any) => c.Events).sort(), [['s3:ObjectCreated:*'], ['s3:ObjectRemoved:*']]);
+  for (const c of configs) {
+    assert.deepEqual(c.QueueArn, { 'Fn::GetAtt': [queue, 'Arn'] });
+    assert.deepEqual(c.Filter, { Key: { FilterRules: [{ Name: 'prefix', Value: 'catalog/' }] } });
+  }
+  // S3 may send to the queue, only for this bucket.
+  const policies = resources(s, 'AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(queue));
+  const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+  const fromS3 = statements.find((st: any) => st.Principal?.Service === 's3.amazonaws.com');
+  assert.ok(fromS3, 'a statement lets S3 send');
+  assert.deepEqual(fromS3.Condition.ArnLike['aws:SourceArn'], { 'Fn::GetAtt': [bucket, 'Arn'] });
+  // Its dead letters: 3 receives, 14 days.
+  const q = s.json.Resources[queue].Properties;
+  assert.equal(q.RedrivePolicy.maxReceiveCount, 3);
+  assert.equal(q.VisibilityTimeout, 360, '6x the s3sync timeout');
+  assert.deepEqual(q.RedrivePolicy.deadLetterTargetArn, { 'Fn::GetAtt': [id('QueuesCatalogDeadLetters'), 'Arn'] });
 });
 
 test('sweeper: EventBridge rule every minute, no retries (the next run comes anyway)', () => {
@@ -152,7 +193,7 @@ test('a zip artifact is used as it is', () => {
   fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
   const s = synth({ lambdaArtifact: zip });
   const fns = fnByHandler(s);
-  assert.equal(Object.keys(fns).length, 5);
+  assert.equal(Object.keys(fns).length, 6);
   assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
 });
 

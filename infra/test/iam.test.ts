@@ -70,6 +70,12 @@ test('each handler gets exactly the actions its adapters call', () => {
     ]),
     sweeper: sorted(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']),
     authorizer: sorted(['dynamodb:GetItem']),
+    s3sync: sorted([
+      'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+      's3:GetObject', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage',
+      // The SQS event source's own grant (CDK), on the catalog events queue.
+      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ]),
   });
 });
 
@@ -101,6 +107,17 @@ test('table, index, key-prefix and queue resources per handler', () => {
   assert.deepEqual(res('sweeper', 'dynamodb:BatchWriteItem'), [prompts]);
   assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [queue]);
 
+  // s3sync reads catalog files under catalog/ (and lists only that prefix), imports them as any writer.
+  const catalog = `<${id(s, 'StorageCatalog')}.Arn>`;
+  assert.deepEqual(res('s3sync', 's3:GetObject'), [`${catalog}/catalog/*`, templates].sort());
+  assert.deepEqual(res('s3sync', 's3:ListBucket'), [catalog]);
+  const listing = statements(s).s3sync.find((x) => list(x.Action).includes('s3:ListBucket')) as Statement & { Condition?: unknown };
+  assert.deepEqual(listing.Condition, { StringLike: { 's3:prefix': ['catalog/*'] } });
+  assert.deepEqual(res('s3sync', 's3:PutObject'), [templates]);
+  assert.deepEqual(res('s3sync', 'sqs:SendMessage'), [queue]);
+  assert.deepEqual(res('s3sync', 'sqs:ReceiveMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`]);
+  assert.deepEqual(res('s3sync', 'dynamodb:Query'), [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
+
   // The authorizer reads API keys only: the KEYS partition of the prompts table.
   assert.deepEqual(res('authorizer', 'dynamodb:GetItem'), [prompts]);
   const keyRead = statements(s).authorizer.find((x) => list(x.Action).includes('dynamodb:GetItem')) as Statement & { Condition?: unknown };
@@ -109,7 +126,7 @@ test('table, index, key-prefix and queue resources per handler', () => {
   for (const [h, m] of Object.entries(g)) {
     const logs = [...m.get('logs:PutLogEvents')!];
     assert.equal(logs.length, 1, h);
-    assert.match(logs[0], /^<FunctionsAuthorizerLogs|^<Functions[A-Za-z]+Logs[A-Z0-9]+\.Arn>$/, h);
+    assert.match(logs[0], /^<Functions[A-Z][A-Za-z0-9]*Logs[A-Z0-9]+\.Arn>$/, h);
   }
 });
 
@@ -120,7 +137,7 @@ test('execute-api:ManageConnections: this API, this stage, POST/DELETE @connecti
   const arn = (m: string) => `arn:aws:execute-api:us-east-1:123456789012:${apiRef}/prod/${m}/@connections/*`;
   assert.deepEqual([...g.websocket.get('execute-api:ManageConnections')!].sort(), [arn('DELETE'), arn('POST')]);
   assert.deepEqual([...g.fanout.get('execute-api:ManageConnections')!], [arn('POST')]);
-  for (const h of ['http', 'sweeper', 'authorizer']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
+  for (const h of ['http', 'sweeper', 'authorizer', 's3sync']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
   // Environment-agnostic synth keeps the scope, with pseudo parameters.
   const agnostic = statements(synth({ stage: 'live' }));
   const flat = JSON.stringify(agnostic.websocket);

@@ -30,7 +30,7 @@ test('change queue: redrive to <queue>-dlq after 3 receives, visibility >= 6x th
 test('queues refuse plain HTTP (aws:SecureTransport deny)', () => {
   const s = synth();
   const policies = resources(s, 'AWS::SQS::QueuePolicy');
-  assert.equal(policies.length, 2);
+  assert.equal(policies.length, 4); // changes, catalog events, and their dead letters
   for (const [, p] of policies) {
     assert.ok(
       p.Properties.PolicyDocument.Statement.some(
@@ -43,7 +43,7 @@ test('queues refuse plain HTTP (aws:SecureTransport deny)', () => {
 test('every bucket: versioned, encrypted, public access blocked, TLS only, access-logged (but the log bucket)', () => {
   const s = synth();
   const buckets = resources(s, 'AWS::S3::Bucket');
-  assert.equal(buckets.length, 3); // templates, site, access logs
+  assert.equal(buckets.length, 4); // templates, catalog, site, access logs
   const policies = resources(s, 'AWS::S3::BucketPolicy');
   for (const [id, b] of buckets) {
     assert.equal(b.Properties.VersioningConfiguration?.Status, 'Enabled', id);
