@@ -67,7 +67,7 @@ async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller()
         EngineConfig::default(),
         LambdaLimits::default(),
     );
-    let router = lambda_rest::service(Arc::new(app), Arc::new(Dependencies { store }));
+    let router = lambda_rest::service(Arc::new(app), Arc::new(Dependencies { store }), None);
     let editor = Some(json!({"principal": "ci", "role": "editor"}));
     let reader = Some(json!({"principal": "dash", "role": "reader"}));
 

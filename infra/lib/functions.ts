@@ -104,7 +104,10 @@ export class Functions extends Construct {
               }
             : handler === 's3sync'
               ? { MCP_PROMPTS_CATALOG_S3: `s3://${storage.catalog.bucketName}/${CATALOG_PREFIX}` }
-              : {};
+              : handler === 'http'
+                ? // /webhooks/github queues pushes here once MCP_PROMPTS_GITHUB_WEBHOOK_SECRET is set (README).
+                  { MCP_PROMPTS_CATALOG_QUEUE_URL: queues.catalogEvents.queueUrl }
+                : {};
       const name = `${config.prefix}-${handler}`;
       const logGroup = new logs.LogGroup(this, `${cap(handler)}Logs`, {
         logGroupName: `/aws/lambda/${name}`,

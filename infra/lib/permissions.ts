@@ -13,7 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
-import { CATALOG_PREFIX, CATEGORY_INDEX, KEYS_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
+import { CATALOG_PREFIX, CATEGORY_INDEX, KEYS_PARTITION, WEBHOOK_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
 
@@ -78,6 +78,17 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   onTable(http, t.sessions, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
   http.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
   http.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+  // /webhooks/github: a push's paths go to s3sync's queue; a delivery id is put
+  // (PROMPTS_WRITE) and, when its push could not be queued, deleted again: only
+  // in the WEBHOOK partition (server/src/webhooks/aws.rs).
+  http.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.catalogEvents.queueArn] }));
+  http.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:DeleteItem'],
+      resources: [t.prompts.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [WEBHOOK_PARTITION] } },
+    }),
+  );
 
   // fanout: who listens (by-topic), forget gone connections, post frames. The
   // SQS receive/delete grants come with the event source (triggers.ts).

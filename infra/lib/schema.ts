@@ -29,6 +29,8 @@ export const TTL = 'ttl';
 
 /** The prompts table's partition of API keys (`KEYS` / `H#{sha256}`). */
 export const KEYS_PARTITION = 'KEYS';
+/** Seen GitHub delivery ids (server/src/webhooks/aws.rs DELIVERIES_PK). */
+export const WEBHOOK_PARTITION = 'WEBHOOK';
 
 export const LIVE_INDEX = 'live';
 export const CATEGORY_INDEX = 'by-category';

@@ -125,6 +125,7 @@ test('s3sync: the catalog bucket notifies its queue (created and removed under c
   for (const h of ['websocket', 'http', 'fanout', 'sweeper']) {
     assert.equal(fns[h].Properties.Environment.Variables.MCP_PROMPTS_CATALOG_S3, undefined, h);
   }
+  assert.deepEqual(fns.http.Properties.Environment.Variables.MCP_PROMPTS_CATALOG_QUEUE_URL, { Ref: queue }, 'the webhook queues pushes for s3sync');
   s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fns.s3sync.id },
     EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },

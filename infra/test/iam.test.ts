@@ -98,6 +98,13 @@ test('table, index, key-prefix and queue resources per handler', () => {
 
   assert.deepEqual(res('http', 'dynamodb:Query'), [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
   assert.deepEqual(res('http', 's3:GetObject'), [templates]);
+  // The GitHub webhook: pushes to s3sync's queue, delivery ids in the WEBHOOK partition only.
+  assert.deepEqual(res('http', 'sqs:SendMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`, queue].sort());
+  assert.deepEqual(res('http', 'dynamodb:DeleteItem'), [prompts, sessions].sort());
+  const forget = statements(s).http.find(
+    (x) => list(x.Action).includes('dynamodb:DeleteItem') && flattenCfnReference(list(x.Resource)[0]) === prompts,
+  ) as Statement & { Condition?: unknown };
+  assert.deepEqual(forget.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK'] } });
 
   assert.deepEqual(res('fanout', 'dynamodb:Query'), [connections, `${connections}/index/by-topic`].sort());
   assert.deepEqual(res('fanout', 'dynamodb:BatchWriteItem'), [connections]);

@@ -56,6 +56,11 @@ impl DynamoPromptStore {
         &self.clients
     }
 
+    /// The prompts table (other items share it: API keys, webhook deliveries).
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// The bucket large templates live in.
     pub fn bucket(&self) -> &str {
         self.blobs.bucket()

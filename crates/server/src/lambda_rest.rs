@@ -4,7 +4,8 @@
 //! column, adapted by `lambda_http`. The caller is the one the authorizer
 //! admitted (`requestContext.authorizer.lambda`), so roles hold as locally;
 //! each request first catches the instance's catalog cache up with the table.
-//! `/health` probes DynamoDB, S3 and SQS as `serve --backend aws` does.
+//! `/health` probes DynamoDB, S3 and SQS as `serve --backend aws` does;
+//! `/webhooks/github` queues pushes for `s3sync` (`webhooks::aws`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -22,6 +23,9 @@ use tower::util::MapRequest;
 
 use crate::auth::Caller;
 use crate::aws_gateway::health::{Dependencies, probe};
+use crate::webhooks::GithubWebhook;
+use crate::webhooks::aws::{CatalogQueue, DynamoDeliveries};
+use mcp_prompts_aws::DynamoPromptStore;
 
 /// API Gateway HTTP APIs take request bodies up to 10 MB; templates are far
 /// smaller (the engine's limits apply after this).
@@ -30,8 +34,12 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The `http` function's service: [`router`] behind [`without_stage`].
 pub type Service = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
 
-pub fn service(app: Arc<LambdaApp>, health: Arc<Dependencies>) -> Service {
-    MapRequest::new(router(app, health), without_stage)
+pub fn service(
+    app: Arc<LambdaApp>,
+    health: Arc<Dependencies>,
+    webhook: Option<Arc<GithubWebhook>>,
+) -> Service {
+    MapRequest::new(router(app, health, webhook), without_stage)
 }
 
 /// `lambda_http` puts a named stage in front of the path (`/prod/prompts`);
@@ -67,18 +75,26 @@ pub fn without_stage(mut request: lambda_http::Request) -> lambda_http::Request 
     request
 }
 
-/// The routes the `http` function serves.
-pub fn router(app: Arc<LambdaApp>, health: Arc<Dependencies>) -> Router {
-    crate::rest::router(app.host.clone(), MAX_BODY)
-        .route(
-            "/health",
-            get(move || {
-                let health = health.clone();
-                async move { probe(&health).await }
-            }),
-        )
-        .route("/health/live", get(crate::gateway::health::live))
-        .layer(axum::middleware::from_fn_with_state(app, per_request))
+/// The routes the `http` function serves; `/webhooks/github` with a webhook.
+pub fn router(
+    app: Arc<LambdaApp>,
+    health: Arc<Dependencies>,
+    webhook: Option<Arc<GithubWebhook>>,
+) -> Router {
+    let rest = crate::rest::router(app.host.clone(), MAX_BODY);
+    let rest = match webhook {
+        Some(hook) => rest.merge(hook.router()),
+        None => rest,
+    };
+    rest.route(
+        "/health",
+        get(move || {
+            let health = health.clone();
+            async move { probe(&health).await }
+        }),
+    )
+    .route("/health/live", get(crate::gateway::health::live))
+    .layer(axum::middleware::from_fn_with_state(app, per_request))
 }
 
 /// The authorizer's caller and the client's address (API Gateway's
@@ -113,5 +129,43 @@ async fn per_request(
 /// `lambda_http` feeding it the HTTP API's events.
 pub async fn run() -> Result<(), lambda_http::Error> {
     let (_, app, store) = mcp_prompts_aws::lambda::runtime::init().await?;
-    lambda_http::run(service(app, Arc::new(Dependencies { store }))).await
+    let webhook = webhook_from_env(&store)?;
+    lambda_http::run(service(app, Arc::new(Dependencies { store }), webhook)).await
+}
+
+/// The GitHub webhook, when `MCP_PROMPTS_GITHUB_WEBHOOK_SECRET` is set: pushes
+/// go to `MCP_PROMPTS_CATALOG_QUEUE_URL` (the queue `s3sync` reads), delivery
+/// ids to the prompts table; `MCP_PROMPTS_GITHUB_PATH_PREFIX` as locally.
+pub fn webhook_from_env(store: &DynamoPromptStore) -> Result<Option<Arc<GithubWebhook>>, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(secret) = var("MCP_PROMPTS_GITHUB_WEBHOOK_SECRET") else {
+        return Ok(None);
+    };
+    let queue_url = var("MCP_PROMPTS_CATALOG_QUEUE_URL").ok_or(
+        "MCP_PROMPTS_GITHUB_WEBHOOK_SECRET is set but MCP_PROMPTS_CATALOG_QUEUE_URL (the s3sync queue) is not",
+    )?;
+    let prefix = var("MCP_PROMPTS_GITHUB_PATH_PREFIX").unwrap_or_default();
+    Ok(Some(aws_webhook(store, &secret, &prefix, queue_url)))
+}
+
+/// The webhook over the catalog events queue and DynamoDB delivery ids.
+pub fn aws_webhook(
+    store: &DynamoPromptStore,
+    secret: &str,
+    path_prefix: &str,
+    queue_url: String,
+) -> Arc<GithubWebhook> {
+    let clients = store.clients().clone();
+    GithubWebhook::new(
+        secret,
+        path_prefix,
+        Arc::new(CatalogQueue {
+            clients: clients.clone(),
+            queue_url,
+        }),
+        Arc::new(DynamoDeliveries {
+            clients,
+            table: store.table().to_string(),
+        }),
+    )
 }

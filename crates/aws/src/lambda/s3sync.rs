@@ -13,6 +13,7 @@
 
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use serde::Deserialize;
 
 use super::app::LambdaApp;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
@@ -28,8 +29,28 @@ const ACTOR: &str = "s3";
 /// What one event asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sync {
-    Upsert { rel: String, key: String, size: i64 },
-    Remove { rel: String },
+    Upsert {
+        rel: String,
+        key: String,
+        size: i64,
+    },
+    Remove {
+        rel: String,
+    },
+    /// A path a GitHub push touched: imported if the file is there, its
+    /// prompt deleted if not.
+    Check {
+        rel: String,
+        key: String,
+    },
+}
+
+/// The message the GitHub webhook queues on Lambda (`webhooks::aws`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GithubPush {
+    delivery: String,
+    paths: Vec<String>,
 }
 
 /// The syncs a message asks for: S3 records of the catalog's bucket below its
@@ -38,6 +59,10 @@ pub fn syncs_of(body: &str, source: &S3Location) -> Result<Vec<Sync>, String> {
     let value: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(Vec::new());
+    }
+    if let Some(push) = value.get("githubPush") {
+        let push = GithubPush::deserialize(push).map_err(|e| e.to_string())?;
+        return Ok(checks_of(push, source));
     }
     let event: S3Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -65,6 +90,29 @@ pub fn syncs_of(body: &str, source: &S3Location) -> Result<Vec<Sync>, String> {
         }
     }
     Ok(out)
+}
+
+/// The pushed paths inside the catalog; ones that leave it (`..`, absolute)
+/// or are hidden are skipped, as the local webhook skips them.
+fn checks_of(push: GithubPush, source: &S3Location) -> Vec<Sync> {
+    push.paths
+        .into_iter()
+        .filter(|rel| {
+            let inside = !rel.is_empty()
+                && !rel.starts_with('/')
+                && !rel.ends_with('/')
+                && !rel.split('/').any(|part| part == ".." || part == "." || part.is_empty())
+                && !layout::is_hidden(rel);
+            if !inside {
+                tracing::warn!(delivery = %push.delivery, %rel, "GitHub push: a path outside the catalog, skipped");
+            }
+            inside
+        })
+        .map(|rel| Sync::Check {
+            key: source.key(&rel),
+            rel,
+        })
+        .collect()
 }
 
 pub async fn handle(
@@ -103,69 +151,100 @@ async fn apply(
     source: &S3Location,
     sync: &Sync,
 ) -> Result<(), String> {
-    let catalog = &app.engine.catalog;
     match sync {
-        Sync::Remove { rel } => {
-            let Ok(id) = PromptId::parse(layout::stem(rel)) else {
-                return Ok(());
-            };
-            match catalog.delete(&id, None, ACTOR).await {
-                Ok(_) | Err(CatalogError::Store(StoreError::NotFound(_))) => Ok(()),
-                Err(CatalogError::Store(e)) => Err(e.to_string()),
-                Err(e) => {
-                    tracing::warn!(%rel, error = %e, "S3 sync: not deleted");
-                    Ok(())
-                }
-            }
-        }
-        Sync::Upsert { rel, key, size } => {
-            let listed = Listed {
-                rel: rel.clone(),
-                key: key.clone(),
-                size: *size,
-                etag: String::new(),
-            };
-            let (_, bytes) = files
-                .fetch(source, vec![listed])
-                .await
-                .pop()
-                .ok_or("nothing fetched")?;
-            let text = match bytes.map(String::from_utf8) {
-                Ok(Ok(text)) => text,
-                Ok(Err(_)) => return skip(rel, "not UTF-8 text"),
-                // A missing object (removed since) is not worth a retry.
-                Err(e) if e.contains("NoSuchKey") => return skip(rel, &e),
-                Err(e) => return Err(e),
-            };
-            let read = read_file(rel, &text);
-            if let Some(why) = read.not_a_prompt {
-                return skip(rel, &why);
-            }
-            for why in read.failed.iter().chain(&read.warnings) {
-                tracing::warn!(%rel, %why, "S3 sync: not as written");
-            }
-            let incoming = read.prompts.into_iter().map(|(i, _)| i).collect();
-            let options = Options {
-                dry_run: false,
-                actor: ACTOR,
-                batch: None,
-            };
-            let outcomes = import::import(catalog, incoming, options, &|_| {})
-                .await
-                .map_err(|e| e.to_string())?;
-            for o in outcomes {
-                match o.result {
-                    Ok((change, version)) => {
-                        tracing::info!(%rel, id = %o.id, ?change, version, "S3 sync")
-                    }
-                    Err(reason) => {
-                        tracing::warn!(%rel, id = %o.id, %reason, "S3 sync: not imported")
-                    }
-                }
-            }
+        Sync::Remove { rel } => remove(app, rel).await,
+        Sync::Upsert { rel, key, size } => match fetch(files, source, rel, key, *size).await? {
+            Fetched::Text(text) => upsert(app, rel, &text).await,
+            // A missing object (removed since) is not worth a retry.
+            Fetched::Missing(e) => skip(rel, &e),
+            Fetched::Unreadable(why) => skip(rel, why),
+        },
+        Sync::Check { rel, key } => match fetch(files, source, rel, key, 0).await? {
+            Fetched::Text(text) => upsert(app, rel, &text).await,
+            Fetched::Missing(_) => remove(app, rel).await,
+            Fetched::Unreadable(why) => skip(rel, why),
+        },
+    }
+}
+
+enum Fetched {
+    Text(String),
+    Missing(String),
+    Unreadable(&'static str),
+}
+
+/// One catalog file's text; `Err` only for what a retry can fix.
+async fn fetch(
+    files: &CatalogFiles,
+    source: &S3Location,
+    rel: &str,
+    key: &str,
+    size: i64,
+) -> Result<Fetched, String> {
+    let listed = Listed {
+        rel: rel.to_string(),
+        key: key.to_string(),
+        size,
+        etag: String::new(),
+    };
+    let (_, bytes) = files
+        .fetch(source, vec![listed])
+        .await
+        .pop()
+        .ok_or("nothing fetched")?;
+    match bytes.map(String::from_utf8) {
+        Ok(Ok(text)) => Ok(Fetched::Text(text)),
+        Ok(Err(_)) => Ok(Fetched::Unreadable("not UTF-8 text")),
+        Err(e) if e.contains("NoSuchKey") => Ok(Fetched::Missing(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the prompt the layout names after `rel` (history kept).
+async fn remove(app: &LambdaApp, rel: &str) -> Result<(), String> {
+    let Ok(id) = PromptId::parse(layout::stem(rel)) else {
+        return Ok(());
+    };
+    match app.engine.catalog.delete(&id, None, ACTOR).await {
+        Ok(_) | Err(CatalogError::Store(StoreError::NotFound(_))) => Ok(()),
+        Err(CatalogError::Store(e)) => Err(e.to_string()),
+        Err(e) => {
+            tracing::warn!(%rel, error = %e, "S3 sync: not deleted");
             Ok(())
         }
     }
+}
+
+/// Imports the prompts of one file (created, updated or unchanged).
+async fn upsert(app: &LambdaApp, rel: &str, text: &str) -> Result<(), String> {
+    let catalog = &app.engine.catalog;
+    let read = read_file(rel, text);
+    if let Some(why) = read.not_a_prompt {
+        return skip(rel, &why);
+    }
+    for why in read.failed.iter().chain(&read.warnings) {
+        tracing::warn!(%rel, %why, "S3 sync: not as written");
+    }
+    let incoming = read.prompts.into_iter().map(|(i, _)| i).collect();
+    let options = Options {
+        dry_run: false,
+        actor: ACTOR,
+        batch: None,
+    };
+    let outcomes = import::import(catalog, incoming, options, &|_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    for o in outcomes {
+        match o.result {
+            Ok((change, version)) => {
+                tracing::info!(%rel, id = %o.id, ?change, version, "S3 sync")
+            }
+            Err(reason) => {
+                tracing::warn!(%rel, id = %o.id, %reason, "S3 sync: not imported")
+            }
+        }
+    }
+    Ok(())
 }
 
 fn skip(rel: &str, why: &str) -> Result<(), String> {

@@ -9,6 +9,7 @@ use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -48,14 +49,75 @@ pub struct WebhookSettings {
 pub struct GithubWebhook {
     secret: Vec<u8>,
     path_prefix: String,
-    jobs: mpsc::Sender<SyncJob>,
-    seen: Mutex<Seen>,
+    sink: Arc<dyn PushSink>,
+    deliveries: Arc<dyn DeliveryLog>,
 }
+
+/// Where an accepted push's sync goes: the local worker's bounded queue, or
+/// (on Lambda, which freezes after answering) the catalog events queue.
+#[async_trait]
+pub trait PushSink: Send + Sync {
+    async fn queue(&self, job: SyncJob) -> Result<(), QueueRefusal>;
+}
+
+#[derive(Debug)]
+pub enum QueueRefusal {
+    /// Full for now: GitHub's redelivery will come back.
+    Full,
+    /// The queue could not be reached.
+    Failed(String),
+}
+
+/// The delivery ids seen, for replay detection.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// Records `id`; `Ok(false)` if it was seen already.
+    async fn first_time(&self, id: &str) -> Result<bool, String>;
+    /// Forgets `id` (its push was not taken, so a redelivery is no replay).
+    async fn forget(&self, id: &str);
+}
+
+/// The local worker's queue.
+struct WorkerQueue(mpsc::Sender<SyncJob>);
+
+#[async_trait]
+impl PushSink for WorkerQueue {
+    async fn queue(&self, job: SyncJob) -> Result<(), QueueRefusal> {
+        self.0.try_send(job).map_err(|_| QueueRefusal::Full)
+    }
+}
+
+/// The last [`REMEMBERED`] delivery ids, in memory.
+#[derive(Default)]
+pub struct RecentDeliveries(Mutex<Seen>);
 
 #[derive(Default)]
 struct Seen {
     ids: HashSet<String>,
     order: VecDeque<String>,
+}
+
+#[async_trait]
+impl DeliveryLog for RecentDeliveries {
+    async fn first_time(&self, id: &str) -> Result<bool, String> {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !seen.ids.insert(id.to_string()) {
+            return Ok(false);
+        }
+        seen.order.push_back(id.to_string());
+        if seen.order.len() > REMEMBERED
+            && let Some(old) = seen.order.pop_front()
+        {
+            seen.ids.remove(&old);
+        }
+        Ok(true)
+    }
+
+    async fn forget(&self, id: &str) {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        seen.ids.remove(id);
+        seen.order.retain(|x| x != id);
+    }
 }
 
 impl GithubWebhook {
@@ -67,11 +129,27 @@ impl GithubWebhook {
     ) -> Arc<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         tokio::spawn(sync::run(catalog, settings.source, rx, shutdown));
+        Self::new(
+            &settings.secret,
+            &settings.path_prefix,
+            Arc::new(WorkerQueue(jobs)),
+            Arc::new(RecentDeliveries::default()),
+        )
+    }
+
+    /// A webhook handing accepted pushes to `sink` (the Lambda `http` handler's
+    /// is the catalog events queue), with replays checked in `deliveries`.
+    pub fn new(
+        secret: &str,
+        path_prefix: &str,
+        sink: Arc<dyn PushSink>,
+        deliveries: Arc<dyn DeliveryLog>,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            secret: settings.secret.into_bytes(),
-            path_prefix: settings.path_prefix.trim_matches('/').to_string(),
-            jobs,
-            seen: Mutex::new(Seen::default()),
+            secret: secret.as_bytes().to_vec(),
+            path_prefix: path_prefix.trim_matches('/').to_string(),
+            sink,
+            deliveries,
         })
     }
 
@@ -98,27 +176,6 @@ impl GithubWebhook {
         };
         mac.update(body);
         mac.verify_slice(&sig).is_ok()
-    }
-
-    /// Records `id`; false if it was seen already.
-    fn first_time(&self, id: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if !seen.ids.insert(id.to_string()) {
-            return false;
-        }
-        seen.order.push_back(id.to_string());
-        if seen.order.len() > REMEMBERED
-            && let Some(old) = seen.order.pop_front()
-        {
-            seen.ids.remove(&old);
-        }
-        true
-    }
-
-    fn forget(&self, id: &str) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.ids.remove(id);
-        seen.order.retain(|x| x != id);
     }
 
     /// The catalog-relative paths of `push`, outside the prefix dropped.
@@ -211,32 +268,47 @@ async fn push(hook: &GithubWebhook, delivery: &str, body: &[u8]) -> Response {
             json!({"error": format!("{} paths in one push; at most {MAX_PATHS}", paths.len())}),
         );
     }
-    if !hook.first_time(delivery) {
-        return answer(
-            StatusCode::OK,
-            json!({"event": "push", "delivery": delivery, "duplicate": true}),
-        );
+    match hook.deliveries.first_time(delivery).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return answer(
+                StatusCode::OK,
+                json!({"event": "push", "delivery": delivery, "duplicate": true}),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(%delivery, error = %e, "cannot check the delivery id");
+            return unavailable("cannot check the delivery id; redeliver later");
+        }
     }
     let queued = paths.len();
     let job = SyncJob {
         delivery: delivery.to_string(),
         paths,
     };
-    if hook.jobs.try_send(job).is_err() {
+    if let Err(refusal) = hook.sink.queue(job).await {
         // Not taken: GitHub may redeliver it, and that must not look like a replay.
-        hook.forget(delivery);
-        let mut r = answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"error": "the sync queue is full; redeliver later"}),
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
-        return r;
+        hook.deliveries.forget(delivery).await;
+        let why = match refusal {
+            QueueRefusal::Full => "the sync queue is full; redeliver later".to_string(),
+            QueueRefusal::Failed(e) => {
+                tracing::warn!(%delivery, error = %e, "cannot queue the push's sync");
+                "the sync queue is unavailable; redeliver later".to_string()
+            }
+        };
+        return unavailable(&why);
     }
     answer(
         StatusCode::ACCEPTED,
         json!({"event": "push", "delivery": delivery, "queued": queued}),
     )
+}
+
+fn unavailable(why: &str) -> Response {
+    let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": why}));
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+    r
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {

@@ -3,7 +3,10 @@
 //! (`sync`), through the same catalog as every other write, so MCP clients
 //! hear each change.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod github;
 mod sync;
 
-pub use github::{GithubWebhook, WebhookSettings};
+pub use github::{DeliveryLog, GithubWebhook, PushSink, QueueRefusal, WebhookSettings};
+pub use sync::SyncJob;
