@@ -135,6 +135,13 @@ impl TestServer {
         }
     }
 
+    /// Kills the server with SIGKILL and starts it again on the same data directory (on a
+    /// new ephemeral port): whatever it had not finished is interrupted mid-way.
+    pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.respawn("127.0.0.1:0");
+    }
+
     /// Stops the server and starts it again on the same data directory, on a new ephemeral
     /// port: `ws_url` and `http_url` change. Earlier output is kept in `output()`.
     pub fn restart(&mut self) {

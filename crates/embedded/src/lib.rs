@@ -10,5 +10,6 @@ mod rows;
 mod schema;
 mod sessions;
 mod store;
+pub mod subscribers;
 
 pub use store::EmbeddedStore;

@@ -90,6 +90,19 @@ CREATE TABLE api_keys (
     revoked_at TEXT
 );
 "#,
+    r#"
+-- Services that receive every committed change by signed HTTP POST; where
+-- each one's deliveries stand is its consumer cursor `subscriber:<id>`.
+CREATE TABLE subscribers (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    category TEXT,
+    tag TEXT,
+    created_at TEXT NOT NULL,
+    start_after INTEGER NOT NULL
+);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -44,6 +44,8 @@ pub struct Engine {
     pub metrics: crate::metrics::EngineMetrics,
     /// Bulk import jobs (`import_catalog`), when this deployment runs them.
     jobs: std::sync::OnceLock<Arc<crate::jobs::ImportJobs>>,
+    /// Signed webhooks to catalog subscribers, when this deployment delivers them.
+    subscriptions: std::sync::OnceLock<Arc<dyn crate::ports::Subscriptions>>,
 }
 
 /// What handling one message produced: notifications that must reach the client
@@ -128,6 +130,7 @@ impl Engine {
             static_resources: StaticServer::default(),
             metrics: Default::default(),
             jobs: Default::default(),
+            subscriptions: Default::default(),
         }
     }
 
@@ -141,6 +144,17 @@ impl Engine {
 
     pub fn jobs(&self) -> Option<&Arc<crate::jobs::ImportJobs>> {
         self.jobs.get()
+    }
+
+    /// Manages webhook subscribers (`POST /subscriptions`, `subscribe_webhook`).
+    pub fn attach_subscriptions(&self, subscriptions: Arc<dyn crate::ports::Subscriptions>) {
+        if self.subscriptions.set(subscriptions).is_err() {
+            tracing::warn!("subscriptions were already attached; keeping the first");
+        }
+    }
+
+    pub fn subscriptions(&self) -> Option<&Arc<dyn crate::ports::Subscriptions>> {
+        self.subscriptions.get()
     }
 
     /// Serves `set` beside the prompts in the resources methods.

@@ -102,6 +102,11 @@ pub struct ServeArgs {
     /// message only after answering the last, so it needs no such bound.
     #[arg(long, env = "MCP_PROMPTS_MAX_PENDING", default_value_t = 32)]
     pub max_pending: usize,
+    /// Let webhook subscribers (`POST /subscriptions`) point at loopback,
+    /// private and link-local addresses (refused by default: a registered URL
+    /// makes the hub send requests into its own network).
+    #[arg(long, env = "MCP_PROMPTS_SUBSCRIBER_ALLOW_PRIVATE")]
+    pub subscriber_allow_private: bool,
     /// Messages per second one WebSocket connection or Streamable HTTP
     /// session may send, sustained (a token bucket); a request over it gets
     /// JSON-RPC -32029 (`data.retryAfterMs`), a notification is dropped. 0

@@ -23,4 +23,5 @@ pub mod startup;
 pub mod stdio;
 #[cfg(feature = "aws")]
 pub mod stdio_aws;
+pub mod subscribers;
 pub mod webhooks;

@@ -79,6 +79,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         jwt: args.oidc.verifier().await.map_err(anyhow::Error::msg)?,
     });
     tracing::info!(auth = ?auth.mode, oidc = ?args.oidc.oidc_issuer, "credentials");
+    let subscriptions = crate::subscribers::LocalSubscriptions::start(
+        hub.store.clone(),
+        hub.host.engine.catalog.clone(),
+        shutdown.clone(),
+        args.subscriber_allow_private,
+    )
+    .await
+    .context("starting the webhook subscribers")?;
+    hub.host.engine.attach_subscriptions(subscriptions);
     let webhooks = match args.github.settings() {
         Some(settings) => {
             tracing::info!(source = %settings.source.display(), "GitHub webhook at /webhooks/github");
@@ -189,6 +198,7 @@ struct Hub {
     host: Arc<SessionHost>,
     /// API keys, in the same data folder.
     keys: Arc<dyn KeyStore>,
+    store: Arc<EmbeddedStore>,
     registry: Arc<Registry>,
     /// The publisher task; it ends when `shutdown` is cancelled.
     publishing: JoinHandle<()>,
@@ -252,6 +262,7 @@ async fn open_hub(
     Ok(Hub {
         host,
         keys: store.clone(),
+        store: store.clone(),
         registry,
         publishing,
         prompts,

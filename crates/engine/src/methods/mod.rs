@@ -4,7 +4,7 @@ mod completion;
 pub(crate) mod lifecycle;
 pub(crate) mod logging;
 mod prompts;
-pub(crate) mod resources;
+pub mod resources;
 pub(crate) mod subscriptions;
 
 use serde_json::Value;

@@ -9,6 +9,7 @@ pub mod key_store;
 pub mod prompt_store;
 pub mod pusher;
 pub mod session_store;
+pub mod subscriber_store;
 
 pub use audience::{Audience, DeliveryReport};
 pub use change_cursor::ChangeCursor;
@@ -18,3 +19,6 @@ pub use key_store::{KeyInfo, KeyStore};
 pub use prompt_store::{ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};
 pub use pusher::{PushOutcome, Pusher};
 pub use session_store::{SessionRecord, SessionStore};
+pub use subscriber_store::{
+    SubscribeError, Subscriber, SubscriberStatus, SubscriberStore, Subscriptions,
+};

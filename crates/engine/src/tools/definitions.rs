@@ -97,6 +97,18 @@ fn selector_fields() -> Value {
     })
 }
 
+fn subscriber_schema() -> Value {
+    let filter = json!({"type": "object", "properties": {"category": {"type": "string"}, "tag": {"type": "string"}}});
+    object(
+        json!({
+            "id": {"type": "string"}, "url": {"type": "string"}, "filter": filter,
+            "createdAt": {"type": "string"}, "startAfter": {"type": "integer"},
+            "delivered": {"type": "integer"}, "failedAttempts": {"type": "integer"}, "lastError": {"type": "string"}
+        }),
+        &["id", "url", "filter", "createdAt"],
+    )
+}
+
 fn job_schema() -> Value {
     let count = json!({"type": "integer", "minimum": 0});
     object(
@@ -305,6 +317,44 @@ pub fn all() -> Vec<Value> {
             object(json!({"jobId": {"type": "string"}}), &["jobId"]),
             job_schema(),
             read_only(),
+        ),
+        tool(
+            "subscribe_webhook",
+            "Subscribe a webhook",
+            "Register a URL to receive every committed change (optionally of one category or tag) as a signed POST: the catalog event JSON, X-Mcp-Prompts-Signature = sha256=HMAC-SHA256(secret, body), X-Mcp-Prompts-Delivery stable across retries; at least once, in order, retried with backoff.",
+            object(
+                json!({
+                    "url": {"type": "string", "description": "http(s) URL of the receiver"},
+                    "secret": {"type": "string", "minLength": 16, "description": "Signs every delivery; not shown again"},
+                    "category": {"type": "string"},
+                    "tag": {"type": "string"}
+                }),
+                &["url", "secret"],
+            ),
+            subscriber_schema(),
+            write(false, false),
+        ),
+        tool(
+            "list_webhooks",
+            "List webhooks",
+            "Every webhook subscriber and how its deliveries stand (last position delivered, failed attempts, last error).",
+            object(json!({}), &[]),
+            object(
+                json!({"subscriptions": {"type": "array", "items": subscriber_schema()}}),
+                &["subscriptions"],
+            ),
+            read_only(),
+        ),
+        tool(
+            "unsubscribe_webhook",
+            "Unsubscribe a webhook",
+            "Remove a webhook subscriber: its deliveries stop.",
+            object(json!({"id": {"type": "string"}}), &["id"]),
+            object(
+                json!({"id": {"type": "string"}, "removed": {"type": "boolean"}}),
+                &["id", "removed"],
+            ),
+            write(true, true),
         ),
     ]
 }

@@ -5,6 +5,7 @@
 mod definitions;
 mod handlers;
 mod import;
+mod subscribers;
 
 use std::sync::OnceLock;
 
@@ -28,6 +29,8 @@ const WRITE_TOOLS: &[&str] = &[
     "delete_prompt",
     "set_label",
     "import_catalog",
+    "subscribe_webhook",
+    "unsubscribe_webhook",
 ];
 
 pub fn list(ctx: &mut Ctx<'_>, _params: Option<&RawValue>) -> Result<Value, RpcError> {
@@ -90,6 +93,9 @@ pub async fn call(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
             import::submit(ctx, args, token).await
         }
         "import_status" => import::status(ctx, args),
+        "subscribe_webhook" => subscribers::subscribe(ctx, args).await,
+        "list_webhooks" => subscribers::list(ctx, args).await,
+        "unsubscribe_webhook" => subscribers::unsubscribe(ctx, args).await,
         other => return Err(RpcError::invalid_params(format!("unknown tool: '{other}'"))),
     };
     Ok(match outcome {

@@ -10,6 +10,7 @@ mod conditional;
 mod imports;
 mod problem;
 mod prompts;
+mod subscribers;
 mod versions;
 
 use std::sync::Arc;
@@ -95,6 +96,14 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         .route("/prompts/{id}/labels/{label}", put(versions::set_label))
         .route("/imports", get(imports::recent).post(imports::submit))
         .route("/imports/{id}", get(imports::status))
+        .route(
+            "/subscriptions",
+            get(subscribers::list).post(subscribers::register),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscribers::get).delete(subscribers::remove),
+        )
         // A method a route does not have (`PATCH /prompts/{id}`) is a problem
         // body too, not axum's empty 405 (found by the REST fuzz test).
         .method_not_allowed_fallback(method_not_allowed)

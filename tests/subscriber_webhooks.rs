@@ -1,0 +1,306 @@
+//! Signed webhooks to catalog subscribers, end to end on the real binary with
+//! a receiver on 127.0.0.1: registered over REST, every matching change is
+//! POSTed as the catalog event JSON with a verifiable HMAC-SHA256 signature
+//! and a stable delivery id, in log order; a receiver that fails is retried;
+//! a change committed before a kill -9 of `serve` is delivered after the
+//! restart; bad registrations get problems naming the field.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::TestServer;
+use common::http::request;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const SECRET: &str = "a-long-enough-webhook-secret";
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[derive(Default)]
+struct Receiver {
+    /// Answer 503 while set.
+    failing: bool,
+    attempts: usize,
+    /// Acknowledged deliveries: (delivery id, signature, body).
+    got: Vec<(String, String, String)>,
+}
+
+type Shared = Arc<Mutex<Receiver>>;
+
+async fn receive(State(r): State<Shared>, headers: HeaderMap, body: String) -> StatusCode {
+    let mut r = r.lock().unwrap();
+    r.attempts += 1;
+    if r.failing {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    r.got.push((
+        header("x-mcp-prompts-delivery"),
+        header("x-mcp-prompts-signature"),
+        body,
+    ));
+    StatusCode::NO_CONTENT
+}
+
+async fn start_receiver(failing: bool) -> (String, Shared) {
+    let shared: Shared = Arc::new(Mutex::new(Receiver {
+        failing,
+        ..Receiver::default()
+    }));
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, shared)
+}
+
+fn verify(signature: &str, body: &str) {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let hex_sig = signature.strip_prefix("sha256=").expect("sha256= prefix");
+    mac.verify_slice(&hex::decode(hex_sig).unwrap())
+        .expect("the signature verifies");
+}
+
+fn write(server: &TestServer, method: &str, path: &str, body: Value) {
+    let r = request(
+        &server.http_url,
+        method,
+        path,
+        &[JSON],
+        Some(&body.to_string()),
+    );
+    assert!(r.status < 300, "{method} {path}: {r:?}");
+}
+
+/// Waits (bounded) until `done` holds for the receiver.
+async fn until(r: &Shared, what: &str, done: impl Fn(&Receiver) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(&r.lock().unwrap()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_a_subscriber_signed_in_order_and_survive_kill_9() {
+    let (url, receiver) = start_receiver(false).await;
+    let mut server = TestServer::start_with(None, &["--subscriber-allow-private"]);
+    let r = request(
+        &server.http_url,
+        "POST",
+        "/subscriptions",
+        &[JSON],
+        Some(&json!({"url": url, "secret": SECRET, "category": "hooks"}).to_string()),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let sub = r.json();
+    assert!(
+        sub.get("secret").is_none(),
+        "the secret is never shown back: {sub}"
+    );
+    let id = sub["id"].as_str().unwrap().to_string();
+
+    write(
+        &server,
+        "POST",
+        "/prompts",
+        json!({"id": "hooked", "name": "Hooked", "content": "v1", "category": "hooks"}),
+    );
+    write(
+        &server,
+        "POST",
+        "/prompts",
+        json!({"id": "elsewhere", "name": "Other", "content": "x", "category": "other"}),
+    );
+    write(&server, "PUT", "/prompts/hooked", json!({"content": "v2"}));
+    until(&receiver, "two deliveries", |r| r.got.len() >= 2).await;
+    {
+        let r = receiver.lock().unwrap();
+        let bodies: Vec<Value> = r
+            .got
+            .iter()
+            .map(|(_, _, b)| serde_json::from_str(b).unwrap())
+            .collect();
+        let seen: Vec<(String, u64, String)> = bodies
+            .iter()
+            .map(|b| {
+                (
+                    b["id"].as_str().unwrap().to_string(),
+                    b["version"].as_u64().unwrap(),
+                    b["kind"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("hooked".into(), 1, "created".into()),
+                ("hooked".into(), 2, "updated".into())
+            ],
+            "in order, filter applied"
+        );
+        for ((delivery, signature, body), b) in r.got.iter().zip(&bodies) {
+            verify(signature, body);
+            assert_eq!(
+                delivery,
+                &format!("{id}:{}", b["position"]),
+                "delivery id = subscriber:position"
+            );
+            assert_eq!(b["uri"], "prompt://hooked");
+        }
+    }
+
+    // The receiver goes down; a change is committed and its delivery keeps failing...
+    receiver.lock().unwrap().failing = true;
+    write(&server, "PUT", "/prompts/hooked", json!({"content": "v3"}));
+    until(&receiver, "a failed attempt", |r| r.attempts >= 4).await;
+    let status = request(
+        &server.http_url,
+        "GET",
+        &format!("/subscriptions/{id}"),
+        &[],
+        None,
+    )
+    .json();
+    assert!(status["failedAttempts"].as_u64().unwrap() >= 1, "{status}");
+    assert!(
+        status["lastError"].as_str().unwrap().contains("503"),
+        "{status}"
+    );
+    // ... then serve dies without a chance to clean up, and the receiver comes back.
+    server.kill_and_restart();
+    receiver.lock().unwrap().failing = false;
+    until(&receiver, "the delivery after the restart", |r| {
+        r.got.len() >= 3
+    })
+    .await;
+    let (_, signature, body) = receiver.lock().unwrap().got[2].clone();
+    verify(&signature, &body);
+    let b: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (b["id"].as_str(), b["version"].as_u64()),
+        (Some("hooked"), Some(3))
+    );
+    // Removing the subscriber stops its deliveries.
+    let gone = request(
+        &server.http_url,
+        "DELETE",
+        &format!("/subscriptions/{id}"),
+        &[],
+        None,
+    );
+    assert_eq!(gone.status, 204, "{gone:?}");
+    write(&server, "PUT", "/prompts/hooked", json!({"content": "v4"}));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.lock().unwrap().got.len(),
+        3,
+        "no delivery after removal"
+    );
+    let list = request(&server.http_url, "GET", "/subscriptions", &[], None).json();
+    assert_eq!(list["subscriptions"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_naming_the_field() {
+    let server = TestServer::start();
+    let cases = [
+        (
+            json!({"url": "ftp://example.com/x", "secret": SECRET}),
+            "url",
+        ),
+        (json!({"url": "https://", "secret": SECRET}), "url"),
+        (
+            json!({"url": "https://example.com/x", "secret": "short"}),
+            "secret",
+        ),
+        (
+            json!({"url": "https://example.com/x", "secret": SECRET, "category": ""}),
+            "category",
+        ),
+        (json!({"url": "https://example.com/x"}), "secret"),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "secret": SECRET}),
+            "url",
+        ),
+        (
+            json!({"url": "http://localhost:9/x", "secret": SECRET}),
+            "url",
+        ),
+        (json!({"url": "http://[::1]:9/x", "secret": SECRET}), "url"),
+        (
+            json!({"url": "http://169.254.169.254/latest", "secret": SECRET}),
+            "url",
+        ),
+        (json!({"url": "http://10.0.0.7/x", "secret": SECRET}), "url"),
+    ];
+    for (body, field) in cases {
+        let r = request(
+            &server.http_url,
+            "POST",
+            "/subscriptions",
+            &[JSON],
+            Some(&body.to_string()),
+        );
+        assert_eq!(r.status, 400, "{body}: {r:?}");
+        let text = r.json().to_string();
+        assert!(text.contains(field), "{body}: should name {field}: {text}");
+    }
+    let list = request(&server.http_url, "GET", "/subscriptions", &[], None).json();
+    assert_eq!(list["subscriptions"], json!([]), "nothing registered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_tools_register_list_and_remove_a_subscriber() {
+    let (url, receiver) = start_receiver(false).await;
+    let server = TestServer::start_with(None, &["--subscriber-allow-private"]);
+    let (mut ws, _) = common::ws::WsClient::initialized(&server.ws_url, json!({})).await;
+    let made = ws
+        .call_tool(
+            "subscribe_webhook",
+            json!({"url": url, "secret": SECRET, "tag": "hooked"}),
+        )
+        .await;
+    assert_eq!(made["isError"], false, "{made}");
+    let id = made["structuredContent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short = ws
+        .call_tool("subscribe_webhook", json!({"url": url, "secret": "short"}))
+        .await;
+    assert_eq!(short["isError"], true, "{short}");
+    assert!(short.to_string().contains("secret"), "{short}");
+
+    ws.call_tool(
+        "create_prompt",
+        json!({"id": "tagged", "name": "T", "content": "x", "tags": ["hooked"]}),
+    )
+    .await;
+    until(&receiver, "the tagged change", |r| r.got.len() == 1).await;
+    let listed = ws.call_tool("list_webhooks", json!({})).await;
+    let subs = &listed["structuredContent"]["subscriptions"];
+    assert_eq!(subs[0]["id"], id.as_str(), "{listed}");
+    assert!(subs[0]["delivered"].as_u64().unwrap() > 0, "{listed}");
+    assert!(subs[0].get("secret").is_none(), "{listed}");
+    let removed = ws.call_tool("unsubscribe_webhook", json!({"id": id})).await;
+    assert_eq!(removed["structuredContent"]["removed"], true, "{removed}");
+    let again = ws.call_tool("unsubscribe_webhook", json!({"id": id})).await;
+    assert_eq!(again["isError"], true, "{again}");
+}
