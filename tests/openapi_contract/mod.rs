@@ -74,7 +74,7 @@ impl Contract {
         let r = request(&self.base, call.method, call.path, call.headers, call.body);
         let id = op["operationId"].as_str().unwrap_or_default().to_string();
         let what = format!("{} {} ({id})", call.method, call.path);
-        let documented = &op["responses"][r.status.to_string()];
+        let documented = self.resolve(&op["responses"][r.status.to_string()]);
         assert!(
             documented.is_object(),
             "{what}: status {} is not documented: {r:?}",
@@ -84,6 +84,21 @@ impl Contract {
         self.check_body(&what, documented, &r);
         self.seen.entry(id).or_default().insert(r.status);
         r
+    }
+
+    /// A response, or the reusable one (`#/components/responses/…`) it names.
+    fn resolve<'d>(&'d self, response: &'d Value) -> &'d Value {
+        match response["$ref"].as_str() {
+            Some(r) => {
+                let target = r
+                    .strip_prefix('#')
+                    .and_then(|pointer| self.doc.pointer(pointer))
+                    .unwrap_or(&Value::Null);
+                assert!(target.is_object(), "{r} names nothing in the document");
+                target
+            }
+            None => response,
+        }
     }
 
     fn check_headers(&self, what: &str, documented: &Value, r: &HttpResponse) {

@@ -12,6 +12,7 @@ mod conditional;
 pub mod openapi;
 mod problem;
 mod prompts;
+mod responses;
 mod versions;
 mod wire;
 

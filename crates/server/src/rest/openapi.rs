@@ -27,6 +27,12 @@ pub const PAGE_PATH: &str = "/docs";
             error is an RFC 9457 `application/problem+json` body naming the `field` at fault.",
     ),
     paths(health, live),
+    components(responses(
+        super::responses::Forbidden,
+        super::responses::TooLarge,
+        super::responses::WrongMediaType,
+        super::responses::StoreUnavailable,
+    )),
     tags(
         (name = "prompts", description = "Create, read, update, delete, list, search, render"),
         (name = "versions", description = "History and labels"),

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::conditional::{etag, if_match, none_match, not_modified, precondition_failed};
 use super::problem::{Problem, ProblemBody};
+use super::responses::{Forbidden, StoreUnavailable, TooLarge, WrongMediaType};
 use super::wire::{ListParams, PromptPage, PromptUpdate};
 use super::{ACTOR, RestEdge, body};
 
@@ -57,8 +58,7 @@ fn number(value: Option<&String>, name: &str) -> Result<Option<usize>> {
         (status = 200, description = "The page", body = PromptPage),
         (status = 400, description = "A bad `limit`, `cursor` or query string (`field` names it)",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be read",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn list(
@@ -127,16 +127,12 @@ pub async fn list(
         )),
         (status = 400, description = "Bad JSON or a bad field (`field` names it)",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not write",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
         (status = 409, description = "A prompt with this id exists",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be written",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongMediaType),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn create(
@@ -172,8 +168,7 @@ pub async fn create(
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such prompt",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be read",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn get(
@@ -213,20 +208,16 @@ struct Expected {
         )),
         (status = 400, description = "Bad JSON, a bad field, or `If-Match` and `expectedVersion` disagree",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not write",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such prompt",
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`expectedVersion` is stale (`currentVersion` says what is)",
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is stale (`currentVersion` says what is)",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be written",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongMediaType),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn update(
@@ -266,14 +257,12 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A bad id or `If-Match`",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not write",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such prompt",
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is stale (`currentVersion` says what is)",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be written",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn delete(

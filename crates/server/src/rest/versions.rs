@@ -14,6 +14,7 @@ use mcp_prompts_engine::domain::{Label, Prompt, PromptId};
 
 use super::problem::{Problem, ProblemBody};
 use super::prompts::{prompt_id, with_etag};
+use super::responses::{Forbidden, StoreUnavailable, TooLarge, WrongMediaType};
 use super::wire::{Applied, ApplyRequest, History, LabelMoved, MoveLabel};
 use super::{ACTOR, RestEdge, body};
 
@@ -29,8 +30,7 @@ type Result<T> = std::result::Result<T, Problem>;
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such prompt",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be read",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn history(
@@ -62,8 +62,7 @@ pub async fn history(
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such prompt or version",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be read",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn version(
@@ -98,12 +97,10 @@ pub async fn version(
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "The body or the variables are over the limit",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, response = WrongMediaType),
         (status = 422, description = "The template failed to render or went over its budget",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be read",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn apply(
@@ -152,16 +149,12 @@ pub async fn apply(
         (status = 200, description = "Where the label points now", body = LabelMoved),
         (status = 400, description = "A bad id, label or body",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not write",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such prompt or version",
             body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "The store cannot be written",
-            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongMediaType),
+        (status = 503, response = StoreUnavailable),
     )
 )]
 pub async fn set_label(
