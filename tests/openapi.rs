@@ -3,9 +3,11 @@
 //! refuse a broken copy), every documented operation is called with valid and
 //! with bad inputs and each answer is checked against the document
 //! (`openapi_contract`), every documented status is seen (or named below with
-//! why not), and every method a documented path does not list is 405, so the
-//! router takes no undocumented method there. `/docs` serves its page and
-//! assets from the binary.
+//! why not), under `--auth required` every REST operation is 401 without a
+//! credential and every write 403 for a reader, as documented, and every
+//! method a documented path does not list is 405, so the router takes no
+//! undocumented method there. `/docs` serves its page and assets from the
+//! binary.
 //!
 //! Environment: MCP_PROMPTS_PYTHON (python with openapi-spec-validator;
 //! default .tools/venv/bin/python).
@@ -28,12 +30,16 @@ const ARGS: &[&str] = &["--max-message-bytes", "20000", "--max-output-bytes", "4
 /// Statuses documented but not reached here, and why.
 const NOT_REACHED: &[(u16, &str)] = &[
     (
+        401,
+        "only under --auth required: the_guard_answers_as_documented",
+    ),
+    (
         403,
-        "only a caller whose role cannot write gets it: tests/auth.rs",
+        "only for a role that cannot write: the_guard_answers_as_documented",
     ),
     (
         503,
-        "only when the store fails: the /health 503 is tests/observability.rs",
+        "only when the store fails (the /health 503: tests/aws_gateway.rs)",
     ),
 ];
 
@@ -155,6 +161,77 @@ fn the_docs_page_and_its_assets_come_from_the_binary() {
         None,
     );
     assert!(init.body.contains("/openapi.json"), "{}", init.body);
+}
+
+#[test]
+fn the_guard_answers_as_documented() {
+    let data = tempfile::tempdir().expect("a temp dir");
+    let reader = create_key(data.path(), "dash", "reader");
+    let server = TestServer::start_with(Some(data.path()), &["--auth", "required"]);
+    let bearer = format!("Bearer {reader}");
+    let reader_headers = [JSON, ("Authorization", bearer.as_str())];
+    let doc = request(
+        &server.http_url,
+        "GET",
+        "/openapi.json",
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(doc.status, 200, "{doc:?}");
+    let mut c = Contract::new(doc.json(), &server.http_url);
+    let body = json!({"name": "x", "content": "y", "version": 1}).to_string();
+    let (mut refused, mut forbidden) = (0, 0);
+    for (template, method, id) in c.operations() {
+        let path = template
+            .replace("{id}", "code-review")
+            .replace("{version}", "1")
+            .replace("{label}", "prod");
+        let method = method.to_ascii_uppercase();
+        let responses = &c.doc["paths"][&template][method.to_ascii_lowercase()]["responses"];
+        let (says_401, says_403) = (responses["401"].is_object(), responses["403"].is_object());
+        let with_body = matches!(method.as_str(), "POST" | "PUT").then_some(body.as_str());
+        let anonymous = call(&method, &template, &path, &[JSON], with_body, Input::Bad);
+        let r = c.send(anonymous);
+        assert_eq!(
+            r.status == 401,
+            says_401,
+            "{id} without a credential: {r:?}"
+        );
+        refused += usize::from(says_401);
+        if says_403 {
+            let r = c.send(call(
+                &method,
+                &template,
+                &path,
+                &reader_headers,
+                with_body,
+                Input::Bad,
+            ));
+            assert_eq!(r.status, 403, "{id} as a reader: {r:?}");
+            forbidden += 1;
+        }
+    }
+    assert_eq!(
+        (refused, forbidden),
+        (9, 4),
+        "every REST operation is guarded; 4 write"
+    );
+}
+
+/// A new API key of `role` in `data`: `keys create` prints it alone on its last line.
+fn create_key(data: &std::path::Path, name: &str, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+        .args(["keys", "create", "--name", name, "--role", role, "--data"])
+        .arg(data)
+        .output()
+        .expect("run keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    text.lines().last().expect("the key").to_string()
 }
 
 fn call<'a>(

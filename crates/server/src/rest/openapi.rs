@@ -27,7 +27,8 @@ pub const PAGE_PATH: &str = "/docs";
             error is an RFC 9457 `application/problem+json` body naming the `field` at fault.",
     ),
     paths(health, live),
-    components(responses(
+    components(schemas(super::responses::GuardRefusal), responses(
+        super::responses::Unauthorized,
         super::responses::Forbidden,
         super::responses::TooLarge,
         super::responses::WrongMediaType,
@@ -41,8 +42,63 @@ pub const PAGE_PATH: &str = "/docs";
 )]
 pub struct ApiDoc;
 
-/// The document at [`DOCUMENT_PATH`] and the page at [`PAGE_PATH`].
-pub fn routes(api: utoipa::openapi::OpenApi) -> Router {
+/// The credential guard wraps every REST route (`crate::auth::guard` under
+/// `--auth required`; the authorizer on AWS), so each `/prompts…` operation
+/// takes a bearer token (optional: the guard may be off) and may answer 401.
+struct Guarded;
+
+impl utoipa::Modify for Guarded {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement};
+        use utoipa::openapi::{Ref, RefOr};
+        let scheme = Http::builder()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "An API key (`mcp-prompts keys create`) or a JWT of the OIDC issuer; \
+                 needed under `--auth required` (also as a `token` query parameter)",
+            ))
+            .build();
+        if let Some(components) = api.components.as_mut() {
+            components.add_security_scheme(
+                BEARER,
+                utoipa::openapi::security::SecurityScheme::Http(scheme),
+            );
+        }
+        let optional = vec![
+            SecurityRequirement::default(),
+            SecurityRequirement::new(BEARER, Vec::<String>::new()),
+        ];
+        for (path, item) in api.paths.paths.iter_mut() {
+            if !path.starts_with("/prompts") {
+                continue;
+            }
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security = Some(optional.clone());
+                op.responses.responses.insert(
+                    "401".into(),
+                    RefOr::Ref(Ref::from_response_name("Unauthorized")),
+                );
+            }
+        }
+    }
+}
+
+/// The name of the security scheme.
+const BEARER: &str = "bearer";
+
+/// The document at [`DOCUMENT_PATH`] and the page at [`PAGE_PATH`]; `api`
+/// holds the router's operations (a modifier of [`ApiDoc`] would run before
+/// they are added).
+pub fn routes(mut api: utoipa::openapi::OpenApi) -> Router {
+    utoipa::Modify::modify(&Guarded, &mut api);
     SwaggerUi::new(PAGE_PATH).url(DOCUMENT_PATH, api).into()
 }
 
