@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::conditional::{etag, if_match, none_match, not_modified, precondition_failed};
 use super::problem::{Problem, ProblemBody};
 use super::responses::{Forbidden, StoreUnavailable, TooLarge, WrongMediaType};
-use super::wire::{ListParams, PromptPage, PromptUpdate};
+use super::wire::{IdPath, ListParams, PromptPage, PromptUpdate};
 use super::{ACTOR, RestEdge, body};
 
 type Result<T> = std::result::Result<T, Problem>;
@@ -153,7 +153,7 @@ pub async fn create(
     get, path = "/prompts/{id}", operation_id = "getPrompt", tag = "prompts",
     summary = "Read the latest version of a prompt",
     params(
-        ("id" = PromptId, Path, description = "The prompt's id"),
+        IdPath,
         ("If-None-Match" = Option<String>, Header,
             description = "ETags the caller has (`\"3\"`, `W/\"3\"`, `*`): 304 when one is current"),
     ),
@@ -197,7 +197,7 @@ struct Expected {
     put, path = "/prompts/{id}", operation_id = "updatePrompt", tag = "prompts",
     summary = "Update a prompt (a new version); absent fields are kept",
     params(
-        ("id" = PromptId, Path, description = "The prompt's id"),
+        IdPath,
         ("If-Match" = Option<String>, Header,
             description = "The version the write expects (`\"3\"`): 412 when it is stale"),
     ),
@@ -249,7 +249,7 @@ pub async fn update(
     delete, path = "/prompts/{id}", operation_id = "deletePrompt", tag = "prompts",
     summary = "Delete a prompt (its history is kept)",
     params(
-        ("id" = PromptId, Path, description = "The prompt's id"),
+        IdPath,
         ("If-Match" = Option<String>, Header,
             description = "The version the delete expects (`\"3\"`): 412 when it is stale"),
     ),

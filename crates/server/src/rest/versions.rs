@@ -10,12 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_prompts_engine::Selector;
-use mcp_prompts_engine::domain::{Label, Prompt, PromptId};
+use mcp_prompts_engine::domain::{Label, Prompt};
 
 use super::problem::{Problem, ProblemBody};
 use super::prompts::{prompt_id, with_etag};
 use super::responses::{Forbidden, StoreUnavailable, TooLarge, WrongMediaType};
-use super::wire::{Applied, ApplyRequest, History, LabelMoved, MoveLabel};
+use super::wire::{Applied, ApplyRequest, History, IdPath, LabelMoved, MoveLabel};
 use super::{ACTOR, RestEdge, body};
 
 type Result<T> = std::result::Result<T, Problem>;
@@ -23,7 +23,7 @@ type Result<T> = std::result::Result<T, Problem>;
 #[utoipa::path(
     get, path = "/prompts/{id}/versions", operation_id = "listVersions", tag = "versions",
     summary = "Every version of a prompt, and its labels",
-    params(("id" = PromptId, Path, description = "The prompt's id")),
+    params(IdPath),
     responses(
         (status = 200, description = "The history", body = History),
         (status = 400, description = "The id is not a valid prompt id",
@@ -51,7 +51,7 @@ pub async fn history(
     get, path = "/prompts/{id}/versions/{version}", operation_id = "getVersion", tag = "versions",
     summary = "One version of a prompt",
     params(
-        ("id" = PromptId, Path, description = "The prompt's id"),
+        IdPath,
         ("version" = u64, Path, minimum = 1, description = "A version number"),
     ),
     responses(
@@ -87,7 +87,7 @@ pub async fn version(
 #[utoipa::path(
     post, path = "/prompts/{id}/apply", operation_id = "applyPrompt", tag = "prompts",
     summary = "Render a prompt with variables",
-    params(("id" = PromptId, Path, description = "The prompt's id")),
+    params(IdPath),
     request_body(content = ApplyRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The rendered text", body = Applied),
@@ -140,7 +140,7 @@ pub async fn apply(
     put, path = "/prompts/{id}/labels/{label}", operation_id = "moveLabel", tag = "versions",
     summary = "Point a label at a version",
     params(
-        ("id" = PromptId, Path, description = "The prompt's id"),
+        IdPath,
         ("label" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$",
             description = "1-64 letters, digits, '-', '_' or '.', not all digits"),
     ),

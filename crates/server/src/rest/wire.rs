@@ -26,6 +26,15 @@ pub struct ListParams {
     pub limit: Option<String>,
 }
 
+/// The path parameter of every `/prompts/{id}…` route.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct IdPath {
+    /// The prompt's id.
+    pub id: PromptId,
+}
+
 /// A page of prompts, in id order; `nextCursor` is there when more follow.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
