@@ -3,7 +3,8 @@
 //! API events (payload 2.0) through `lambda_http` into the same router the
 //! local gateway serves, on the DynamoDB store: reads, conditional writes
 //! (412 when stale), problem bodies, and the authorizer's caller (a reader
-//! gets 403 for a write); the execute-api `Host` passes the origin guard.
+//! gets 403 for a write); the execute-api `Host` passes the origin guard;
+//! `/openapi.json` is served there too.
 
 mod aws_support;
 
@@ -150,4 +151,12 @@ async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller()
     )
     .await;
     assert_eq!(status, 200, "a rawPath that names the stage works too");
+    let (status, _, doc) = call(
+        &router,
+        event("GET", "/openapi.json", json!({}), None, None),
+    )
+    .await;
+    assert_eq!(status, 200, "the same router serves its OpenAPI document");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/prompts/{id}"]["put"].is_object(), "{doc}");
 }

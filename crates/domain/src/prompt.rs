@@ -9,7 +9,7 @@ use super::variable::{DeclaredVariable, Variable};
 
 /// One version of a prompt, with the field names of the TypeScript mcp-prompts
 /// server and the public catalog files, so their users can move over unchanged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Prompt {
     pub id: PromptId,
@@ -25,17 +25,22 @@ pub struct Prompt {
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// RFC 3339, when version 1 was written.
     pub created_at: String,
+    /// RFC 3339, when this version was written.
     pub updated_at: String,
+    /// 1, 2, ...: the `ETag` of the REST API.
+    #[schema(minimum = 1)]
     pub version: u64,
     #[serde(default)]
     pub metadata: Map<String, Value>,
 }
 
 /// The fields a writer supplies; everything else (version, timestamps) the hub owns.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PromptDraft {
+    /// Derived from `name` when absent ("Code Review" → `code-review`).
     #[serde(default)]
     pub id: Option<String>,
     pub name: String,
@@ -55,7 +60,7 @@ pub struct PromptDraft {
 }
 
 /// A partial update: absent fields keep their current value.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PromptPatch {
     pub name: Option<String>,

@@ -74,6 +74,23 @@ impl AsRef<str> for PromptId {
     }
 }
 
+/// The schema of an id in the OpenAPI document: the rules of [`PromptId::parse`].
+impl utoipa::PartialSchema for PromptId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[a-z0-9][a-z0-9._-]*$"))
+            .min_length(Some(1))
+            .max_length(Some(128))
+            .description(Some(
+                "lowercase letters, digits, '-', '_' and '.', starting with a letter or digit",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PromptId {}
+
 impl serde::Serialize for PromptId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

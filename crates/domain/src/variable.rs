@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A declared variable. Catalog files write variables either as bare names or as
 /// objects; both deserialize here, and we always write the object form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Variable {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -16,9 +16,10 @@ pub struct Variable {
 }
 
 /// The two shapes catalog files use for a variable.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum VariableRepr {
+    /// A bare name; whether it is required is worked out from the template.
     Name(String),
     Object {
         name: String,
@@ -43,6 +44,15 @@ pub struct DeclaredVariable {
     pub variable: Variable,
     pub required_explicit: bool,
 }
+
+/// On the wire a declaration is what it deserializes from: [`VariableRepr`].
+impl utoipa::PartialSchema for DeclaredVariable {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <VariableRepr as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for DeclaredVariable {}
 
 impl<'de> Deserialize<'de> for DeclaredVariable {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::problem::Problem;
 
@@ -27,7 +26,7 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
             "invalid-precondition",
             format!("If-Match must be a version ETag such as \"3\", got '{text}'"),
         )
-        .with("field", Value::String("If-Match".into()))
+        .field("If-Match")
     })
 }
 

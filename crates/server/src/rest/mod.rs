@@ -3,23 +3,31 @@
 //! versions (`ETag` = version, `If-Match` → 412 when stale, `If-None-Match` →
 //! 304) and RFC 9457 problem bodies for every error ([`problem`]). Writes go
 //! through the same `Catalog` as MCP tool calls, so they land in the same change
-//! log and every MCP client hears about them.
+//! log and every MCP client hears about them. The routes are registered with
+//! their OpenAPI operations (`utoipa_axum::routes!`), so `/openapi.json`
+//! ([`openapi`]) lists exactly what the router serves.
 
 mod body;
 mod conditional;
 mod imports;
+pub mod openapi;
 mod problem;
 mod prompts;
+mod responses;
 mod subscribers;
 mod versions;
+mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use mcp_prompts_engine::Catalog;
 use mcp_prompts_engine::host::SessionHost;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use problem::Problem;
 
@@ -80,21 +88,18 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     )
 }
 
+/// The REST routes, `/openapi.json` and `/docs`.
 pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
     let edge = Arc::new(RestEdge { host, max_body });
-    Router::new()
-        .route("/prompts", get(prompts::list).post(prompts::create))
-        .route(
-            "/prompts/{id}",
-            get(prompts::get)
-                .put(prompts::update)
-                .delete(prompts::delete),
-        )
-        .route("/prompts/{id}/apply", post(versions::apply))
-        .route("/prompts/{id}/versions", get(versions::history))
-        .route("/prompts/{id}/versions/{version}", get(versions::version))
-        .route("/prompts/{id}/labels/{label}", put(versions::set_label))
-        .route("/imports", get(imports::recent).post(imports::submit))
+    let (rest, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(prompts::list, prompts::create))
+        .routes(routes!(prompts::get, prompts::update, prompts::delete))
+        .routes(routes!(versions::apply))
+        .routes(routes!(versions::history))
+        .routes(routes!(versions::version))
+        .routes(routes!(versions::set_label))
+        .split_for_parts();
+    rest.route("/imports", get(imports::recent).post(imports::submit))
         .route("/imports/{id}", get(imports::status))
         .route(
             "/subscriptions",
@@ -113,4 +118,7 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         .route_layer(axum::middleware::from_fn(writes_need_editor))
         .route_layer(axum::middleware::from_fn(crate::http::origin::guard))
         .with_state(edge)
+        .merge(
+            openapi::routes(api).route_layer(axum::middleware::from_fn(crate::http::origin::guard)),
+        )
 }

@@ -1,5 +1,6 @@
 //! `/prompts/{id}/versions[/{n}]` (history), `/prompts/{id}/apply` (render) and
-//! `/prompts/{id}/labels/{label}` (move a label).
+//! `/prompts/{id}/labels/{label}` (move a label). Each handler's
+//! `#[utoipa::path]` is its entry in `/openapi.json`.
 
 use std::sync::Arc;
 
@@ -9,25 +10,61 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_prompts_engine::Selector;
-use mcp_prompts_engine::domain::Label;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use mcp_prompts_engine::domain::{Label, Prompt};
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
 use super::prompts::{prompt_id, with_etag};
+use super::responses::{Forbidden, StoreUnavailable, TooLarge, WrongMediaType};
+use super::wire::{Applied, ApplyRequest, History, IdPath, LabelMoved, MoveLabel};
 use super::{ACTOR, RestEdge, body};
 
 type Result<T> = std::result::Result<T, Problem>;
 
+#[utoipa::path(
+    get, path = "/prompts/{id}/versions", operation_id = "listVersions", tag = "versions",
+    summary = "Every version of a prompt, and its labels",
+    params(IdPath),
+    responses(
+        (status = 200, description = "The history", body = History),
+        (status = 400, description = "The id is not a valid prompt id",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such prompt",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
+    )
+)]
 pub async fn history(
     State(rest): State<Arc<RestEdge>>,
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = prompt_id(&id)?;
     let (versions, labels) = rest.catalog().history(&id).await?;
-    Ok(Json(json!({"id": id, "versions": versions, "labels": labels})).into_response())
+    Ok(Json(History {
+        id,
+        versions,
+        labels,
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/prompts/{id}/versions/{version}", operation_id = "getVersion", tag = "versions",
+    summary = "One version of a prompt",
+    params(
+        IdPath,
+        ("version" = u64, Path, minimum = 1, description = "A version number"),
+    ),
+    responses(
+        (status = 200, description = "That version", body = Prompt, headers(
+            ("ETag" = String, description = "The version, quoted"),
+        )),
+        (status = 400, description = "A bad id or version number",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such prompt or version",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
+    )
+)]
 pub async fn version(
     State(rest): State<Arc<RestEdge>>,
     Path((id, version)): Path<(String, String)>,
@@ -47,15 +84,25 @@ pub async fn version(
     Ok(with_etag(StatusCode::OK, &prompt))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Apply {
-    #[serde(default)]
-    variables: Map<String, Value>,
-    version: Option<u64>,
-    label: Option<String>,
-}
-
+#[utoipa::path(
+    post, path = "/prompts/{id}/apply", operation_id = "applyPrompt", tag = "prompts",
+    summary = "Render a prompt with variables",
+    params(IdPath),
+    request_body(content = ApplyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The rendered text", body = Applied),
+        (status = 400, description = "Bad JSON, a bad field, or a required variable is missing (`variables.NAME`)",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such prompt, version or label",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "The body or the variables are over the limit",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, response = WrongMediaType),
+        (status = 422, description = "The template failed to render or went over its budget",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, response = StoreUnavailable),
+    )
+)]
 pub async fn apply(
     State(rest): State<Arc<RestEdge>>,
     Path(id): Path<String>,
@@ -63,7 +110,7 @@ pub async fn apply(
     raw: Body,
 ) -> Result<Response> {
     let id = prompt_id(&id)?;
-    let a: Apply = body::json(&headers, raw, rest.max_body).await?;
+    let a: ApplyRequest = body::json(&headers, raw, rest.max_body).await?;
     let selector = match (a.version, a.label) {
         (Some(_), Some(_)) => {
             return Err(Problem::bad_field(
@@ -79,22 +126,37 @@ pub async fn apply(
         (None, None) => Selector::Latest,
     };
     let rendered = rest.catalog().render(&id, &selector, &a.variables).await?;
-    Ok(Json(json!({
-        "id": id,
-        "version": rendered.prompt.version,
-        "content": rendered.text,
-        "unusedVariables": rendered.unused_variables,
-        "unknownVariables": rendered.unknown_arguments,
-    }))
+    Ok(Json(Applied {
+        id,
+        version: rendered.prompt.version,
+        content: rendered.text,
+        unused_variables: rendered.unused_variables,
+        unknown_variables: rendered.unknown_arguments,
+    })
     .into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MoveLabel {
-    version: u64,
-}
-
+#[utoipa::path(
+    put, path = "/prompts/{id}/labels/{label}", operation_id = "moveLabel", tag = "versions",
+    summary = "Point a label at a version",
+    params(
+        IdPath,
+        ("label" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$",
+            description = "1-64 letters, digits, '-', '_' or '.', not all digits"),
+    ),
+    request_body(content = MoveLabel, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Where the label points now", body = LabelMoved),
+        (status = 400, description = "A bad id, label or body",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No such prompt or version",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongMediaType),
+        (status = 503, response = StoreUnavailable),
+    )
+)]
 pub async fn set_label(
     State(rest): State<Arc<RestEdge>>,
     Path((id, label)): Path<(String, String)>,
@@ -107,5 +169,10 @@ pub async fn set_label(
     rest.catalog()
         .set_label(&id, &label, m.version, ACTOR)
         .await?;
-    Ok(Json(json!({"id": id, "label": label.as_str(), "version": m.version})).into_response())
+    Ok(Json(LabelMoved {
+        id,
+        label: label.as_str().to_string(),
+        version: m.version,
+    })
+    .into_response())
 }
