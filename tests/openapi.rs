@@ -25,7 +25,14 @@ use serde_json::{Value, json};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 /// Small limits so that 413 and 422 are cheap to reach.
-const ARGS: &[&str] = &["--max-message-bytes", "20000", "--max-output-bytes", "4000"];
+/// Subscribers may point at 127.0.0.1 (nothing listens there: deliveries just retry).
+const ARGS: &[&str] = &[
+    "--max-message-bytes",
+    "20000",
+    "--max-output-bytes",
+    "4000",
+    "--subscriber-allow-private",
+];
 
 /// Statuses documented but not reached here, and why.
 const NOT_REACHED: &[(u16, &str)] = &[
@@ -39,7 +46,11 @@ const NOT_REACHED: &[(u16, &str)] = &[
     ),
     (
         503,
-        "only when the store fails (the /health 503: tests/aws_gateway.rs)",
+        "only when the store fails (the /health 503: tests/aws_gateway.rs) or 8 import jobs wait",
+    ),
+    (
+        501,
+        "only on deployments without bulk jobs and subscribers (the Lambda http handler)",
     ),
 ];
 
@@ -98,6 +109,8 @@ fn every_documented_operation_answers_as_documented() {
     render(&mut c);
     history_and_labels(&mut c);
     delete(&mut c);
+    imports(&mut c);
+    subscriptions(&mut c);
     every_status_is_seen(&c);
 }
 
@@ -213,8 +226,8 @@ fn the_guard_answers_as_documented() {
     }
     assert_eq!(
         (refused, forbidden),
-        (9, 4),
-        "every REST operation is guarded; 4 write"
+        (16, 7),
+        "every REST operation is guarded; 7 write"
     );
 }
 
@@ -508,6 +521,88 @@ fn delete(c: &mut Contract) {
     status(c, 204, call("DELETE", t, path, &current, None, Valid));
     status(c, 404, call("DELETE", t, path, &[], None, Valid));
     status(c, 404, call("GET", t, path, &[], None, Valid));
+}
+
+fn imports(c: &mut Contract) {
+    use Input::{Bad, Valid};
+    let t = "/imports";
+    let files = json!({"files": [{"path": "team/imported.md", "content": "---\nname: Imported\n---\nHi {{who}}\n"}],
+        "dryRun": false})
+    .to_string();
+    let job = status(c, 202, call("POST", t, t, &[JSON], Some(&files), Valid));
+    let id = job["jobId"].as_str().expect("a job id").to_string();
+    let empty = json!({"files": []}).to_string();
+    let p = status(c, 400, call("POST", t, t, &[JSON], Some(&empty), Bad));
+    assert_eq!(p["field"], "files");
+    let many: Vec<Value> = (0..20_001)
+        .map(|i| json!({"path": format!("{i}.txt"), "content": ""}))
+        .collect();
+    let many = json!({ "files": many }).to_string();
+    status(c, 413, call("POST", t, t, &[JSON], Some(&many), Bad));
+    let text = [("Content-Type", "text/plain")];
+    status(c, 415, call("POST", t, t, &text, Some("hi"), Bad));
+    let list = status(c, 200, call("GET", t, t, &[], None, Valid));
+    assert_eq!(list["jobs"][0]["jobId"], id.as_str());
+    let t = "/imports/{id}";
+    let path = format!("/imports/{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status(c, 200, call("GET", t, &path, &[], None, Valid))["state"] != "done" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    status(c, 404, call("GET", t, "/imports/nope", &[], None, Valid));
+}
+
+fn subscriptions(c: &mut Contract) {
+    use Input::{Bad, Valid};
+    let t = "/subscriptions";
+    let register = |n: usize| {
+        json!({"url": format!("http://127.0.0.1:9/hook/{n}"), "secret": "a-secret-of-16-bytes+",
+            "category": "general"})
+        .to_string()
+    };
+    let s = status(
+        c,
+        201,
+        call("POST", t, t, &[JSON], Some(&register(0)), Valid),
+    );
+    let id = s["id"].as_str().expect("an id").to_string();
+    let short = json!({"url": "http://127.0.0.1:9/", "secret": "short"}).to_string();
+    let p = status(c, 400, call("POST", t, t, &[JSON], Some(&short), Bad));
+    assert_eq!(p["field"], "secret");
+    let huge = json!({"url": "http://127.0.0.1:9/", "secret": "x".repeat(100_000)}).to_string();
+    status(c, 413, call("POST", t, t, &[JSON], Some(&huge), Bad));
+    let text = [("Content-Type", "text/plain")];
+    status(c, 415, call("POST", t, t, &text, Some("hi"), Bad));
+    let list = status(c, 200, call("GET", t, t, &[], None, Valid));
+    assert_eq!(list["subscriptions"][0]["id"], id.as_str());
+    for n in 1..100 {
+        status(
+            c,
+            201,
+            call("POST", t, t, &[JSON], Some(&register(n)), Valid),
+        );
+    }
+    status(
+        c,
+        409,
+        call("POST", t, t, &[JSON], Some(&register(100)), Valid),
+    );
+
+    let t = "/subscriptions/{id}";
+    let path = format!("/subscriptions/{id}");
+    let one = status(c, 200, call("GET", t, &path, &[], None, Valid));
+    assert_eq!(one["filter"]["category"], "general");
+    status(
+        c,
+        404,
+        call("GET", t, "/subscriptions/nope", &[], None, Valid),
+    );
+    status(c, 204, call("DELETE", t, &path, &[], None, Valid));
+    status(c, 404, call("DELETE", t, &path, &[], None, Valid));
 }
 
 /// Every documented (operation, status) was answered, but those in

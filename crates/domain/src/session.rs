@@ -41,7 +41,7 @@ pub enum LogLevel {
 }
 
 /// Which catalog events a session asked for (`notifications/catalog/changed`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,

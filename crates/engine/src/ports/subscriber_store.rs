@@ -10,12 +10,13 @@ use crate::session::CatalogFilter;
 
 /// A registered receiver. The secret signs each delivery and is never shown
 /// again after registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscriber {
     pub id: String,
     pub url: String,
     #[serde(skip_serializing)]
+    #[schema(ignore)]
     pub secret: String,
     pub filter: CatalogFilter,
     pub created_at: String,
@@ -33,7 +34,7 @@ pub trait SubscriberStore: Send + Sync + 'static {
 }
 
 /// A subscriber and how its deliveries stand, as doors show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriberStatus {
     #[serde(flatten)]

@@ -10,29 +10,41 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mcp_prompts_engine::jobs::{ImportJobs, Submission, SubmitError};
-use serde::Deserialize;
-use serde_json::json;
+use mcp_prompts_engine::jobs::{ImportJobs, JobStatus, Submission, SubmitError};
+use serde::{Deserialize, Serialize};
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
+use super::responses::{Forbidden, Unavailable, WrongMediaType};
 use super::{ACTOR, RestEdge, body};
 
 /// An import body holds a whole catalog: larger than one prompt's, still bounded.
 const MAX_IMPORT_BODY: usize = 16 * 1024 * 1024;
 
-#[derive(Deserialize)]
+/// A catalog to import as a job.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ImportBody {
+pub struct ImportBody {
+    /// At least one file, at most 20,000.
     files: Vec<ImportFile>,
+    /// Report what would change; write nothing.
     #[serde(default)]
     dry_run: bool,
 }
 
-#[derive(Deserialize)]
+/// One catalog file.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ImportFile {
+pub struct ImportFile {
+    /// Catalog-relative path, e.g. `coding/review.md`: its extension picks the
+    /// format (json, yaml, md, txt), its folder the category.
     path: String,
     content: String,
+}
+
+/// The recent jobs, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    jobs: Vec<JobStatus>,
 }
 
 fn jobs(rest: &RestEdge) -> Result<&ImportJobs, Problem> {
@@ -45,6 +57,27 @@ fn jobs(rest: &RestEdge) -> Result<&ImportJobs, Problem> {
     })
 }
 
+#[utoipa::path(
+    post, path = "/imports", operation_id = "submitImport", tag = "imports",
+    summary = "Queue a bulk import job",
+    description = "The files are read as `mcp-prompts import` reads a catalog and written in \
+        batches by the hub's import worker; unchanged prompts get no version. Poll the job at \
+        its `Location`. Live MCP clients hear one `list_changed` for the whole job.",
+    request_body = ImportBody,
+    responses(
+        (status = 202, description = "Queued", body = JobStatus,
+            headers(("Location" = String, description = "`/imports/{jobId}`"))),
+        (status = 400, description = "A field is wrong (named in `field`)",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, response = Forbidden),
+        (status = 413, description = "Over 16 MB or 20,000 files",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, response = WrongMediaType),
+        (status = 501, response = Unavailable),
+        (status = 503, description = "8 jobs are already queued: retry later",
+            body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn submit(
     State(rest): State<Arc<RestEdge>>,
     headers: HeaderMap,
@@ -79,13 +112,34 @@ pub async fn submit(
         ),
     })?;
     let status = rx.borrow().clone();
-    let mut r = (StatusCode::ACCEPTED, Json(status.to_json())).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/imports/{}", status.job_id)) {
+    let location = format!("/imports/{}", status.job_id);
+    let mut r = (StatusCode::ACCEPTED, Json(status)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, location);
     }
     Ok(r)
 }
 
+/// The path parameter of `/imports/{id}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path, names("id"))]
+#[allow(dead_code)]
+pub struct JobPath(
+    /// The job id (`jobId`).
+    String,
+);
+
+#[utoipa::path(
+    get, path = "/imports/{id}", operation_id = "getImport", tag = "imports",
+    summary = "A bulk import job's status and counts",
+    params(JobPath),
+    responses(
+        (status = 200, description = "The job", body = JobStatus),
+        (status = 404, description = "No such job (finished jobs are kept for a while)",
+            body = ProblemBody, content_type = "application/problem+json"),
+        (status = 501, response = Unavailable),
+    )
+)]
 pub async fn status(
     State(rest): State<Arc<RestEdge>>,
     Path(id): Path<String>,
@@ -97,10 +151,18 @@ pub async fn status(
             format!("unknown import job: '{id}'"),
         )
     })?;
-    Ok(Json(status.to_json()).into_response())
+    Ok(Json(status).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/imports", operation_id = "listImports", tag = "imports",
+    summary = "The recent bulk import jobs, newest first",
+    responses(
+        (status = 200, description = "The jobs (the last 64)", body = JobList),
+        (status = 501, response = Unavailable),
+    )
+)]
 pub async fn recent(State(rest): State<Arc<RestEdge>>) -> Result<Response, Problem> {
-    let jobs: Vec<_> = jobs(&rest)?.recent().iter().map(|s| s.to_json()).collect();
-    Ok(Json(json!({ "jobs": jobs })).into_response())
+    let jobs = jobs(&rest)?.recent();
+    Ok(Json(JobList { jobs }).into_response())
 }

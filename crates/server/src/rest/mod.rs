@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use mcp_prompts_engine::Catalog;
 use mcp_prompts_engine::host::SessionHost;
 use utoipa::OpenApi;
@@ -98,17 +97,12 @@ pub fn router(host: Arc<SessionHost>, max_body: usize) -> Router {
         .routes(routes!(versions::history))
         .routes(routes!(versions::version))
         .routes(routes!(versions::set_label))
+        .routes(routes!(imports::recent, imports::submit))
+        .routes(routes!(imports::status))
+        .routes(routes!(subscribers::list, subscribers::register))
+        .routes(routes!(subscribers::get, subscribers::remove))
         .split_for_parts();
-    rest.route("/imports", get(imports::recent).post(imports::submit))
-        .route("/imports/{id}", get(imports::status))
-        .route(
-            "/subscriptions",
-            get(subscribers::list).post(subscribers::register),
-        )
-        .route(
-            "/subscriptions/{id}",
-            get(subscribers::get).delete(subscribers::remove),
-        )
+    rest
         // A method a route does not have (`PATCH /prompts/{id}`) is a problem
         // body too, not axum's empty 405 (found by the REST fuzz test).
         .method_not_allowed_fallback(method_not_allowed)

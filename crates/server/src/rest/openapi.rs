@@ -33,10 +33,13 @@ pub const PAGE_PATH: &str = "/docs";
         super::responses::TooLarge,
         super::responses::WrongMediaType,
         super::responses::StoreUnavailable,
+        super::responses::Unavailable,
     )),
     tags(
         (name = "prompts", description = "Create, read, update, delete, list, search, render"),
         (name = "versions", description = "History and labels"),
+        (name = "imports", description = "Bulk import jobs"),
+        (name = "subscriptions", description = "Signed webhooks to catalog subscribers"),
         (name = "health", description = "Readiness per dependency, and liveness"),
     )
 )]
@@ -69,7 +72,10 @@ impl utoipa::Modify for Guarded {
             SecurityRequirement::new(BEARER, Vec::<String>::new()),
         ];
         for (path, item) in api.paths.paths.iter_mut() {
-            if !path.starts_with("/prompts") {
+            if !["/prompts", "/imports", "/subscriptions"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
                 continue;
             }
             for op in [

@@ -54,3 +54,10 @@ pub struct WrongMediaType(ProblemBody);
 #[response(content_type = "application/problem+json")]
 #[allow(dead_code)]
 pub struct StoreUnavailable(ProblemBody);
+
+/// The deployment does not run this (bulk jobs and webhook subscribers run in
+/// `serve`, not on AWS yet)
+#[derive(utoipa::ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[allow(dead_code)]
+pub struct Unavailable(ProblemBody);
