@@ -255,6 +255,7 @@ impl DynamoPromptStore {
                 actor: change.actor.clone(),
                 timestamp: self.clock.now_rfc3339(),
                 label: change.label.clone(),
+                partial: None,
             };
             writes.push(self.head_move(head)?);
             writes.push(self.put_new(Outbox::pending_item(&event)?));

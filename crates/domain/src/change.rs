@@ -12,6 +12,10 @@ pub enum ChangeKind {
     Deleted,
     /// A label was set or moved; the prompt's content did not change.
     Labelled,
+    /// A prompt this one includes as a partial changed, so this one renders
+    /// differently (`partial` names it). Derived at fan-out, never stored.
+    #[serde(rename = "dependency-changed")]
+    DependencyChanged,
 }
 
 impl ChangeKind {
@@ -21,6 +25,7 @@ impl ChangeKind {
             ChangeKind::Updated => "updated",
             ChangeKind::Deleted => "deleted",
             ChangeKind::Labelled => "labelled",
+            ChangeKind::DependencyChanged => "dependency-changed",
         }
     }
 
@@ -30,13 +35,15 @@ impl ChangeKind {
             "updated" => ChangeKind::Updated,
             "deleted" => ChangeKind::Deleted,
             "labelled" => ChangeKind::Labelled,
+            "dependency-changed" => ChangeKind::DependencyChanged,
             _ => return None,
         })
     }
 
-    /// Whether the set of prompts (or their listing) changed, as opposed to a label move.
+    /// Whether the set of prompts (or their listing) changed, as opposed to a
+    /// label move or a partial's change.
     pub fn changes_listing(self) -> bool {
-        !matches!(self, ChangeKind::Labelled)
+        !matches!(self, ChangeKind::Labelled | ChangeKind::DependencyChanged)
     }
 }
 
@@ -58,6 +65,9 @@ pub struct ChangeEvent {
     pub timestamp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// For `dependency-changed`: the included prompt whose change this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PromptId>,
 }
 
 /// A write about to be committed: the store assigns its position.

@@ -128,6 +128,7 @@ pub(super) fn append_change(
         actor: change.actor.clone(),
         timestamp: at,
         label: change.label.clone(),
+        partial: None,
     })
 }
 
@@ -152,6 +153,7 @@ pub(super) fn row_to_change(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEve
         actor: r.get(6)?,
         timestamp: r.get(7)?,
         label: r.get(8)?,
+        partial: None,
     })
 }
 

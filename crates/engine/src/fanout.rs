@@ -238,6 +238,7 @@ mod tests {
             actor: "s".into(),
             timestamp: "t".into(),
             label: None,
+            partial: None,
         }
     }
 

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 mod blocking;
 pub(crate) mod budget_output;
+mod dependents;
 pub mod limits;
 mod partials;
 mod render;
@@ -77,6 +78,9 @@ pub struct Catalog {
     analyses: RwLock<HashMap<PromptId, Arc<Analysis>>>,
     plans: RwLock<Plans>,
     on_commit: RwLock<Vec<CommitHook>>,
+    /// Who includes whom (`dependents`), built on first use. An async lock:
+    /// keeping it current reads prompts.
+    dependents: tokio::sync::Mutex<Option<dependents::Graph>>,
 }
 
 impl Catalog {
@@ -91,6 +95,7 @@ impl Catalog {
             analyses: RwLock::new(HashMap::new()),
             plans: RwLock::new(Plans::default()),
             on_commit: RwLock::new(Vec::new()),
+            dependents: Default::default(),
         }
     }
 

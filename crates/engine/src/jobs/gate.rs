@@ -94,6 +94,7 @@ mod tests {
             actor: actor.into(),
             timestamp: String::new(),
             label: None,
+            partial: None,
         }
     }
 

@@ -330,6 +330,7 @@ mod tests {
             actor: "x".into(),
             timestamp: "t".into(),
             label: None,
+            partial: None,
         }])
     }
 
