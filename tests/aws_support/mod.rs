@@ -7,6 +7,8 @@
 //! bounded.
 #![allow(dead_code)]
 
+pub mod standin;
+
 use mcp_prompts::adapters::aws::sdk::{aws_config, aws_sdk_dynamodb};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};

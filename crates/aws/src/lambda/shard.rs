@@ -5,10 +5,11 @@
 //!
 //! Failures stay with their connections: the ones still failing after the
 //! poster's tries go back to the shard queue as a shard of their own (delayed,
-//! `attempt + 1`) and the record succeeds, so nobody else hears the change
-//! again. A shard that is still failing at its last attempt, or a record that
-//! is not a shard, is reported as a batch item failure alone: SQS redelivers
-//! it, then parks it in the dead-letter queue after `maxReceiveCount`.
+//! `attempt + 1`, skipping the frames each already got) and the record
+//! succeeds, so nobody hears the change twice. A shard still failing at its
+//! last attempt (then it holds only failing connections), or a record that is
+//! not a shard, is reported as a batch item failure alone: SQS redelivers it,
+//! then parks it in the dead-letter queue after `maxReceiveCount`.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
@@ -65,9 +66,13 @@ async fn post_shard(app: &LambdaApp, shard: ShardMessage, stats: &mut ShardStats
     let targets = shard
         .to
         .iter()
-        .map(|t| Target {
-            connection_id: t.connection_id.clone(),
-            frames: delivery.frames_to_post(&t.interest()),
+        .map(|t| {
+            let mut frames = delivery.frames_to_post(&t.interest());
+            frames.drain(..t.skip.min(frames.len()));
+            Target {
+                connection_id: t.connection_id.clone(),
+                frames,
+            }
         })
         .collect();
     let posted = app.poster.post(targets).await;
@@ -89,16 +94,20 @@ async fn post_shard(app: &LambdaApp, shard: ShardMessage, stats: &mut ShardStats
         // shard holds exactly the failing ones.
         return false;
     };
-    let failed: std::collections::HashSet<&str> =
-        posted.failed.iter().map(String::as_str).collect();
+    let sent: std::collections::HashMap<&str, usize> = posted
+        .failed
+        .iter()
+        .map(|(id, sent)| (id.as_str(), *sent))
+        .collect();
     let mut builder = ShardBuilder::new(&shard.changes, next, usize::MAX);
     let mut bodies: Vec<String> = Vec::new();
-    for t in shard
-        .to
-        .iter()
-        .filter(|t| failed.contains(t.connection_id.as_str()))
-    {
-        bodies.extend(builder.push(&ShardTarget::new(t.connection_id.clone(), &t.interest())));
+    for t in &shard.to {
+        let Some(sent) = sent.get(t.connection_id.as_str()) else {
+            continue;
+        };
+        let mut retry = ShardTarget::new(t.connection_id.clone(), &t.interest());
+        retry.skip = t.skip + sent;
+        bodies.extend(builder.push(&retry));
     }
     bodies.extend(builder.finish());
     let delay = 1u32 << next;

@@ -28,6 +28,13 @@ pub struct ShardTarget {
     pub connection_id: String,
     #[serde(rename = "i")]
     interest: StoredInterest,
+    /// Frames of this connection already posted by an earlier attempt.
+    #[serde(rename = "s", default, skip_serializing_if = "is_zero")]
+    pub skip: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ShardTarget {
@@ -35,6 +42,7 @@ impl ShardTarget {
         Self {
             connection_id,
             interest: interest.into(),
+            skip: 0,
         }
     }
 

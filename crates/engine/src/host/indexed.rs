@@ -50,7 +50,8 @@ impl Audience for IndexedAudience {
             .collect();
         let posted = self.poster.post(targets).await;
         if !posted.failed.is_empty() {
-            tracing::warn!(failed = ?posted.failed, "connections not reached after every retry");
+            let ids: Vec<&str> = posted.failed.iter().map(|(id, _)| id.as_str()).collect();
+            tracing::warn!(failed = ?ids, "connections not reached after every retry");
         }
         posted.report
     }

@@ -18,7 +18,7 @@ const CUT_EVERY: Duration = Duration::from_millis(200);
 const GROW_EVERY: Duration = Duration::from_millis(100);
 const RECOVERY_STEPS: f64 = 20.0;
 /// The rate never falls below this share of the ceiling.
-const FLOOR_SHARE: f64 = 1.0 / 64.0;
+const FLOOR_SHARE: f64 = 1.0 / 16.0;
 /// How far ahead of now slots may be handed out: bounds the sleep of one post.
 const MAX_AHEAD: Duration = Duration::from_secs(10);
 
@@ -142,7 +142,7 @@ mod tests {
         t += CUT_EVERY;
         pace.throttled_at(t);
         assert_eq!(pace.rate(), 250.0);
-        for _ in 0..100 {
+        for _ in 0..20 {
             t += CUT_EVERY;
             pace.throttled_at(t);
         }

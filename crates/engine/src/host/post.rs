@@ -48,8 +48,9 @@ pub struct Target {
 #[derive(Debug, Default)]
 pub struct Posted {
     pub report: DeliveryReport,
-    /// Connections that still failed after every try (not gone), in no order.
-    pub failed: Vec<String>,
+    /// Connections that still failed after every try (not gone), in no order,
+    /// each with how many of its frames went out before (a retry skips them).
+    pub failed: Vec<(String, usize)>,
     /// Throttled answers seen (each was retried).
     pub throttled: usize,
 }
@@ -66,7 +67,7 @@ pub struct Poster {
 enum Outcome {
     Delivered(usize),
     Gone,
-    Failed(String),
+    Failed(String, usize),
 }
 
 impl Poster {
@@ -90,9 +91,9 @@ impl Poster {
                     posted.report.frames += n;
                 }
                 Outcome::Gone => posted.report.gone += 1,
-                Outcome::Failed(id) => {
+                Outcome::Failed(id, sent) => {
                     posted.report.failed += 1;
-                    posted.failed.push(id);
+                    posted.failed.push((id, sent));
                 }
             }
         }
@@ -130,7 +131,7 @@ impl Poster {
                 };
                 if attempt >= self.settings.attempts {
                     tracing::warn!(connection = %id, error = %error, attempts = attempt, "push failed");
-                    return Outcome::Failed(id);
+                    return Outcome::Failed(id, sent);
                 }
                 tokio::time::sleep(backoff(&self.settings, attempt, &id)).await;
             }
