@@ -427,8 +427,8 @@ mod tests {
         assert_eq!(d.frames_to_post(&wide), d.frames_to_post(&narrow));
         assert_eq!(
             d.frames_to_post(&wide).len(),
-            3,
-            "pair, updated, the listener's updated"
+            4,
+            "the pair, the updated, the listener's updated"
         );
     }
 
