@@ -61,9 +61,9 @@ struct Args {
     /// `list_changed` pair).
     #[arg(long, default_value_t = 1)]
     frames: usize,
-    /// Also measure the stand-in's own ceiling (0 ms latency, 1 consumer).
-    #[arg(long, default_value_t = true)]
-    reference: bool,
+    /// Skip the reference run (the stand-in's own ceiling: 0 ms latency, 1 consumer).
+    #[arg(long)]
+    no_reference: bool,
 }
 
 struct Moto(Child, String);
@@ -363,7 +363,7 @@ async fn main() {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let latency = Duration::from_millis(args.latency_ms);
-    if args.reference {
+    if !args.no_reference {
         shards_run(&run, &args, 10_000, 1, Duration::ZERO).await;
     }
     for &n in &args.connections {
