@@ -12,11 +12,11 @@
 //!
 //! Every wait is bounded; the process kills moto when it ends.
 
+#[path = "bench_support/moto.rs"]
+mod moto;
 #[path = "../tests/aws_support/standin.rs"]
 mod standin;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -25,7 +25,6 @@ use clap::Parser;
 use futures_util::StreamExt;
 use mcp_prompts::adapters::aws::bootstrap::{self, Bootstrapped};
 use mcp_prompts::adapters::aws::sdk::aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use mcp_prompts::adapters::aws::sdk::{aws_config, aws_sdk_dynamodb};
 use mcp_prompts::adapters::aws::shards::{ShardBuilder, ShardTarget};
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, AwsClients, AwsSettings, unix_now};
 use mcp_prompts::domain::{ChangeEvent, PromptId};
@@ -33,6 +32,7 @@ use mcp_prompts::edges::lambda::{FanoutSettings, LambdaApp, LambdaLimits, fanout
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::host::PostSettings;
 use mcp_prompts::engine::session::Interest;
+use moto::Moto;
 use standin::{Behaviour, StandIn};
 
 #[derive(Parser, Debug)]
@@ -64,37 +64,6 @@ struct Args {
     /// Skip the reference run (the stand-in's own ceiling: 0 ms latency, 1 consumer).
     #[arg(long)]
     no_reference: bool,
-}
-
-struct Moto(Child, String);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let path = std::env::var("MCP_PROMPTS_MOTO_SERVER")
-        .unwrap_or_else(|_| ".tools/venv-aws/bin/moto_server".into());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&path)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{path}: {e} (run scripts/install-test-tools.sh)"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Moto(child, format!("http://127.0.0.1:{port}"))
 }
 
 fn interest(frames: usize) -> Interest {
@@ -323,21 +292,9 @@ async fn plan_run(run: &Run, args: &Args, n: usize, k: usize) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let moto = moto();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.1)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "bench", "bench", None, None, "bench",
-        ))
-        .load()
-        .await;
-    let clients = Arc::new(AwsClients::from_sdk_config(sdk, true));
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.1.clone()),
-        region: Some("us-east-1".into()),
-        ..Default::default()
-    };
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    let settings = moto.settings();
     let boot = bootstrap::run(&clients, &settings)
         .await
         .expect("bootstrap");

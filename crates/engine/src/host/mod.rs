@@ -41,7 +41,7 @@ use crate::subprotocol::{self, ACCEPTED, Negotiated};
 
 pub use indexed::IndexedAudience;
 pub use pace::Pace;
-pub use post::{PostSettings, Posted, Poster, Target};
+pub use post::{PostSettings, Posted, Poster, Target, jittered};
 pub use rate::{Over, RateLimiter, RateSettings};
 
 /// Close reason for a connection whose session was resumed on another one.

@@ -148,16 +148,23 @@ fn backoff(settings: &PostSettings, attempt: u32, id: &str) -> Duration {
         .backoff
         .saturating_mul(1 << attempt.min(16))
         .min(settings.max_backoff);
-    let half = step / 2;
-    half + half.mul_f64(jitter(id, attempt))
+    jittered(step, id, attempt)
 }
 
-/// A cheap uniform number in [0, 1) from the clock and the connection id: not
-/// for secrets, only to spread retries.
-fn jitter(id: &str, attempt: u32) -> f64 {
+/// Half of `step` plus a random share of the other half: retries that
+/// collided (on a connection, on the change-log head) do not collide again in
+/// lockstep. `salt` and `attempt` only feed the per-process random hasher.
+pub fn jittered(step: Duration, salt: &str, attempt: u32) -> Duration {
+    let half = step / 2;
+    half + half.mul_f64(jitter(salt, attempt))
+}
+
+/// A cheap uniform number in [0, 1) from a randomly keyed hasher: not for
+/// secrets, only to spread retries.
+fn jitter(salt: &str, attempt: u32) -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write(id.as_bytes());
+    h.write(salt.as_bytes());
     h.write_u32(attempt);
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
