@@ -5,17 +5,18 @@
 //! shared) through the catalog on moto; it prints writes/s and
 //! `TransactWriteItems` calls per write (a lost head race is retried).
 
-#[path = "bench_support/moto.rs"]
-mod moto;
+#[path = "../tests/aws_support/moto_server.rs"]
+mod moto_server;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
 use mcp_prompts::adapters::aws::{DynamoPromptStore, bootstrap};
-use mcp_prompts::engine::{Catalog, Engine, EngineConfig, Session};
+use mcp_prompts::domain::PromptDraft;
+use mcp_prompts::engine::Catalog;
 use mcp_prompts::ports::SystemClock;
-use moto::Moto;
+use moto_server::Moto;
 use serde_json::json;
 
 #[derive(Parser, Debug)]
@@ -28,28 +29,11 @@ struct Args {
     writes: usize,
 }
 
-async fn create(engine: &Engine, session: &mut Session, id: &str) -> bool {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "create_prompt", "arguments": {"id": id, "name": id, "content": "x"}}});
-    let frames = engine.handle_text(session, &request.to_string()).await;
-    let reply: serde_json::Value =
-        serde_json::from_str(frames.last().map(String::as_str).unwrap_or("{}")).unwrap_or_default();
-    reply["result"]["isError"] != json!(true)
-}
-
-async fn session(engine: &Engine, name: &str) -> Session {
-    let mut s = Session::new(name);
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": name, "version": "0"}}});
-    engine.handle_text(&mut s, &init.to_string()).await;
-    engine
-        .handle_text(
-            &mut s,
-            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-        )
-        .await;
-    s
+/// One create through the catalog (the same path a `create_prompt` takes).
+async fn create(catalog: &Catalog, id: &str) -> bool {
+    let draft: PromptDraft =
+        serde_json::from_value(json!({"id": id, "name": id, "content": "x"})).expect("a draft");
+    catalog.create(draft, "bench").await.is_ok()
 }
 
 #[tokio::main]
@@ -67,7 +51,6 @@ async fn main() {
         Arc::new(SystemClock),
     ));
     let catalog = Arc::new(Catalog::new(store, Arc::new(SystemClock)));
-    let engine = Arc::new(Engine::new(catalog, EngineConfig::default()));
     println!("| writers | writes | failed | writes/s | TransactWriteItems per write |");
     println!("| --- | --- | --- | --- | --- |");
     for &w in &args.writers {
@@ -75,12 +58,11 @@ async fn main() {
         let started = Instant::now();
         let tasks: Vec<_> = (0..w)
             .map(|i| {
-                let (engine, writes) = (engine.clone(), args.writes);
+                let (catalog, writes) = (catalog.clone(), args.writes);
                 tokio::spawn(async move {
-                    let mut s = session(&engine, &format!("w{i}")).await;
                     let mut ok = 0;
                     for n in 0..writes {
-                        ok += usize::from(create(&engine, &mut s, &format!("w{w}-{i}-{n}")).await);
+                        ok += usize::from(create(&catalog, &format!("w{w}-{i}-{n}")).await);
                     }
                     ok
                 })

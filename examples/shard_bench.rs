@@ -12,8 +12,8 @@
 //!
 //! Every wait is bounded; the process kills moto when it ends.
 
-#[path = "bench_support/moto.rs"]
-mod moto;
+#[path = "../tests/aws_support/moto_server.rs"]
+mod moto_server;
 #[path = "../tests/aws_support/standin.rs"]
 mod standin;
 
@@ -32,7 +32,7 @@ use mcp_prompts::edges::lambda::{FanoutSettings, LambdaApp, LambdaLimits, fanout
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::host::PostSettings;
 use mcp_prompts::engine::session::Interest;
-use moto::Moto;
+use moto_server::Moto;
 use standin::{Behaviour, StandIn};
 
 #[derive(Parser, Debug)]

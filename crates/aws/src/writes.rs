@@ -280,7 +280,7 @@ impl DynamoPromptStore {
                     // Jittered, so writers that lost the head together do not
                     // come back together (ARCHITECTURE.md, "Write contention").
                     let step = Duration::from_millis(10u64 << attempt.min(6));
-                    tokio::time::sleep(jittered(step, &id.to_string(), attempt)).await;
+                    tokio::time::sleep(jittered(step, id.as_ref(), attempt)).await;
                 }
                 Err(e) => return Err(sdk_error("DynamoDB TransactWriteItems", e)),
             }
