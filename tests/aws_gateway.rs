@@ -307,6 +307,41 @@ async fn a_write_made_while_sqs_is_unreachable_still_notifies() {
     assert!(note["params"]["_meta"]["position"].as_u64().unwrap() > 0);
 }
 
+#[tokio::test]
+async fn with_a_shard_queue_the_gateway_fans_out_through_shards() {
+    let moto = Moto::start();
+    let boot = moto.bootstrap_with(&["--no-seed"]);
+    let url = boot
+        .lines()
+        .find_map(|l| l.strip_prefix("shards   "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("bootstrap prints the shard queue:\n{boot}"))
+        .to_string();
+    let gw = Gateway::start(&moto, &["--no-seed", "--shard-queue-url", &url]);
+    let mut editor = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    let mut watcher = WsClient::initialized(&gw.ws_url, json!({})).await.0;
+    call_ok(
+        &mut editor,
+        "create_prompt",
+        json!({"id": "sharded", "name": "Sharded", "content": "x"}),
+    )
+    .await;
+    for c in [&mut watcher, &mut editor] {
+        assert!(
+            c.wait_for("notifications/prompts/list_changed", NOTIFY)
+                .await
+                .is_some(),
+            "heard through the shard queue\n{}",
+            gw.output()
+        );
+    }
+    assert!(
+        gw.output().contains("fan-out sharded"),
+        "the change consumer sent shards\n{}",
+        gw.output()
+    );
+}
+
 /// A tool call that must succeed; its structured result.
 async fn call_ok(c: &mut WsClient, name: &str, arguments: Value) -> Value {
     let r = c.call_tool(name, arguments).await;

@@ -34,6 +34,9 @@ pub struct Bootstrapped {
     pub existing: Vec<String>,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    /// The sharded fan-out's queue (`MCP_PROMPTS_SHARD_QUEUE_URL`) and its DLQ.
+    pub shard_queue_url: String,
+    pub shard_dead_letter_queue_url: String,
 }
 
 pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, BootstrapError> {
@@ -64,7 +67,7 @@ pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, 
         .send()
         .await
         .is_ok();
-    let (queue, dlq) = create_queues(clients, s).await?;
+    let (queue, dlq) = create_queues(clients, &s.queue).await?;
     done.queue_url = queue;
     done.dead_letter_queue_url = dlq;
     if existed {
@@ -72,6 +75,9 @@ pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, 
     } else {
         done.created.push(what);
     }
+    let (shards, shards_dlq) = create_queues(clients, schema::SHARD_QUEUE).await?;
+    done.shard_queue_url = shards;
+    done.shard_dead_letter_queue_url = shards_dlq;
     Ok(done)
 }
 
@@ -190,14 +196,15 @@ async fn create_bucket(clients: &AwsClients, s: &AwsSettings) -> Result<bool, Bo
     }
 }
 
-/// Creates the dead-letter queue, then the change queue redriving to it after
-/// `MAX_RECEIVE_COUNT` receives. `CreateQueue` with the same attributes is a no-op.
+/// Creates the dead-letter queue `{name}-dlq`, then the queue redriving to it
+/// after `MAX_RECEIVE_COUNT` receives. `CreateQueue` with the same attributes
+/// is a no-op.
 async fn create_queues(
     clients: &AwsClients,
-    s: &AwsSettings,
+    name: &str,
 ) -> Result<(String, String), BootstrapError> {
     let sqs = clients.sqs();
-    let dlq = s.dead_letter_queue();
+    let dlq = format!("{name}-dlq");
     let dlq_url = sqs
         .create_queue()
         .queue_name(&dlq)
@@ -227,7 +234,7 @@ async fn create_queues(
     });
     let url = sqs
         .create_queue()
-        .queue_name(&s.queue)
+        .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .attributes(
             QueueAttributeName::VisibilityTimeout,
@@ -235,7 +242,7 @@ async fn create_queues(
         )
         .send()
         .await
-        .map_err(|e| failed(format!("CreateQueue {}", s.queue), &e))?
+        .map_err(|e| failed(format!("CreateQueue {name}"), &e))?
         .queue_url()
         .unwrap_or_default()
         .to_string();

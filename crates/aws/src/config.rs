@@ -11,6 +11,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use super::metrics::CallCounter;
 
+/// One `PostToConnection` attempt gives up after this long.
+const POST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Where the AWS column keeps things. Defaults match `aws bootstrap`.
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
@@ -129,7 +132,17 @@ impl AwsClients {
     /// (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`, or the
     /// local gateway's own URL).
     pub fn apigateway(&self, endpoint: &str) -> aws_sdk_apigatewaymanagement::Client {
+        use aws_sdk_apigatewaymanagement::config::retry::RetryConfig;
+        use aws_sdk_apigatewaymanagement::config::timeout::TimeoutConfig;
+        // The fan-out retries per connection and paces itself on 429s; the
+        // SDK's retries (and its retry quota, which hundreds of throttled
+        // posts in flight drain) would hide them. A post that hangs is cut.
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(POST_TIMEOUT)
+            .build();
         let conf = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts)
             .endpoint_url(endpoint)
             .interceptor(self.calls.interceptor())
             .build();

@@ -17,7 +17,7 @@ use super::schema::{self, CONNECTION_SK, PK, SK, TOPIC, TOPIC_INDEX, TTL};
 use super::sdk_error;
 use mcp_prompts_engine::domain::PromptId;
 use mcp_prompts_engine::ports::{
-    ConnectionRecord, ConnectionStore, StoreError, StoreResult, Topic,
+    ConnectionRecord, ConnectionStore, ListenerPage, StoreError, StoreResult, Topic,
 };
 use mcp_prompts_engine::session::{CatalogFilter, Interest, Listener};
 
@@ -31,9 +31,9 @@ pub struct DynamoConnectionStore {
     table: String,
 }
 
-/// `Interest` as stored on a topic item.
-#[derive(Serialize, Deserialize)]
-struct StoredInterest {
+/// `Interest` as stored on a topic item (and carried by a fan-out shard).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct StoredInterest {
     #[serde(default)]
     initialized: bool,
     #[serde(default)]
@@ -132,34 +132,73 @@ impl DynamoConnectionStore {
         Ok(())
     }
 
+    /// One query page of a topic (`limit` items read before the TTL filter).
+    async fn topic_page(
+        &self,
+        topic: &Topic,
+        start: Option<Item>,
+        limit: Option<usize>,
+        now: u64,
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        let out = self
+            .clients
+            .dynamodb()
+            .query()
+            .table_name(&self.table)
+            .index_name(TOPIC_INDEX)
+            .key_condition_expression("#t = :t")
+            .filter_expression("#ttl > :now")
+            .expression_attribute_names("#t", TOPIC)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":t", items::s(topic.key()))
+            .expression_attribute_values(":now", items::n(now))
+            .set_limit(limit.map(|l| l.clamp(1, i32::MAX as usize) as i32))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB Query by-topic", e))?;
+        Ok((out.items().to_vec(), out.last_evaluated_key().cloned()))
+    }
+
     async fn listeners_of(&self, topic: &Topic, now: u64) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
         let mut start = None;
         for _ in 0..MAX_PAGES {
-            let out = self
-                .clients
-                .dynamodb()
-                .query()
-                .table_name(&self.table)
-                .index_name(TOPIC_INDEX)
-                .key_condition_expression("#t = :t")
-                .filter_expression("#ttl > :now")
-                .expression_attribute_names("#t", TOPIC)
-                .expression_attribute_names("#ttl", TTL)
-                .expression_attribute_values(":t", items::s(topic.key()))
-                .expression_attribute_values(":now", items::n(now))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DynamoDB Query by-topic", e))?;
-            found.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
+            let (page, next) = self.topic_page(topic, start, None, now).await?;
+            found.extend(page);
+            start = next;
             if start.is_none() {
                 break;
             }
         }
         Ok(found)
     }
+}
+
+/// A topic item's connection id and interest.
+fn listener(item: &Item) -> StoreResult<Option<(String, Interest)>> {
+    let Some(id) = items::get_s(item, PK) else {
+        return Ok(None);
+    };
+    let stored: StoredInterest = serde_json::from_str(items::require_s(item, "interest")?)
+        .map_err(|e| StoreError::Backend(format!("corrupt topic item: {e}")))?;
+    Ok(Some((id.to_string(), stored.into())))
+}
+
+/// A query's `LastEvaluatedKey` (string attributes only: the table and index
+/// keys) as an opaque cursor, and back.
+fn encode_cursor(key: &Item) -> String {
+    let plain: BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
+        .collect();
+    serde_json::to_string(&plain).unwrap_or_default()
+}
+
+fn decode_cursor(cursor: &str) -> StoreResult<Item> {
+    let plain: BTreeMap<String, String> = serde_json::from_str(cursor)
+        .map_err(|e| StoreError::Backend(format!("not a listener cursor: {e}")))?;
+    Ok(plain.into_iter().map(|(k, v)| (k, items::s(v))).collect())
 }
 
 fn delete_request(connection_id: &str, sk: &str) -> StoreResult<WriteRequest> {
@@ -260,18 +299,31 @@ impl ConnectionStore for DynamoConnectionStore {
         let mut found: BTreeMap<String, Interest> = BTreeMap::new();
         for topic in topics {
             for item in self.listeners_of(topic, now).await? {
-                let Some(id) = items::get_s(&item, PK) else {
-                    continue;
-                };
-                if found.contains_key(id) {
-                    continue;
+                if let Some((id, interest)) = listener(&item)? {
+                    found.entry(id).or_insert(interest);
                 }
-                let stored: StoredInterest =
-                    serde_json::from_str(items::require_s(&item, "interest")?)
-                        .map_err(|e| StoreError::Backend(format!("corrupt topic item: {e}")))?;
-                found.insert(id.to_string(), stored.into());
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    async fn listeners_page(
+        &self,
+        topic: &Topic,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> StoreResult<ListenerPage> {
+        let start = after.map(decode_cursor).transpose()?;
+        let (page, next) = self.topic_page(topic, start, Some(limit), now).await?;
+        let listeners = page
+            .iter()
+            .map(listener)
+            .filter_map(Result::transpose)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ListenerPage {
+            listeners,
+            next: next.as_ref().map(encode_cursor),
+        })
     }
 }

@@ -12,6 +12,8 @@
 //! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
 //! - [`sessions`], [`connections`], [`keys`]: the session, connection and API key stores.
 //! - [`pusher`]: `PostToConnection` through the management API.
+//! - [`shards`]: the sharded fan-out (shard messages, the shard queue, the
+//!   audience that pages the topic index into shards).
 //! - [`lambda`]: the Lambda entry points (WebSocket routes, SQS fan-out,
 //!   sweeper), thin edges over the engine.
 
@@ -30,6 +32,7 @@ pub mod prompt_store;
 pub mod pusher;
 pub mod schema;
 pub mod sessions;
+pub mod shards;
 mod transact;
 mod writes;
 

@@ -112,6 +112,9 @@ pub const CONNECTIONS_TABLE: TableDef = TableDef {
     ttl: Some(TTL),
 };
 
+/// The sharded fan-out's queue (`aws bootstrap` creates it with `{name}-dlq`).
+pub const SHARD_QUEUE: &str = "mcp-prompts-shards";
+
 /// Receives before a change message is parked in the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 3;
 /// The change queue's visibility timeout: six times the fan-out function's

@@ -8,6 +8,10 @@
 //! A batch is the coalescing unit: however many changes it holds, a session gets
 //! one `list_changed` pair and one `resources/updated` per subscribed prompt,
 //! while catalog events are never coalesced: every change, in log order.
+//!
+//! API Gateway carries WebSocket frames of at most 32 KB: a catalog event
+//! whose frame would be larger (a prompt with a huge tag list) is planned as the
+//! prompt's `resources/updated` instead, which makes the client fetch it.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +24,9 @@ use super::modern::META_SUBSCRIPTION_ID;
 use super::session::{Interest, Listener};
 use crate::domain::{ChangeEvent, PromptId};
 use crate::ports::Topic;
+
+/// The largest frame a fan-out sends (API Gateway's WebSocket frame size).
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 
 /// `prompts/list_changed` then `resources/list_changed`, announcing `position`.
 fn list_changed_frames(position: u64) -> (u64, [Bytes; 2]) {
@@ -94,13 +101,12 @@ impl Delivery {
                 let mut params = serde_json::to_value(c).unwrap_or_default();
                 params["uri"] = json!(latest_uri(&c.id));
                 params["_meta"] = meta(c.position);
-                (
-                    c.clone(),
-                    Bytes::from(jsonrpc::notification(
-                        "notifications/catalog/changed",
-                        &params,
-                    )),
-                )
+                let mut frame = jsonrpc::notification("notifications/catalog/changed", &params);
+                if frame.len() > MAX_FRAME_BYTES {
+                    let params = json!({ "uri": latest_uri(&c.id), "_meta": meta(c.position) });
+                    frame = jsonrpc::notification("notifications/resources/updated", &params);
+                }
+                (c.clone(), Bytes::from(frame))
             })
             .collect();
         Self {
@@ -123,6 +129,47 @@ impl Delivery {
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.list_changed.is_none()
+    }
+
+    /// The changes this delivery was planned from, in log order.
+    pub fn changes(&self) -> impl Iterator<Item = &ChangeEvent> {
+        self.events.iter().map(|(c, _)| c)
+    }
+
+    /// Every frame a connection with `interest` is posted, in order: its
+    /// session's, then each `subscriptions/listen` stream's.
+    pub fn frames_to_post(&self, interest: &Interest) -> Vec<Bytes> {
+        let mut frames: Vec<Bytes> = self.frames_for(interest).cloned().collect();
+        for listener in &interest.listeners {
+            self.listener_frames(listener, |f| frames.push(f));
+        }
+        frames
+    }
+
+    /// `interest` cut down to what this delivery can reach (subscriptions to
+    /// the prompts it touches only), with the same frames: what a shard of
+    /// the fan-out carries per connection, small whatever the session holds.
+    pub fn narrow(&self, interest: &Interest) -> Interest {
+        let touched = |ids: &std::collections::BTreeSet<PromptId>| {
+            ids.iter()
+                .filter(|id| self.updated.contains_key(*id))
+                .cloned()
+                .collect()
+        };
+        Interest {
+            initialized: interest.initialized,
+            list_changed: interest.list_changed,
+            subscriptions: touched(&interest.subscriptions),
+            catalog_events: interest.catalog_events.clone(),
+            listeners: interest
+                .listeners
+                .iter()
+                .map(|l| Listener {
+                    resource_subscriptions: touched(&l.resource_subscriptions),
+                    ..l.clone()
+                })
+                .collect(),
+        }
     }
 
     /// The index topics this delivery can reach: a superset of who gets frames;
@@ -346,6 +393,63 @@ mod tests {
             );
             assert_eq!(p["params"]["_meta"]["position"], 3);
         }
+    }
+
+    #[test]
+    fn an_event_over_the_frame_limit_becomes_a_fetch_hint() {
+        let mut big = change(4, "a", ChangeKind::Updated, "dev");
+        big.tags = (0..4000).map(|i| format!("tag-{i}")).collect();
+        let d = Delivery::plan(&[big, change(5, "b", ChangeKind::Updated, "dev")]);
+        let events = Interest {
+            initialized: true,
+            catalog_events: Some(CatalogFilter::default()),
+            ..Default::default()
+        };
+        let frames = d.frames_to_post(&events);
+        assert!(frames.iter().all(|f| f.len() <= MAX_FRAME_BYTES));
+        assert_eq!(
+            methods(&d, &events),
+            vec![
+                "notifications/resources/updated@4",
+                "notifications/catalog/changed@5"
+            ]
+        );
+        let hint: serde_json::Value = serde_json::from_slice(&frames[0]).unwrap();
+        assert_eq!(hint["params"]["uri"], "prompt://a");
+    }
+
+    #[test]
+    fn a_narrowed_interest_gets_the_same_frames() {
+        let d = Delivery::plan(&[change(2, "b", ChangeKind::Updated, "data")]);
+        let wide = Interest {
+            initialized: true,
+            list_changed: true,
+            subscriptions: ["a", "b", "c"]
+                .iter()
+                .map(|i| PromptId::parse(i).unwrap())
+                .collect(),
+            catalog_events: None,
+            listeners: vec![Listener {
+                id: "7".into(),
+                prompts_list_changed: false,
+                resources_list_changed: false,
+                resource_subscriptions: [
+                    PromptId::parse("b").unwrap(),
+                    PromptId::parse("z").unwrap(),
+                ]
+                .into(),
+                catalog_events: None,
+            }],
+        };
+        let narrow = d.narrow(&wide);
+        assert_eq!(narrow.subscriptions.len(), 1);
+        assert_eq!(narrow.listeners[0].resource_subscriptions.len(), 1);
+        assert_eq!(d.frames_to_post(&wide), d.frames_to_post(&narrow));
+        assert_eq!(
+            d.frames_to_post(&wide).len(),
+            4,
+            "the pair, the updated, the listener's updated"
+        );
     }
 
     #[test]

@@ -1,16 +1,23 @@
 //! What every Lambda handler needs: the session host over the ports (sessions and
 //! connections in DynamoDB, `PostToConnection`, fan-out through the connection
 //! store's topic index), built once per Lambda instance (init) and shared by its
-//! invocations.
+//! invocations. With a shard queue the change consumer's audience hands shards
+//! to it instead of posting ([`crate::shards`]); the shard consumer posts with
+//! the app's [`Poster`], paced by this instance's share of the post budget.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
 };
-use mcp_prompts_engine::host::{HostPorts, HostSettings, IndexedAudience, SessionHost};
-use mcp_prompts_engine::ports::{Clock, ConnectionStore, Pusher, SessionStore, SystemClock};
+use mcp_prompts_engine::host::{
+    HostPorts, HostSettings, IndexedAudience, Pace, PostSettings, Poster, SessionHost,
+};
+use mcp_prompts_engine::ports::{
+    Audience, Clock, ConnectionStore, Pusher, SessionStore, SystemClock,
+};
 use mcp_prompts_engine::{Catalog, Engine, EngineConfig};
 
 /// Change-log pages read to catch up one cache (500 changes each).
@@ -21,8 +28,8 @@ const MAX_REFRESH_PAGES: usize = 20;
 pub struct LambdaLimits {
     /// API Gateway refuses messages over 128 KB, both ways.
     pub max_message_bytes: usize,
-    /// `PostToConnection` calls in flight at once in one fan-out invocation.
-    pub fanout_concurrency: usize,
+    /// How fan-outs post, shard and pace themselves.
+    pub fanout: FanoutSettings,
     /// A connection lives at most 2 h on API Gateway; its items a bit longer.
     pub connection_ttl_secs: u64,
     /// How long a session survives without a connection (for resume); while
@@ -37,10 +44,38 @@ impl Default for LambdaLimits {
     fn default() -> Self {
         Self {
             max_message_bytes: 128 * 1024,
-            fanout_concurrency: 32,
+            fanout: FanoutSettings::default(),
             connection_ttl_secs: 2 * 3600 + 600,
             session_ttl_secs: 600,
             request_timeout: std::time::Duration::from_secs(28),
+        }
+    }
+}
+
+/// The fan-out's settings (README, "AWS column": the shard arithmetic).
+#[derive(Debug, Clone)]
+pub struct FanoutSettings {
+    /// Connections in flight per invocation and the per-connection retries.
+    pub post: PostSettings,
+    /// `PostToConnection` calls per second across every invocation (0: unpaced).
+    pub budget: f64,
+    /// How many invocations post at once at most (the shard function's
+    /// reserved concurrency): each paces itself to `budget / consumers`.
+    pub consumers: usize,
+    /// Connections per shard message.
+    pub shard_size: usize,
+    /// The shard queue; `None` fans out in the change consumer itself.
+    pub shard_queue_url: Option<String>,
+}
+
+impl Default for FanoutSettings {
+    fn default() -> Self {
+        Self {
+            post: PostSettings::default(),
+            budget: 5000.0,
+            consumers: 2,
+            shard_size: 1000,
+            shard_queue_url: None,
         }
     }
 }
@@ -50,6 +85,10 @@ pub struct LambdaApp {
     pub engine: Arc<Engine>,
     pub pusher: Arc<dyn Pusher>,
     pub limits: LambdaLimits,
+    /// Posts a delivery to many connections (the shard consumer's).
+    pub poster: Poster,
+    /// Where shards go (and a shard's failed connections are retried).
+    pub shards: Option<Arc<ShardQueue>>,
     /// The change-log position this instance's catalog cache reflects.
     seen_position: AtomicU64,
 }
@@ -62,12 +101,39 @@ impl LambdaApp {
         pusher: Arc<dyn Pusher>,
         limits: LambdaLimits,
     ) -> Self {
-        let audience = Arc::new(IndexedAudience {
-            connections: connections.clone(),
+        Self::with_shards(engine, sessions, connections, pusher, limits, None)
+    }
+
+    /// The app; with `shards`, the change consumer shards instead of posting.
+    pub fn with_shards(
+        engine: Arc<Engine>,
+        sessions: Arc<dyn SessionStore>,
+        connections: Arc<dyn ConnectionStore>,
+        pusher: Arc<dyn Pusher>,
+        limits: LambdaLimits,
+        shards: Option<Arc<ShardQueue>>,
+    ) -> Self {
+        let fanout = &limits.fanout;
+        let poster = Poster {
             pusher: pusher.clone(),
-            clock: engine.catalog.clock().clone(),
-            concurrency: limits.fanout_concurrency,
-        });
+            connections: connections.clone(),
+            pace: Arc::new(Pace::share(fanout.budget, fanout.consumers)),
+            settings: fanout.post,
+        };
+        let clock = engine.catalog.clock().clone();
+        let audience: Arc<dyn Audience> = match &shards {
+            Some(queue) => Arc::new(ShardingAudience {
+                connections: connections.clone(),
+                clock,
+                queue: queue.clone(),
+                shard_size: fanout.shard_size.max(1),
+            }),
+            None => Arc::new(IndexedAudience {
+                connections: connections.clone(),
+                clock,
+                poster: poster.clone(),
+            }),
+        };
         let host = Arc::new(SessionHost::new(
             engine.clone(),
             HostPorts {
@@ -89,6 +155,8 @@ impl LambdaApp {
             engine,
             pusher,
             limits,
+            poster,
+            shards,
             seen_position: AtomicU64::new(0),
         }
     }
@@ -118,7 +186,12 @@ impl LambdaApp {
             clients.clone(),
             settings.connections_table.clone(),
         ));
-        let app = Self::new(engine, sessions, connections, pusher, limits);
+        let shards = limits
+            .fanout
+            .shard_queue_url
+            .clone()
+            .map(|url| Arc::new(ShardQueue::new(clients.clone(), url)));
+        let app = Self::with_shards(engine, sessions, connections, pusher, limits, shards);
         (app, store)
     }
 

@@ -3,12 +3,17 @@
 //! host's audience here is the connection store's topic index plus
 //! `PostToConnection`).
 //!
+//! With a shard queue the audience only pages the topic index into shard
+//! messages (`crate::shards`); the shard consumer (`super::shard`) posts.
+//!
 //! Failures: a message that is not a change event fails alone (SQS retries it,
 //! then parks it in the dead-letter queue after `maxReceiveCount` receives); a
-//! connection that answers 410 is forgotten and the rest go on; if posting fails
-//! otherwise (throttling, outage) after a few tries, the batch's change messages
-//! are reported failed so SQS redelivers them (some clients may then hear a
-//! change twice: delivery is at least once).
+//! connection that answers 410 is forgotten and the rest go on. The batch's
+//! change messages are reported failed only when the delivery reached nobody
+//! (the index could not be read, the shards could not be sent, every post
+//! failed): a redelivery then makes nobody hear a change twice. Connections
+//! that keep failing while others were reached are logged and left to catch
+//! up on resume (in-process), or retried in a shard of their own (sharded).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
@@ -24,6 +29,8 @@ pub struct FanoutStats {
     pub frames: usize,
     pub gone: usize,
     pub failed: usize,
+    /// Shard messages sent (sharded fan-out; connections were not posted here).
+    pub shards: usize,
 }
 
 pub async fn handle(app: &LambdaApp, event: SqsEvent) -> SqsBatchResponse {
@@ -56,8 +63,9 @@ pub async fn handle_with_stats(
         frames: report.frames,
         gone: report.gone,
         failed: report.failed,
+        shards: report.shards,
     };
-    if report.failed > 0 {
+    if report.failed > 0 && report.connections == 0 && report.shards == 0 {
         failures.extend(parsed.into_iter().map(|(id, _)| id));
     }
     tracing::debug!(?stats, failed_messages = failures.len(), "fan-out");

@@ -11,7 +11,8 @@ pub mod fanout;
 pub mod runtime;
 pub mod s3sync;
 pub mod settings;
+pub mod shard;
 pub mod websocket;
 
-pub use app::{LambdaApp, LambdaLimits};
+pub use app::{FanoutSettings, LambdaApp, LambdaLimits};
 pub use settings::{AwsArgs, LambdaSettings};

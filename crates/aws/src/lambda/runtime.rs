@@ -4,7 +4,9 @@
 //!
 //! `MCP_PROMPTS_HANDLER` (else the function's `_HANDLER`) picks it:
 //! `websocket` (or `connect` / `disconnect` / `default`: all three routes share
-//! one handler that routes on `routeKey`), `fanout` (the SQS consumer) or
+//! one handler that routes on `routeKey`), `fanout` (the SQS consumer of
+//! changes; with `MCP_PROMPTS_SHARD_QUEUE_URL` it only sends shards), `shard`
+//! (the SQS consumer of the shard queue, which posts) or
 //! `sweeper` (republishes the outbox and prunes the change history to
 //! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`) or
 //! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`);
@@ -33,6 +35,8 @@ use mcp_prompts_engine::ports::SystemClock;
 pub enum HandlerKind {
     WebSocket,
     Fanout,
+    /// The shard consumer of the sharded fan-out (SQS on the shard queue).
+    Shard,
     /// The outbox sweeper, on an EventBridge schedule (any event).
     Sweeper,
     /// The REQUEST authorizer of `$connect` and of the HTTP API's routes.
@@ -54,6 +58,7 @@ impl HandlerKind {
         match name {
             "websocket" | "connect" | "disconnect" | "default" => Some(Self::WebSocket),
             "fanout" | "sqs" => Some(Self::Fanout),
+            "shard" | "shards" => Some(Self::Shard),
             "sweeper" | "sweep" => Some(Self::Sweeper),
             "authorizer" | "auth" => Some(Self::Authorizer),
             "http" | "rest" => Some(Self::Http),
@@ -67,7 +72,7 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, http, fanout, sweeper, authorizer or s3sync")
+            format!("unknown handler '{name}': use websocket, http, fanout, shard, sweeper, authorizer or s3sync")
                 .into()
         })
     }
@@ -145,6 +150,16 @@ pub async fn run() -> Result<(), Error> {
             }))
             .await
         }
+        HandlerKind::Shard => {
+            if app.shards.is_none() {
+                return Err("MCP_PROMPTS_SHARD_QUEUE_URL is not set (the shard handler retries failed connections through it)".into());
+            }
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let app = app.clone();
+                async move { Ok::<_, Error>(super::shard::handle(&app, event.payload).await) }
+            }))
+            .await
+        }
         HandlerKind::S3Sync => {
             let at = LambdaSettings::from_env()?.catalog_s3.ok_or(
                 "MCP_PROMPTS_CATALOG_S3 is not set (s3://bucket/prefix of the catalog files)",
@@ -200,6 +215,7 @@ mod tests {
             ("$connect", HandlerKind::WebSocket),
             ("bootstrap.default", HandlerKind::WebSocket),
             ("fanout", HandlerKind::Fanout),
+            ("shard", HandlerKind::Shard),
             ("sweeper", HandlerKind::Sweeper),
             ("authorizer", HandlerKind::Authorizer),
             ("s3sync", HandlerKind::S3Sync),

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
-use super::LambdaLimits;
+use super::{FanoutSettings, LambdaLimits};
 use crate::AwsSettings;
+use mcp_prompts_engine::host::PostSettings;
 
 #[derive(Args, Debug, Clone)]
 pub struct AwsArgs {
@@ -55,6 +56,46 @@ pub struct AwsArgs {
     /// Unpublished outbox items older than this (ms) are republished by the sweeper.
     #[arg(long, env = "MCP_PROMPTS_OUTBOX_GRACE_MS", default_value_t = 5000)]
     pub outbox_grace_ms: u64,
+    #[command(flatten)]
+    pub fanout: FanoutArgs,
+}
+
+/// How a change is fanned out to the WebSocket connections (README, "AWS
+/// column": the shard arithmetic).
+#[derive(Args, Debug, Clone)]
+pub struct FanoutArgs {
+    /// The shard queue: when set, the change consumer sends shards of
+    /// listeners there and the `shard` handler posts them.
+    #[arg(long, env = "MCP_PROMPTS_SHARD_QUEUE_URL")]
+    pub shard_queue_url: Option<String>,
+    /// Connections per shard message.
+    #[arg(long, env = "MCP_PROMPTS_SHARD_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub shard_size: u64,
+    /// `PostToConnection` calls per second across all invocations (0: unpaced).
+    #[arg(long, env = "MCP_PROMPTS_POST_BUDGET", default_value_t = 5000)]
+    pub post_budget: u64,
+    /// Invocations posting at once at most (the shard function's reserved
+    /// concurrency); each paces itself to post-budget / this.
+    #[arg(long, env = "MCP_PROMPTS_POST_CONSUMERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub post_consumers: u64,
+    /// Connections posted to at once in one invocation.
+    #[arg(long, env = "MCP_PROMPTS_FANOUT_CONCURRENCY", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub fanout_concurrency: u64,
+}
+
+impl FanoutArgs {
+    pub fn settings(&self) -> FanoutSettings {
+        FanoutSettings {
+            post: PostSettings {
+                concurrency: self.fanout_concurrency as usize,
+                ..PostSettings::default()
+            },
+            budget: self.post_budget as f64,
+            consumers: self.post_consumers as usize,
+            shard_size: self.shard_size as usize,
+            shard_queue_url: self.shard_queue_url.clone().filter(|u| !u.is_empty()),
+        }
+    }
 }
 
 impl AwsArgs {
@@ -90,9 +131,6 @@ pub struct LambdaSettings {
     /// How long an MCP session outlives its connection, in seconds.
     #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
     pub session_grace_secs: u64,
-    /// `PostToConnection` calls in flight at once in one fan-out invocation.
-    #[arg(long, env = "MCP_PROMPTS_FANOUT_CONCURRENCY", default_value_t = 32)]
-    pub fanout_concurrency: usize,
     /// Where the `s3sync` handler's catalog files live: `s3://bucket/prefix`.
     #[arg(long, env = "MCP_PROMPTS_CATALOG_S3")]
     pub catalog_s3: Option<String>,
@@ -110,7 +148,7 @@ impl LambdaSettings {
     pub fn limits(&self) -> LambdaLimits {
         LambdaLimits {
             session_ttl_secs: self.session_grace_secs,
-            fanout_concurrency: self.fanout_concurrency.max(1),
+            fanout: self.aws.fanout.settings(),
             ..LambdaLimits::default()
         }
     }

@@ -106,12 +106,7 @@ pub async fn default_route(
     };
     let frames = turn.before.into_iter().map(Bytes::from).chain(turn.after);
     for frame in frames {
-        match app.pusher.push(&connection_id, frame).await {
-            PushOutcome::Delivered => {}
-            other => {
-                tracing::warn!(connection = %connection_id, ?other, "could not push a notification")
-            }
-        }
+        push_retrying(app, &connection_id, frame).await;
     }
     let reply = turn
         .reply
@@ -183,4 +178,18 @@ fn header_values(headers: &HeaderMap, name: &str) -> String {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Posts a notification of this turn, retrying a throttled or failed post twice
+/// (the management client has no SDK retries: the fan-out paces itself).
+async fn push_retrying(app: &LambdaApp, connection_id: &str, frame: Bytes) {
+    for attempt in 1..=3u32 {
+        match app.pusher.push(connection_id, frame.clone()).await {
+            PushOutcome::Delivered | PushOutcome::Gone | PushOutcome::Dropped => return,
+            other if attempt == 3 => {
+                tracing::warn!(connection = %connection_id, ?other, "could not push a notification")
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await,
+        }
+    }
 }

@@ -20,6 +20,8 @@
 //! ([`SessionHost::attachment`]).
 
 mod indexed;
+mod pace;
+mod post;
 mod rate;
 mod settle;
 
@@ -38,6 +40,8 @@ use crate::ports::{
 use crate::subprotocol::{self, ACCEPTED, Negotiated};
 
 pub use indexed::IndexedAudience;
+pub use pace::Pace;
+pub use post::{PostSettings, Posted, Poster, Target, jittered};
 pub use rate::{Over, RateLimiter, RateSettings};
 
 /// Close reason for a connection whose session was resumed on another one.

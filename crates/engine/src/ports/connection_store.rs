@@ -87,6 +87,27 @@ impl Topic {
     }
 }
 
+/// One page of a topic's listeners.
+#[derive(Debug, Default)]
+pub struct ListenerPage {
+    pub listeners: Vec<(String, Interest)>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl ListenerPage {
+    /// A page of `limit` from up to `limit + 1` listeners sorted by id: the
+    /// extra one only tells that there is more.
+    fn cut(mut listeners: Vec<(String, Interest)>, limit: usize) -> Self {
+        let more = listeners.len() > limit;
+        listeners.truncate(limit);
+        let next = more
+            .then(|| listeners.last().map(|(id, _)| id.clone()))
+            .flatten();
+        Self { listeners, next }
+    }
+}
+
 #[async_trait]
 pub trait ConnectionStore: Send + Sync + 'static {
     async fn put(&self, record: &ConnectionRecord) -> StoreResult<()>;
@@ -104,6 +125,28 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// Every unexpired connection listening on any of `topics`, once each, with
     /// its interest.
     async fn listeners(&self, topics: &[Topic], now: u64) -> StoreResult<Vec<(String, Interest)>>;
+
+    /// One page of the connections listening on `topic` (unexpired), after
+    /// the opaque cursor `after`, and the cursor of the next page if there is
+    /// one. The sharded fan-out walks a topic page by page, so no invocation
+    /// holds more than a page of interests. The default pages the whole answer
+    /// of `listeners` by connection id, `limit` at a time.
+    async fn listeners_page(
+        &self,
+        topic: &Topic,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> StoreResult<ListenerPage> {
+        let mut all = self.listeners(std::slice::from_ref(topic), now).await?;
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let listeners: Vec<(String, Interest)> = all
+            .into_iter()
+            .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a))
+            .take(limit.max(1) + 1)
+            .collect();
+        Ok(ListenerPage::cut(listeners, limit.max(1)))
+    }
 
     /// The newest change position this connection has been brought up to, where
     /// the store tracks it (the local registry does; API Gateway connections do

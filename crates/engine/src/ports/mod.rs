@@ -14,7 +14,7 @@ pub mod subscriber_store;
 pub use audience::{Audience, DeliveryReport};
 pub use change_cursor::ChangeCursor;
 pub use clock::{Clock, SystemClock};
-pub use connection_store::{ConnectionRecord, ConnectionStore, Topic};
+pub use connection_store::{ConnectionRecord, ConnectionStore, ListenerPage, Topic};
 pub use key_store::{KeyInfo, KeyStore};
 pub use prompt_store::{ListQuery, PromptStore, SearchQuery, StoreError, StoreResult};
 pub use pusher::{PushOutcome, Pusher};

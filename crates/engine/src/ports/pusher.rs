@@ -11,6 +11,9 @@ pub enum PushOutcome {
     Gone,
     /// The connection could not keep up and was dropped.
     Dropped,
+    /// The endpoint is over its request rate (API Gateway's 429,
+    /// `LimitExceededException`): post slower and try again.
+    Throttled,
     Failed(String),
 }
 

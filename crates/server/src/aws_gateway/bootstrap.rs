@@ -41,6 +41,11 @@ pub async fn bootstrap(command: AwsCommand) -> anyhow::Result<()> {
     }
     println!("queue    {}", done.queue_url);
     println!("dlq      {}", done.dead_letter_queue_url);
+    println!(
+        "shards   {}  (MCP_PROMPTS_SHARD_QUEUE_URL for the sharded fan-out)",
+        done.shard_queue_url
+    );
+    println!("shard dlq {}", done.shard_dead_letter_queue_url);
     if !args.no_seed {
         let clock = Arc::new(SystemClock);
         let store = Arc::new(DynamoPromptStore::new(clients, &settings, clock.clone()));

@@ -120,6 +120,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, &endpoint));
     let limits = LambdaLimits {
         session_ttl_secs: args.session_grace_secs,
+        fanout: args.aws.fanout.settings(),
         ..Default::default()
     };
     let config = EngineConfig {
@@ -168,7 +169,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         exposition: crate::metrics::Exposition::aws(&app.engine.metrics),
         app,
     });
-    let tasks = [
+    let shard_queue = gateway.app.shards.as_ref().map(|q| q.url.clone());
+    let mut tasks = vec![
         tokio::spawn(sqs::poll_changes(
             gateway.clone(),
             store.clone(),
@@ -189,6 +191,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shutdown.clone(),
         )),
     ];
+    if let Some(url) = shard_queue {
+        tasks.push(tokio::spawn(sqs::poll_shards(
+            gateway.clone(),
+            url,
+            shutdown.clone(),
+        )));
+    }
     announce(&addr, &settings.prompts_table, prompts)?;
     tokio::spawn(crate::startup::wait_for_signal(shutdown.clone()));
     let router = gateway.router();

@@ -2,8 +2,9 @@
 //! change queue, hands each batch to the fan-out handler as a real `SqsEvent`,
 //! deletes what succeeded and makes the reported failures visible again after a
 //! short delay (so a poison message reaches `maxReceiveCount`, and the queue's
-//! redrive policy parks it in the dead-letter queue). Also runs the outbox
-//! sweeper, which AWS would run on a schedule.
+//! redrive policy parks it in the dead-letter queue). With a shard queue it
+//! polls that one too, into the shard handler. Also runs the outbox sweeper,
+//! which AWS would run on a schedule.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use tokio_util::sync::CancellationToken;
 
 use super::AwsGateway;
-use mcp_prompts_aws::lambda::fanout;
+use mcp_prompts_aws::lambda::{fanout, shard};
 use mcp_prompts_aws::{DynamoPromptStore, error_chain};
 
 /// How long a failed message stays invisible before its next receive.
@@ -25,18 +26,38 @@ pub async fn poll_changes(
     store: Arc<DynamoPromptStore>,
     shutdown: CancellationToken,
 ) {
+    poll(gw, Consumer::Changes(store), shutdown).await
+}
+
+/// The shard consumer's event source (sharded fan-out): the shard queue.
+pub async fn poll_shards(gw: Arc<AwsGateway>, url: String, shutdown: CancellationToken) {
+    poll(gw, Consumer::Shards(url), shutdown).await
+}
+
+/// Which Lambda a queue triggers.
+enum Consumer {
+    /// The change queue (its URL from the outbox) → the fan-out handler.
+    Changes(Arc<DynamoPromptStore>),
+    /// The shard queue → the shard handler.
+    Shards(String),
+}
+
+async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationToken) {
     let sqs = gw.clients.sqs().clone();
     loop {
         if shutdown.is_cancelled() {
             return;
         }
-        let url = match store.outbox.queue_url().await {
-            Ok(url) => url,
-            Err(e) => {
-                tracing::warn!(error = %e, "change queue unavailable; retrying");
-                pause(&shutdown, Duration::from_secs(1)).await;
-                continue;
-            }
+        let url = match &consumer {
+            Consumer::Changes(store) => match store.outbox.queue_url().await {
+                Ok(url) => url,
+                Err(e) => {
+                    tracing::warn!(error = %e, "change queue unavailable; retrying");
+                    pause(&shutdown, Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            Consumer::Shards(url) => url.clone(),
         };
         let receive = sqs
             .receive_message()
@@ -65,7 +86,10 @@ pub async fn poll_changes(
             .filter_map(|m| Some((m.message_id()?.to_string(), m.receipt_handle()?.to_string())))
             .collect();
         let event = sqs_event(&messages, &url);
-        let response = fanout::handle(&gw.app, event).await;
+        let response = match &consumer {
+            Consumer::Changes(_) => fanout::handle(&gw.app, event).await,
+            Consumer::Shards(_) => shard::handle(&gw.app, event).await,
+        };
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
