@@ -118,6 +118,7 @@ mod tests {
             actor: "t".into(),
             timestamp: "t".into(),
             label: None,
+            partial: None,
         }
     }
 
