@@ -304,3 +304,111 @@ async fn the_mcp_tools_register_list_and_remove_a_subscriber() {
     let again = ws.call_tool("unsubscribe_webhook", json!({"id": id})).await;
     assert_eq!(again["isError"], true, "{again}");
 }
+
+/// A change to a partial reaches the prompts that include it, on every channel:
+/// `resources/updated` for a session subscribed to the includer, a catalog event
+/// `dependency-changed` naming the partial, and a webhook delivery of the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_partial_notifies_the_prompts_that_include_it() {
+    let (url, receiver) = start_receiver(false).await;
+    let server = TestServer::start_with(None, &["--subscriber-allow-private"]);
+    write(
+        &server,
+        "POST",
+        "/prompts",
+        json!({"id": "header", "name": "Header", "content": "Hello", "category": "parts"}),
+    );
+    write(
+        &server,
+        "POST",
+        "/prompts",
+        json!({"id": "page", "name": "Page", "content": "{{> header}} and the body", "category": "pages"}),
+    );
+    write(
+        &server,
+        "POST",
+        "/prompts",
+        json!({"id": "site", "name": "Site", "content": "{{> page}}!", "category": "pages"}),
+    );
+    let r = request(
+        &server.http_url,
+        "POST",
+        "/subscriptions",
+        &[JSON],
+        Some(&json!({"url": url, "secret": SECRET, "category": "pages"}).to_string()),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let (mut ws, _) =
+        common::ws::WsClient::initialized(&server.ws_url, common::ws::events_opt_in()).await;
+    ws.request("resources/subscribe", json!({"uri": "prompt://site"}))
+        .await;
+    ws.notifications(Duration::from_millis(300)).await;
+
+    write(
+        &server,
+        "PUT",
+        "/prompts/header",
+        json!({"content": "Howdy"}),
+    );
+    let heard = ws.notifications(Duration::from_millis(1000)).await;
+    let updated: Vec<&Value> = heard
+        .iter()
+        .filter(|m| m["method"] == "notifications/resources/updated")
+        .collect();
+    assert!(
+        updated
+            .iter()
+            .any(|m| m["params"]["uri"] == "prompt://site"),
+        "the includer of an includer is told its output changed: {heard:?}"
+    );
+    let events: Vec<(String, String, Value)> = heard
+        .iter()
+        .filter(|m| m["method"] == "notifications/catalog/changed")
+        .map(|m| {
+            let p = &m["params"];
+            (
+                p["id"].as_str().unwrap().into(),
+                p["kind"].as_str().unwrap().into(),
+                p["partial"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("header".to_string(), "updated".to_string(), Value::Null),
+            ("page".into(), "dependency-changed".into(), json!("header")),
+            ("site".into(), "dependency-changed".into(), json!("header")),
+        ],
+        "the change, then who includes it, nearest first"
+    );
+    let listing = heard
+        .iter()
+        .filter(|m| m["method"] == "notifications/prompts/list_changed")
+        .count();
+    assert_eq!(listing, 1, "one listing change: the header's own update");
+
+    until(&receiver, "the dependents' deliveries", |r| {
+        r.got.len() >= 2
+    })
+    .await;
+    let r = receiver.lock().unwrap();
+    let got: Vec<(String, Value)> = r
+        .got
+        .iter()
+        .map(|(_, _, b)| {
+            let b: Value = serde_json::from_str(b).unwrap();
+            (b["id"].as_str().unwrap().to_string(), b["kind"].clone())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("page".to_string(), json!("dependency-changed")),
+            ("site".to_string(), json!("dependency-changed"))
+        ],
+        "the subscriber (category pages) hears the includers, not the partial"
+    );
+    let ids: std::collections::BTreeSet<&String> = r.got.iter().map(|(d, _, _)| d).collect();
+    assert_eq!(ids.len(), 2, "a delivery id per includer");
+}

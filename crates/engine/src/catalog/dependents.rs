@@ -132,16 +132,20 @@ impl Catalog {
         out
     }
 
-    /// `changes` with the events they imply, each after its cause.
-    pub async fn with_dependency_events(&self, changes: &[ChangeEvent]) -> Vec<ChangeEvent> {
+    /// `changes` with the events they imply, each after its cause (borrowed
+    /// as they are when there are none, the common case).
+    pub async fn with_dependency_events<'a>(
+        &self,
+        changes: &'a [ChangeEvent],
+    ) -> std::borrow::Cow<'a, [ChangeEvent]> {
         let extra = self.dependency_events(changes).await;
         if extra.is_empty() {
-            return changes.to_vec();
+            return std::borrow::Cow::Borrowed(changes);
         }
         let mut all: Vec<ChangeEvent> = changes.iter().chain(&extra).cloned().collect();
         // Stable: a cause (listed first) stays before its dependents.
         all.sort_by_key(|c| c.position);
-        all
+        std::borrow::Cow::Owned(all)
     }
 
     async fn build_graph(&self) -> Result<Graph, super::CatalogError> {

@@ -443,6 +443,9 @@ impl SessionHost {
             self.engine.catalog.invalidate(&c.id);
         }
         let started = std::time::Instant::now();
+        // A changed partial changes what its includers render: they are
+        // announced too (`dependency-changed`), right after it.
+        let changes = &self.engine.catalog.with_dependency_events(changes).await[..];
         let delivery = match self.engine.jobs() {
             Some(jobs) => Delivery::plan_announcing(changes, jobs.gate.listing(changes)),
             None => Delivery::plan(changes),

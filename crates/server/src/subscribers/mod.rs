@@ -80,6 +80,7 @@ impl LocalSubscriptions {
         let progress = Arc::new(Mutex::new(Progress::default()));
         let worker = Worker {
             subscriber: subscriber.clone(),
+            catalog: self.catalog.clone(),
             store: self.store.clone(),
             cursor: self.store.clone(),
             wake: self.wake.clone(),

@@ -35,6 +35,8 @@ pub struct Progress {
 
 pub struct Worker {
     pub subscriber: Subscriber,
+    /// Who includes whom, for `dependency-changed` deliveries.
+    pub catalog: Arc<mcp_prompts_engine::Catalog>,
     pub store: Arc<dyn PromptStore>,
     pub cursor: Arc<dyn ChangeCursor>,
     pub wake: Arc<Notify>,
@@ -70,13 +72,20 @@ impl Worker {
                 continue;
             }
             for change in changes {
-                if self
-                    .subscriber
-                    .filter
-                    .matches(change.category.as_deref(), &change.tags)
-                    && !self.deliver(&change).await
-                {
-                    return; // Stopped while retrying.
+                // The change, then the prompts that include it (their output changed).
+                let dependents = self
+                    .catalog
+                    .dependency_events(std::slice::from_ref(&change))
+                    .await;
+                for event in std::iter::once(&change).chain(&dependents) {
+                    if self
+                        .subscriber
+                        .filter
+                        .matches(event.category.as_deref(), &event.tags)
+                        && !self.deliver(event).await
+                    {
+                        return; // Stopped while retrying.
+                    }
                 }
                 position = change.position;
                 if let Err(e) = self.cursor.save(&consumer, position).await {
@@ -92,7 +101,11 @@ impl Worker {
         let mut body = serde_json::to_value(change).unwrap_or_default();
         body["uri"] = serde_json::json!(latest_uri(&change.id));
         let body = Arc::new(body.to_string());
-        let delivery = Arc::new(format!("{}:{}", self.subscriber.id, change.position));
+        let delivery = Arc::new(match &change.partial {
+            // One per includer of the changed partial, at the partial's position.
+            Some(_) => format!("{}:{}:{}", self.subscriber.id, change.position, change.id),
+            None => format!("{}:{}", self.subscriber.id, change.position),
+        });
         let mut wait = FIRST_RETRY;
         loop {
             let (url, secret) = (self.subscriber.url.clone(), self.subscriber.secret.clone());
