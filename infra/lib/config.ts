@@ -26,6 +26,14 @@ export interface StackConfig {
   readonly fanoutMaxConcurrency: number;
   readonly fanoutReservedConcurrency?: number;
   readonly fanoutTimeoutSecs: number;
+  /** Total PostToConnection calls per second across shard consumers (below the account throttle). */
+  readonly postBudget: number;
+  /** Shard consumers at once (their reserved concurrency); each paces to postBudget / postConsumers. */
+  readonly postConsumers: number;
+  /** Connections per shard message. */
+  readonly shardSize: number;
+  /** Posts in flight per shard consumer. */
+  readonly postConcurrency: number;
   readonly wsThrottle: { rateLimit: number; burstLimit: number };
   readonly httpThrottle: { rateLimit: number; burstLimit: number };
   /** An existing SNS topic every alarm notifies (none by default). */
@@ -160,6 +168,10 @@ export function loadConfig(node: Node): StackConfig {
     fanoutMaxConcurrency: int(node, 'fanoutMaxConcurrency', 5, 2),
     fanoutReservedConcurrency: optInt(node, 'fanoutReservedConcurrency', 1),
     fanoutTimeoutSecs: int(node, 'fanoutTimeoutSecs', 60, 1),
+    postBudget: int(node, 'postBudget', 5000, 1),
+    postConsumers: int(node, 'postConsumers', 2, 2),
+    shardSize: int(node, 'shardSize', 1000, 1),
+    postConcurrency: int(node, 'postConcurrency', 256, 1),
     wsThrottle: { rateLimit: int(node, 'wsThrottleRate', 500, 1), burstLimit: int(node, 'wsThrottleBurst', 1000, 1) },
     httpThrottle: { rateLimit: int(node, 'httpThrottleRate', 200, 1), burstLimit: int(node, 'httpThrottleBurst', 400, 1) },
     alarmTopicArn: node.tryGetContext('alarmTopicArn') || undefined,

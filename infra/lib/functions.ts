@@ -1,4 +1,4 @@
-// The six Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
+// The seven Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
 // (provided.al2023, arm64), told its role by MCP_PROMPTS_HANDLER. Each has its
 // own role (no managed policies; grants in permissions.ts), its own log group
 // with a retention, and X-Ray active tracing.
@@ -20,6 +20,9 @@
 //   run; the timeout stays under the 1-minute schedule so runs never overlap.
 // - authorizer: 128 MB / 5 s. A token check; API Gateway caches nothing for
 //   WebSocket authorizers, so it must stay cheap.
+// - shard: 512 MB / 60 s. Posts one shard (≤ 1,000 connections) with 256 in
+//   flight, paced to postBudget / postConsumers (2,500/s by default: well
+//   under a second of posting per shard); reserved concurrency = postConsumers.
 // - s3sync: 256 MB / 60 s. Up to 10 S3 notifications a batch, each a GetObject,
 //   a parse and one import (a few conditional writes); CPU for the parse.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -30,7 +33,7 @@ import { Construct } from 'constructs';
 import * as path from 'node:path';
 import type { StackConfig } from './config';
 import type { HandlerName } from './metric-names';
-import { S3SYNC_TIMEOUT_SECS, type Queues } from './queues';
+import { S3SYNC_TIMEOUT_SECS, SHARD_TIMEOUT_SECS, type Queues } from './queues';
 import { CATALOG_PREFIX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
@@ -56,6 +59,7 @@ export const SIZING = (config: StackConfig): Record<HandlerName, Sizing> => ({
   sweeper: { memoryMB: 128, timeoutSecs: 55 },
   authorizer: { memoryMB: 128, timeoutSecs: 5 },
   s3sync: { memoryMB: 256, timeoutSecs: S3SYNC_TIMEOUT_SECS },
+  shard: { memoryMB: 512, timeoutSecs: SHARD_TIMEOUT_SECS },
 });
 
 /** The one asset: a folder holding only `bootstrap`, or a ready zip. */
@@ -86,7 +90,7 @@ export class Functions extends Construct {
       MCP_PROMPTS_OUTBOX_GRACE_MS: String(config.outboxGraceMs),
       RUST_LOG: 'mcp_prompts=info',
     };
-    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'sweeper', 's3sync'];
+    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'shard', 'sweeper', 's3sync'];
     if (config.auth === 'authorizer') handlers.push('authorizer');
     for (const handler of handlers) {
       const extra: Record<string, string> =
@@ -107,7 +111,17 @@ export class Functions extends Construct {
               : handler === 'http'
                 ? // /webhooks/github queues pushes here once MCP_PROMPTS_GITHUB_WEBHOOK_SECRET is set (README).
                   { MCP_PROMPTS_CATALOG_QUEUE_URL: queues.catalogEvents.queueUrl }
-                : {};
+                : handler === 'fanout'
+                  ? // Plans shards instead of posting (README: "The sharded fan-out and its arithmetic").
+                    { MCP_PROMPTS_SHARD_QUEUE_URL: queues.shards.queueUrl, MCP_PROMPTS_SHARD_SIZE: String(config.shardSize) }
+                  : handler === 'shard'
+                    ? {
+                        MCP_PROMPTS_SHARD_QUEUE_URL: queues.shards.queueUrl,
+                        MCP_PROMPTS_POST_BUDGET: String(config.postBudget),
+                        MCP_PROMPTS_POST_CONSUMERS: String(config.postConsumers),
+                        MCP_PROMPTS_FANOUT_CONCURRENCY: String(config.postConcurrency),
+                      }
+                    : {};
       const name = `${config.prefix}-${handler}`;
       const logGroup = new logs.LogGroup(this, `${cap(handler)}Logs`, {
         logGroupName: `/aws/lambda/${name}`,
@@ -132,7 +146,9 @@ export class Functions extends Construct {
         tracing: lambda.Tracing.ACTIVE,
         logGroup,
         role,
-        reservedConcurrentExecutions: handler === 'fanout' ? config.fanoutReservedConcurrency : undefined,
+        // The shard consumers' count is the post budget's divisor: exactly that many run.
+        reservedConcurrentExecutions:
+          handler === 'fanout' ? config.fanoutReservedConcurrency : handler === 'shard' ? config.postConsumers : undefined,
       });
       // CreateLogGroup is not needed (the group exists): stream + put on this group only.
       role.addToPrincipalPolicy(

@@ -18,5 +18,5 @@ export const METRICS = {
 } as const;
 
 /** `MCP_PROMPTS_HANDLER` values; also the `Handler` dimension values. */
-export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync'] as const;
+export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync', 'shard'] as const;
 export type HandlerName = (typeof HANDLERS)[number];

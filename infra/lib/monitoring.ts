@@ -64,6 +64,10 @@ export class Monitoring extends Construct {
       metric: p.queues.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
     });
+    this.alarm('ShardDeadLettersNotEmpty', 'Fan-out shards parked after 3 receives (their connections missed a change)', {
+      metric: p.queues.shardDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+    });
     this.alarm('CatalogDeadLettersNotEmpty', 'S3 catalog notifications s3sync could not apply after 3 receives', {
       metric: p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
@@ -172,7 +176,7 @@ export class Monitoring extends Construct {
         p.queues.changes.metricApproximateNumberOfMessagesVisible(),
         p.queues.changes.metricApproximateAgeOfOldestMessage(),
       ], 12),
-      graph('Dead letters', [p.queues.deadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible()], 12),
+      graph('Dead letters', [p.queues.deadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.shardDeadLetters.metricApproximateNumberOfMessagesVisible()], 12),
     );
     this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }

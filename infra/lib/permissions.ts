@@ -102,6 +102,21 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
     }),
   );
 
+  // With shards the fanout function plans and sends shard messages.
+  fanout.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.shards.queueArn] }));
+
+  // shard: post one shard's frames, forget gone connections, send a retry
+  // shard of its failing connections back to its own queue.
+  const shard = f.get('shard');
+  onTable(shard, t.connections, ['dynamodb:Query', 'dynamodb:BatchWriteItem']);
+  shard.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['execute-api:ManageConnections'],
+      resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST']),
+    }),
+  );
+  shard.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.shards.queueArn] }));
+
   // sweeper: republish the outbox (SendMessageBatch is authorized as SendMessage), prune history.
   const sweeper = f.get('sweeper');
   onTable(sweeper, t.prompts, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem']);

@@ -11,10 +11,15 @@ import { DLQ_RETENTION_DAYS, MAX_RECEIVE_COUNT, resourceNames } from './schema';
 export const VISIBILITY_FACTOR = 6;
 /** The s3sync function's timeout (functions.ts SIZING): a few files per message, each one import. */
 export const S3SYNC_TIMEOUT_SECS = 60;
+/** The shard function's timeout: ≤ 1,000 connections at its paced share of the post budget. */
+export const SHARD_TIMEOUT_SECS = 60;
 
 export class Queues extends Construct {
   readonly changes: sqs.Queue;
   readonly deadLetters: sqs.Queue;
+  /** The sharded fan-out: `fanout` plans shards of ≤ shardSize connections, `shard` posts them. */
+  readonly shards: sqs.Queue;
+  readonly shardDeadLetters: sqs.Queue;
   /** S3's object-created/removed notifications of the catalog bucket, for `s3sync`. */
   readonly catalogEvents: sqs.Queue;
   readonly catalogDeadLetters: sqs.Queue;
@@ -38,6 +43,22 @@ export class Queues extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
       // Nothing durable lives here: the change log (DynamoDB) is the source of truth.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.shardDeadLetters = new sqs.Queue(this, 'ShardDeadLetters', {
+      queueName: names.shardDeadLetterQueue,
+      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.shards = new sqs.Queue(this, 'Shards', {
+      queueName: names.shardQueue,
+      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * SHARD_TIMEOUT_SECS),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // A shard that keeps failing (by then only its failing connections) is parked alone.
+      deadLetterQueue: { queue: this.shardDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.catalogDeadLetters = new sqs.Queue(this, 'CatalogDeadLetters', {

@@ -74,6 +74,8 @@ export const resourceNames = (prefix: string) => ({
   connectionsTable: `${prefix}-connections`,
   queue: `${prefix}-changes`,
   deadLetterQueue: `${prefix}-changes-dlq`,
+  shardQueue: `${prefix}-shards`,
+  shardDeadLetterQueue: `${prefix}-shards-dlq`,
   catalogQueue: `${prefix}-catalog-events`,
   catalogDeadLetterQueue: `${prefix}-catalog-events-dlq`,
 });

@@ -30,6 +30,14 @@ export class Triggers extends Construct {
         maxConcurrency: config.fanoutMaxConcurrency,
       }),
     );
+    functions.get('shard').addEventSource(
+      new SqsEventSource(queues.shards, {
+        // One shard per invocation: its retries and its DLQ verdict are its own.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.postConsumers,
+      }),
+    );
     functions.get('s3sync').addEventSource(
       new SqsEventSource(queues.catalogEvents, {
         batchSize: S3SYNC_BATCH_SIZE,

@@ -1,4 +1,4 @@
-// Lambda: one prebuilt arm64 bootstrap, six handlers, sizes, tracing, logs,
+// Lambda: one prebuilt arm64 bootstrap, seven handlers, sizes, tracing, logs,
 // environment, triggers; the synth never builds Rust and says so when the
 // artifact is missing.
 import { test } from 'node:test';
@@ -18,10 +18,10 @@ const fnByHandler = (s: ReturnType<typeof synth>) =>
       .map(([id, f]) => [f.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, { id, ...f }]),
   ) as Record<string, any>;
 
-test('six functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
+test('seven functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
   const s = synth();
   const fns = fnByHandler(s);
-  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 's3sync', 'sweeper', 'websocket']);
+  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 's3sync', 'shard', 'sweeper', 'websocket']);
   const keys = new Set<string>();
   for (const [h, f] of Object.entries(fns)) {
     assert.equal(f.Properties.Runtime, 'provided.al2023', h);
@@ -44,6 +44,7 @@ test('memory and timeouts as justified in lib/functions.ts', () => {
     sweeper: [128, 55],
     authorizer: [128, 5],
     s3sync: [256, 60],
+    shard: [512, 60],
   });
   // API Gateway integration limits: 29 s (WebSocket), 30 s (HTTP); the sweeper must finish before the next minute.
   assert.ok(fns.websocket.Properties.Timeout < 29 && fns.http.Properties.Timeout < 30 && fns.sweeper.Properties.Timeout < 60);
@@ -96,7 +97,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const s = synth();
   const fns = fnByHandler(s);
   const queueId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesChanges'))!;
-  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
   s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fns.fanout.id },
     EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -111,6 +112,38 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   for (const h of ['websocket', 'http', 'sweeper', 'authorizer', 's3sync']) {
     assert.equal(fnByHandler(r)[h].Properties.ReservedConcurrentExecutions, undefined, h);
   }
+});
+
+test('sharded fan-out: fanout plans shards onto the shard queue, shard posts them paced to the budget', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const id = (prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+  const shards = id('QueuesShards');
+  const fanoutEnv = fns.fanout.Properties.Environment.Variables;
+  assert.deepEqual(fanoutEnv.MCP_PROMPTS_SHARD_QUEUE_URL, { Ref: shards });
+  assert.equal(fanoutEnv.MCP_PROMPTS_SHARD_SIZE, '1000');
+  const env = fns.shard.Properties.Environment.Variables;
+  assert.deepEqual(env.MCP_PROMPTS_SHARD_QUEUE_URL, { Ref: shards });
+  assert.equal(env.MCP_PROMPTS_POST_BUDGET, '5000');
+  assert.equal(env.MCP_PROMPTS_POST_CONSUMERS, '2');
+  assert.equal(env.MCP_PROMPTS_FANOUT_CONCURRENCY, '256');
+  assert.equal(fns.shard.Properties.ReservedConcurrentExecutions, 2, 'exactly the budget\'s divisor of consumers');
+  s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: fns.shard.id },
+    EventSourceArn: { 'Fn::GetAtt': [shards, 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BatchSize: 1,
+    ScalingConfig: { MaximumConcurrency: 2 },
+  });
+  const q = s.json.Resources[shards].Properties;
+  assert.equal(q.VisibilityTimeout, 360, '6x the shard timeout');
+  assert.equal(q.RedrivePolicy.maxReceiveCount, 3);
+  assert.deepEqual(q.RedrivePolicy.deadLetterTargetArn, { 'Fn::GetAtt': [id('QueuesShardDeadLetters'), 'Arn'] });
+  const r = synth({ postBudget: 8000, postConsumers: 4 });
+  const shard = fnByHandler(r).shard.Properties;
+  assert.equal(shard.ReservedConcurrentExecutions, 4);
+  assert.equal(shard.Environment.Variables.MCP_PROMPTS_POST_BUDGET, '8000');
+  assert.throws(() => synth({ postConsumers: 1 }), /postConsumers/);
 });
 
 test('s3sync: the catalog bucket notifies its queue (created and removed under catalog/), the queue drives s3sync', () => {
@@ -194,7 +227,7 @@ test('a zip artifact is used as it is', () => {
   fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
   const s = synth({ lambdaArtifact: zip });
   const fns = fnByHandler(s);
-  assert.equal(Object.keys(fns).length, 6);
+  assert.equal(Object.keys(fns).length, 7);
   assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
 });
 

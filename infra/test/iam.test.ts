@@ -64,8 +64,13 @@ test('each handler gets exactly the actions its adapters call', () => {
       'dynamodb:UpdateItem', 's3:GetObject', 's3:PutObject', 'sqs:SendMessage',
     ]),
     fanout: sorted([
-      'dynamodb:BatchWriteItem', 'dynamodb:Query', 'execute-api:ManageConnections',
+      'dynamodb:BatchWriteItem', 'dynamodb:Query', 'execute-api:ManageConnections', 'sqs:SendMessage',
       // The SQS event source's own grant (CDK): receive, delete, attributes of the change queue.
+      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ]),
+    shard: sorted([
+      'dynamodb:BatchWriteItem', 'dynamodb:Query', 'execute-api:ManageConnections', 'sqs:SendMessage',
+      // The SQS event source's own grant (CDK), on the shard queue.
       'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
     ]),
     sweeper: sorted(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']),
@@ -109,6 +114,11 @@ test('table, index, key-prefix and queue resources per handler', () => {
   assert.deepEqual(res('fanout', 'dynamodb:Query'), [connections, `${connections}/index/by-topic`].sort());
   assert.deepEqual(res('fanout', 'dynamodb:BatchWriteItem'), [connections]);
   assert.deepEqual(res('fanout', 'sqs:ReceiveMessage'), [queue]);
+  const shards = `<${id(s, 'QueuesShards')}.Arn>`;
+  assert.deepEqual(res('fanout', 'sqs:SendMessage'), [shards]);
+  assert.deepEqual(res('shard', 'sqs:SendMessage'), [shards], 'retry shards go back to its own queue');
+  assert.deepEqual(res('shard', 'sqs:ReceiveMessage'), [shards]);
+  assert.deepEqual(res('shard', 'dynamodb:BatchWriteItem'), [connections]);
 
   assert.deepEqual(res('sweeper', 'dynamodb:Query'), [prompts, `${prompts}/index/outbox`].sort());
   assert.deepEqual(res('sweeper', 'dynamodb:BatchWriteItem'), [prompts]);
@@ -144,6 +154,7 @@ test('execute-api:ManageConnections: this API, this stage, POST/DELETE @connecti
   const arn = (m: string) => `arn:aws:execute-api:us-east-1:123456789012:${apiRef}/prod/${m}/@connections/*`;
   assert.deepEqual([...g.websocket.get('execute-api:ManageConnections')!].sort(), [arn('DELETE'), arn('POST')]);
   assert.deepEqual([...g.fanout.get('execute-api:ManageConnections')!], [arn('POST')]);
+  assert.deepEqual([...g.shard.get('execute-api:ManageConnections')!], [arn('POST')]);
   for (const h of ['http', 'sweeper', 'authorizer', 's3sync']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
   // Environment-agnostic synth keeps the scope, with pseudo parameters.
   const agnostic = statements(synth({ stage: 'live' }));

@@ -39,7 +39,7 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
   assert.equal(dlq.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
 
   const fns = resources(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER);
-  assert.equal(fns.length, 6);
+  assert.equal(fns.length, 7);
   const catalogDlqId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesCatalogDeadLetters'))!;
   const catalogDlq = a.find(
     (x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(catalogDlqId),
@@ -73,7 +73,7 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
 test('alarmTopicArn context: every alarm notifies the topic on alarm and on OK', () => {
   const topic = 'arn:aws:sns:us-east-1:123456789012:ops';
   const a = alarms(synth({ alarmTopicArn: topic }));
-  assert.equal(a.length, 20); // 3 queue, 6 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
+  assert.equal(a.length, 23); // 4 queue, 7 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
   for (const x of a) {
     assert.deepEqual(x.AlarmActions, [topic], x.id);
     assert.deepEqual(x.OKActions, [topic], x.id);
