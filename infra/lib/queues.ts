@@ -1,6 +1,6 @@
-// The change queue and its dead-letter queue, as `aws bootstrap` makes them
-// (`<queue>-dlq`, maxReceiveCount 3, 14-day dead-letter retention), SQS-managed
-// encryption and TLS only.
+// The change, shard and catalog-events queues, each with its dead-letter queue
+// as `aws bootstrap` makes them (`<queue>-dlq`, maxReceiveCount 3, 14-day
+// dead-letter retention), SQS-managed encryption and TLS only.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -27,56 +27,32 @@ export class Queues extends Construct {
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
     const names = resourceNames(config.prefix);
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      queueName: names.deadLetterQueue,
-      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      removalPolicy: RemovalPolicy.DESTROY,
+    // Consumers' redeliveries wait 6x their timeout, so a batch still running is
+    // never handed to a second consumer. Nothing durable lives in any of them:
+    // the change log (DynamoDB) and the catalog bucket are the sources of truth.
+    [this.changes, this.deadLetters] = this.withDeadLetters('Changes', 'DeadLetters', names.queue, names.deadLetterQueue, config.fanoutTimeoutSecs);
+    // A shard that keeps failing (by then only its failing connections) is parked alone.
+    [this.shards, this.shardDeadLetters] = this.withDeadLetters('Shards', 'ShardDeadLetters', names.shardQueue, names.shardDeadLetterQueue, SHARD_TIMEOUT_SECS);
+    // SSE-SQS, not KMS: S3 notifications need no key policy to send here.
+    [this.catalogEvents, this.catalogDeadLetters] = this.withDeadLetters(
+      'CatalogEvents',
+      'CatalogDeadLetters',
+      names.catalogQueue,
+      names.catalogDeadLetterQueue,
+      S3SYNC_TIMEOUT_SECS,
+    );
+  }
+
+  /** A queue and its dead-letter queue (3 receives, 14 days), SSE-SQS, TLS only. */
+  private withDeadLetters(id: string, dlqId: string, name: string, dlqName: string, consumerTimeoutSecs: number): [sqs.Queue, sqs.Queue] {
+    const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy: RemovalPolicy.DESTROY };
+    const dlq = new sqs.Queue(this, dlqId, { ...common, queueName: dlqName, retentionPeriod: Duration.days(DLQ_RETENTION_DAYS) });
+    const queue = new sqs.Queue(this, id, {
+      ...common,
+      queueName: name,
+      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * consumerTimeoutSecs),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
-    this.changes = new sqs.Queue(this, 'Changes', {
-      queueName: names.queue,
-      // Fan-out redeliveries wait this long: 6x the consumer's timeout so a
-      // batch still running is never handed to a second consumer.
-      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * config.fanoutTimeoutSecs),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
-      // Nothing durable lives here: the change log (DynamoDB) is the source of truth.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.shardDeadLetters = new sqs.Queue(this, 'ShardDeadLetters', {
-      queueName: names.shardDeadLetterQueue,
-      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.shards = new sqs.Queue(this, 'Shards', {
-      queueName: names.shardQueue,
-      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * SHARD_TIMEOUT_SECS),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // A shard that keeps failing (by then only its failing connections) is parked alone.
-      deadLetterQueue: { queue: this.shardDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.catalogDeadLetters = new sqs.Queue(this, 'CatalogDeadLetters', {
-      queueName: names.catalogDeadLetterQueue,
-      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.catalogEvents = new sqs.Queue(this, 'CatalogEvents', {
-      queueName: names.catalogQueue,
-      visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * S3SYNC_TIMEOUT_SECS),
-      // SSE-SQS, not KMS: S3 notifications need no key policy to send here.
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.catalogDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
-      // The files in the bucket are the source of truth: a lost event is one re-sync away.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    return [queue, dlq];
   }
 }
