@@ -5,7 +5,10 @@
 //! built from one listing the first time it is needed, then kept current by
 //! the changes themselves: each change re-reads its prompt's includes (the
 //! prompt's current state, so a consumer reading old changes late, like a
-//! webhook subscriber, still leaves it right).
+//! webhook subscriber, still leaves it right). The graph knows the newest
+//! position it reflects: a consumer that sees only some of the changes (one
+//! of several fan-out Lambdas) first applies those it missed from the change
+//! log, or rebuilds when too many are missing.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -26,11 +29,15 @@ fn includes_of(prompt: &Prompt) -> Vec<PromptId> {
 /// Dependents reported per change, at most (a partial included everywhere
 /// would otherwise make one change cost a message per prompt).
 pub const MAX_DEPENDENTS: usize = 1000;
+/// Missed changes applied from the change log before a rebuild is cheaper.
+const MAX_CATCH_UP: usize = 500;
 
 #[derive(Default)]
 pub struct Graph {
     includes: HashMap<PromptId, Vec<PromptId>>,
     included_by: HashMap<PromptId, BTreeSet<PromptId>>,
+    /// The newest change-log position the graph reflects.
+    position: u64,
 }
 
 impl Graph {
@@ -81,30 +88,32 @@ impl Catalog {
     /// cause (same position, `partial` naming the cause). Prompts changed in
     /// the same batch are not reported as dependents of it.
     pub async fn dependency_events(&self, changes: &[ChangeEvent]) -> Vec<ChangeEvent> {
-        let mut graph = self.dependents.lock().await;
-        if graph.is_none() {
+        let Some(first) = changes.iter().map(|c| c.position).min() else {
+            return Vec::new();
+        };
+        let mut slot = self.dependents.lock().await;
+        if let Some(g) = slot.as_mut()
+            && g.position + 1 < first
+            && !self.catch_up(g, first - 1).await
+        {
+            *slot = None;
+        }
+        if slot.is_none() {
             match self.build_graph().await {
-                Ok(g) => *graph = Some(g),
+                Ok(g) => *slot = Some(g),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot list the prompts to find who includes whom");
                     return Vec::new();
                 }
             }
         }
-        let graph = graph.as_mut().expect("built above");
+        let graph = slot.as_mut().expect("built above");
         let mut out = Vec::new();
         for c in changes
             .iter()
             .filter(|c| c.kind != ChangeKind::DependencyChanged)
         {
-            let includes = match c.kind {
-                ChangeKind::Deleted => Vec::new(),
-                _ => match self.get(&c.id).await {
-                    Ok(p) => includes_of(&p),
-                    Err(_) => Vec::new(),
-                },
-            };
-            graph.set(&c.id, includes);
+            self.reread(graph, c).await;
             if c.kind == ChangeKind::Labelled {
                 continue; // Its latest content, what includers render, did not change.
             }
@@ -148,8 +157,42 @@ impl Catalog {
         std::borrow::Cow::Owned(all)
     }
 
+    /// Applies `c` to the graph: its prompt's includes as they are now.
+    async fn reread(&self, graph: &mut Graph, c: &ChangeEvent) {
+        let includes = match c.kind {
+            ChangeKind::Deleted => Vec::new(),
+            _ => match self.get(&c.id).await {
+                Ok(p) => includes_of(&p),
+                Err(_) => Vec::new(),
+            },
+        };
+        graph.set(&c.id, includes);
+        graph.position = graph.position.max(c.position);
+    }
+
+    /// Applies the changes after the graph's position up to `until` from the
+    /// change log; false when there are too many (or it cannot be read).
+    async fn catch_up(&self, graph: &mut Graph, until: u64) -> bool {
+        if until - graph.position > MAX_CATCH_UP as u64 {
+            return false;
+        }
+        let Ok(missed) = self.store.changes_since(graph.position, MAX_CATCH_UP).await else {
+            return false;
+        };
+        for c in missed.iter().take_while(|c| c.position <= until) {
+            self.reread(graph, c).await;
+        }
+        graph.position = graph.position.max(until);
+        true
+    }
+
     async fn build_graph(&self) -> Result<Graph, super::CatalogError> {
-        let mut graph = Graph::default();
+        // Read first: changes committed while listing are applied again later.
+        let position = self.store.head_position().await?;
+        let mut graph = Graph {
+            position,
+            ..Graph::default()
+        };
         let mut after = None;
         loop {
             let (page, next) = self
