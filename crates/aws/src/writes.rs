@@ -23,7 +23,6 @@ use super::schema::{self, CATEGORY_KEY, LATEST, LIVE_KEY};
 use super::sdk_error;
 use super::transact::Condition;
 use mcp_prompts_engine::domain::{ChangeEvent, Label, PendingChange, Prompt, PromptId};
-use mcp_prompts_engine::host::jittered;
 use mcp_prompts_engine::ports::{StoreError, StoreResult};
 
 const MAX_ATTEMPTS: u32 = 8;
@@ -278,10 +277,8 @@ impl DynamoPromptStore {
                         position = head + 1,
                         "write transaction cancelled; re-reading"
                     );
-                    // Jittered, so writers that lost the head together do not
-                    // come back together (ARCHITECTURE.md, "Write contention").
-                    let step = Duration::from_millis(10u64 << attempt.min(6));
-                    tokio::time::sleep(jittered(step, id.as_ref(), attempt)).await;
+                    let backoff = 5u64 << attempt.min(6);
+                    tokio::time::sleep(Duration::from_millis(backoff)).await;
                 }
                 Err(e) => return Err(sdk_error("DynamoDB TransactWriteItems", e)),
             }
