@@ -69,6 +69,9 @@ pub enum SubmitError {
     TooManyFiles { files: usize, max: usize },
     #[error("{0} import jobs are already queued: try again when one has finished")]
     Busy(usize),
+    /// The index of a file whose path is empty (or blank).
+    #[error("files[{0}].path is empty")]
+    NoPath(usize),
 }
 
 struct Queued {
@@ -120,6 +123,13 @@ impl ImportJobs {
                 max: self.settings.max_files,
             });
         }
+        if let Some(i) = submission
+            .files
+            .iter()
+            .position(|(path, _)| path.trim().is_empty())
+        {
+            return Err(SubmitError::NoPath(i));
+        }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let status = JobStatus::queued(id, files, submission.dry_run, submission.by.clone(), now);
         let (tx, rx) = watch::channel(status);
@@ -127,11 +137,10 @@ impl ImportJobs {
             submission,
             status: tx.clone(),
         };
-        self.queue.try_send(queued).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) | mpsc::error::TrySendError::Closed(_) => {
-                SubmitError::Busy(self.settings.max_queued)
-            }
-        })?;
+        // Full, or closed (the worker is gone): either way not taken now.
+        self.queue
+            .try_send(queued)
+            .map_err(|_| SubmitError::Busy(self.settings.max_queued))?;
         let mut table = self.lock();
         if table.len() >= self.settings.max_kept {
             if let Some(oldest_done) = table.iter().position(|s| s.borrow().state.is_final()) {

@@ -43,9 +43,6 @@ pub async fn submit(ctx: &mut Ctx<'_>, value: Value, token: Option<Value>) -> To
     {
         return Err("_meta.progressToken must be a string or an integer".into());
     }
-    if let Some(bad) = a.files.iter().position(|f| f.path.trim().is_empty()) {
-        return Err(format!("files[{bad}].path is empty"));
-    }
     let jobs = jobs(ctx)?;
     let submission = Submission {
         files: a.files.into_iter().map(|f| (f.path, f.content)).collect(),

@@ -86,12 +86,6 @@ pub async fn submit(
     let jobs = jobs(&rest)?;
     let limit = MAX_IMPORT_BODY.max(rest.max_body);
     let b: ImportBody = body::json(&headers, raw, limit).await?;
-    if let Some(bad) = b.files.iter().position(|f| f.path.trim().is_empty()) {
-        return Err(Problem::bad_field(
-            format!("files/{bad}/path"),
-            "a file needs a catalog-relative path (its extension picks the format)",
-        ));
-    }
     let submission = Submission {
         files: b.files.into_iter().map(|f| (f.path, f.content)).collect(),
         dry_run: b.dry_run,
@@ -105,6 +99,10 @@ pub async fn submit(
             e.to_string(),
         ),
         SubmitError::Empty => Problem::bad_field("files", e.to_string()),
+        SubmitError::NoPath(i) => Problem::bad_field(
+            format!("files/{i}/path"),
+            "a file needs a catalog-relative path (its extension picks the format)",
+        ),
         SubmitError::TooManyFiles { .. } => Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-many-files",
