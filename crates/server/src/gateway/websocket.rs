@@ -225,7 +225,14 @@ where
     loop {
         tokio::select! {
             biased;
-            turn = &mut handling => return (turn, ending),
+            turn = &mut handling => {
+                // What the request pushed just before it ended (its last
+                // progress) goes out before its reply, not after.
+                if ending.is_none() && !rx.is_empty() {
+                    ending = guarded(dropped, write_batch(socket, None, rx)).await.err();
+                }
+                return (turn, ending);
+            }
             item = rx.recv(), if ending.is_none() => {
                 ending = match item {
                     Some(Outgoing::Frame(frame)) => {
