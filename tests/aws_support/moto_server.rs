@@ -3,7 +3,9 @@
 //! through the CLI) and the AWS benches in `examples/` (which include this file).
 //!
 //! moto comes from `.tools/venv-aws` (scripts/install-test-tools.sh), or
-//! `$MCP_PROMPTS_MOTO_SERVER`.
+//! `$MCP_PROMPTS_MOTO_SERVER`; it runs through `moto_atomic.py` beside this
+//! file (DynamoDB requests one at a time, as atomic as the real service) with
+//! the Python next to that `moto_server`.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
@@ -37,6 +39,23 @@ pub fn moto_path() -> PathBuf {
     path
 }
 
+/// The command that serves moto: `moto_atomic.py` under the venv's Python,
+/// or the bare `moto_server` when no Python sits beside it.
+fn moto_command(port: u16) -> Command {
+    let server = moto_path();
+    let python = server.with_file_name("python");
+    let atomic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/moto_atomic.py");
+    let mut cmd = if python.exists() {
+        let mut cmd = Command::new(python);
+        cmd.arg(atomic);
+        cmd
+    } else {
+        Command::new(server)
+    };
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    cmd
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -49,8 +68,7 @@ impl Moto {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
-            let child = Command::new(moto_path())
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let child = moto_command(port)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
