@@ -37,6 +37,9 @@ pub struct Bootstrapped {
     /// The sharded fan-out's queue (`MCP_PROMPTS_SHARD_QUEUE_URL`) and its DLQ.
     pub shard_queue_url: String,
     pub shard_dead_letter_queue_url: String,
+    /// Bulk import batches' queue (`MCP_PROMPTS_IMPORT_QUEUE_URL`) and its DLQ.
+    pub import_queue_url: String,
+    pub import_dead_letter_queue_url: String,
 }
 
 pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, BootstrapError> {
@@ -78,6 +81,9 @@ pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, 
     let (shards, shards_dlq) = create_queues(clients, schema::SHARD_QUEUE).await?;
     done.shard_queue_url = shards;
     done.shard_dead_letter_queue_url = shards_dlq;
+    let (imports, imports_dlq) = create_queues(clients, schema::IMPORT_QUEUE).await?;
+    done.import_queue_url = imports;
+    done.import_dead_letter_queue_url = imports_dlq;
     Ok(done)
 }
 

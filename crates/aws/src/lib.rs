@@ -23,6 +23,7 @@ pub mod catalog_files;
 pub mod config;
 pub mod connections;
 pub mod history;
+pub mod imports;
 mod items;
 pub mod keys;
 pub mod lambda;

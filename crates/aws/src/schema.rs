@@ -14,6 +14,7 @@
 //! - `META` / `FLOOR`: the oldest change position still kept (`position`); the
 //!   history pruner (`history.rs`) raises it before deleting older changes.
 //! - `CURSOR` / `{consumer}`: where a change-log consumer left off.
+//! - `JOBS` / `J#{job id}`: a bulk import job on AWS (`imports.rs`).
 //! - `KEYS` / `H#{sha256}`: an API key (`key_id`, `name`, `role`, `created_at`,
 //!   `revoked_at` once revoked); see `keys.rs`.
 //!
@@ -114,6 +115,8 @@ pub const CONNECTIONS_TABLE: TableDef = TableDef {
 
 /// The sharded fan-out's queue (`aws bootstrap` creates it with `{name}-dlq`).
 pub const SHARD_QUEUE: &str = "mcp-prompts-shards";
+/// The bulk import batches' queue (`MCP_PROMPTS_IMPORT_QUEUE_URL`).
+pub const IMPORT_QUEUE: &str = "mcp-prompts-imports";
 
 /// Receives before a change message is parked in the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 3;

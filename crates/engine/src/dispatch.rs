@@ -43,7 +43,7 @@ pub struct Engine {
     /// Requests, renders and fan-outs, counted for `/metrics`.
     pub metrics: crate::metrics::EngineMetrics,
     /// Bulk import jobs (`import_catalog`), when this deployment runs them.
-    jobs: std::sync::OnceLock<Arc<crate::jobs::ImportJobs>>,
+    jobs: std::sync::OnceLock<Arc<dyn crate::jobs::BulkJobs>>,
     /// Signed webhooks to catalog subscribers, when this deployment delivers them.
     subscriptions: std::sync::OnceLock<Arc<dyn crate::ports::Subscriptions>>,
 }
@@ -136,13 +136,13 @@ impl Engine {
 
     /// Runs bulk import jobs (`import_catalog`, `POST /imports`) with `jobs`;
     /// set once, after the session host they report through exists.
-    pub fn attach_jobs(&self, jobs: Arc<crate::jobs::ImportJobs>) {
+    pub fn attach_jobs(&self, jobs: Arc<dyn crate::jobs::BulkJobs>) {
         if self.jobs.set(jobs).is_err() {
             tracing::warn!("import jobs were already attached; keeping the first");
         }
     }
 
-    pub fn jobs(&self) -> Option<&Arc<crate::jobs::ImportJobs>> {
+    pub fn jobs(&self) -> Option<&Arc<dyn crate::jobs::BulkJobs>> {
         self.jobs.get()
     }
 

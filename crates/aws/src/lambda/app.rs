@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::imports::{AwsImportJobs, AwsJobSettings};
 use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
@@ -38,6 +39,15 @@ pub struct LambdaLimits {
     pub session_ttl_secs: u64,
     /// API Gateway gives up on an integration after 29 s: answer before that.
     pub request_timeout: std::time::Duration,
+    /// Bulk import jobs, when an import queue is configured.
+    pub imports: ImportSettings,
+}
+
+/// Where bulk import jobs queue their batches, and how big those are.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSettings {
+    pub queue_url: Option<String>,
+    pub jobs: AwsJobSettings,
 }
 
 impl Default for LambdaLimits {
@@ -48,6 +58,7 @@ impl Default for LambdaLimits {
             connection_ttl_secs: 2 * 3600 + 600,
             session_ttl_secs: 600,
             request_timeout: std::time::Duration::from_secs(28),
+            imports: ImportSettings::default(),
         }
     }
 }
@@ -89,6 +100,8 @@ pub struct LambdaApp {
     pub poster: Poster,
     /// Where shards go (and a shard's failed connections are retried).
     pub shards: Option<Arc<ShardQueue>>,
+    /// Bulk import jobs (attached to the engine too), with an import queue.
+    pub imports: Option<Arc<AwsImportJobs>>,
     /// The change-log position this instance's catalog cache reflects.
     seen_position: AtomicU64,
 }
@@ -157,6 +170,7 @@ impl LambdaApp {
             limits,
             poster,
             shards,
+            imports: None,
             seen_position: AtomicU64::new(0),
         }
     }
@@ -191,7 +205,20 @@ impl LambdaApp {
             .shard_queue_url
             .clone()
             .map(|url| Arc::new(ShardQueue::new(clients.clone(), url)));
-        let app = Self::with_shards(engine, sessions, connections, pusher, limits, shards);
+        let imports = limits.imports.queue_url.clone().map(|url| {
+            Arc::new(AwsImportJobs::new(
+                clients.clone(),
+                settings.prompts_table.clone(),
+                settings.bucket.clone(),
+                url,
+                limits.imports.jobs.clone(),
+            ))
+        });
+        let mut app = Self::with_shards(engine, sessions, connections, pusher, limits, shards);
+        if let Some(jobs) = imports {
+            app.engine.attach_jobs(jobs.clone());
+            app.imports = Some(jobs);
+        }
         (app, store)
     }
 

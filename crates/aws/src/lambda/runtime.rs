@@ -6,7 +6,8 @@
 //! `websocket` (or `connect` / `disconnect` / `default`: all three routes share
 //! one handler that routes on `routeKey`), `fanout` (the SQS consumer of
 //! changes; with `MCP_PROMPTS_SHARD_QUEUE_URL` it only sends shards), `shard`
-//! (the SQS consumer of the shard queue, which posts) or
+//! (the SQS consumer of the shard queue, which posts), `import` (bulk import
+//! batches from `MCP_PROMPTS_IMPORT_QUEUE_URL`) or
 //! `sweeper` (republishes the outbox and prunes the change history to
 //! `MCP_PROMPTS_HISTORY_MAX_CHANGES` / `MCP_PROMPTS_HISTORY_MAX_AGE_SECS`) or
 //! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`);
@@ -37,6 +38,8 @@ pub enum HandlerKind {
     Fanout,
     /// The shard consumer of the sharded fan-out (SQS on the shard queue).
     Shard,
+    /// The bulk import batch consumer (SQS on the import queue).
+    Import,
     /// The outbox sweeper, on an EventBridge schedule (any event).
     Sweeper,
     /// The REQUEST authorizer of `$connect` and of the HTTP API's routes.
@@ -59,6 +62,7 @@ impl HandlerKind {
             "websocket" | "connect" | "disconnect" | "default" => Some(Self::WebSocket),
             "fanout" | "sqs" => Some(Self::Fanout),
             "shard" | "shards" => Some(Self::Shard),
+            "import" | "imports" => Some(Self::Import),
             "sweeper" | "sweep" => Some(Self::Sweeper),
             "authorizer" | "auth" => Some(Self::Authorizer),
             "http" | "rest" => Some(Self::Http),
@@ -72,7 +76,7 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, http, fanout, shard, sweeper, authorizer or s3sync")
+            format!("unknown handler '{name}': use websocket, http, fanout, shard, import, sweeper, authorizer or s3sync")
                 .into()
         })
     }
@@ -160,6 +164,18 @@ pub async fn run() -> Result<(), Error> {
             }))
             .await
         }
+        HandlerKind::Import => {
+            let jobs = app.imports.clone().ok_or(
+                "MCP_PROMPTS_IMPORT_QUEUE_URL is not set (the import handler queues each next batch there)",
+            )?;
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let (app, jobs) = (app.clone(), jobs.clone());
+                async move {
+                    Ok::<_, Error>(super::imports::handle(&app, &jobs, event.payload).await)
+                }
+            }))
+            .await
+        }
         HandlerKind::S3Sync => {
             let at = LambdaSettings::from_env()?.catalog_s3.ok_or(
                 "MCP_PROMPTS_CATALOG_S3 is not set (s3://bucket/prefix of the catalog files)",
@@ -216,6 +232,7 @@ mod tests {
             ("bootstrap.default", HandlerKind::WebSocket),
             ("fanout", HandlerKind::Fanout),
             ("shard", HandlerKind::Shard),
+            ("import", HandlerKind::Import),
             ("sweeper", HandlerKind::Sweeper),
             ("authorizer", HandlerKind::Authorizer),
             ("s3sync", HandlerKind::S3Sync),

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
-use super::{FanoutSettings, LambdaLimits};
+use super::{FanoutSettings, ImportSettings, LambdaLimits};
 use crate::AwsSettings;
+use crate::imports::AwsJobSettings;
 use mcp_prompts_engine::host::PostSettings;
 
 #[derive(Args, Debug, Clone)]
@@ -58,6 +59,32 @@ pub struct AwsArgs {
     pub outbox_grace_ms: u64,
     #[command(flatten)]
     pub fanout: FanoutArgs,
+    #[command(flatten)]
+    pub imports: ImportArgs,
+}
+
+/// Bulk import jobs on AWS (`import_catalog`, `POST /imports`).
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The import queue: when set, bulk import jobs run as batches through it
+    /// (the `import` handler consumes it); unset, `import_catalog` is refused.
+    #[arg(long, env = "MCP_PROMPTS_IMPORT_QUEUE_URL")]
+    pub import_queue_url: Option<String>,
+    /// Prompts per import batch (one message, one handler run).
+    #[arg(long, env = "MCP_PROMPTS_IMPORT_BATCH", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=5_000))]
+    pub import_batch: u64,
+}
+
+impl ImportArgs {
+    pub fn settings(&self) -> ImportSettings {
+        ImportSettings {
+            queue_url: self.import_queue_url.clone().filter(|u| !u.is_empty()),
+            jobs: AwsJobSettings {
+                batch_size: self.import_batch as usize,
+                ..AwsJobSettings::default()
+            },
+        }
+    }
 }
 
 /// How a change is fanned out to the WebSocket connections (README, "AWS
@@ -149,6 +176,7 @@ impl LambdaSettings {
         LambdaLimits {
             session_ttl_secs: self.session_grace_secs,
             fanout: self.aws.fanout.settings(),
+            imports: self.aws.imports.settings(),
             ..LambdaLimits::default()
         }
     }

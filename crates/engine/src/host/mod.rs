@@ -447,7 +447,7 @@ impl SessionHost {
         // announced too (`dependency-changed`), right after it.
         let changes = &self.engine.catalog.with_dependency_events(changes).await[..];
         let delivery = match self.engine.jobs() {
-            Some(jobs) => Delivery::plan_announcing(changes, jobs.gate.listing(changes)),
+            Some(jobs) => Delivery::plan_announcing(changes, jobs.listing(changes)),
             None => Delivery::plan(changes),
         };
         let report = self.audience.deliver(&delivery).await;

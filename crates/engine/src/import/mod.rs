@@ -181,6 +181,53 @@ pub async fn import(
         .collect())
 }
 
+/// `incoming` in an order where each prompt comes after the prompts of the
+/// same import that it includes, so an import written as consecutive batches
+/// (the AWS job) finds every include already written. Cycles are cut (and
+/// refused when written).
+pub fn write_order(incoming: Vec<Incoming>) -> Vec<Incoming> {
+    let index: HashMap<&PromptId, usize> = incoming
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.prompt.id, i))
+        .collect();
+    let includes: Vec<Vec<usize>> = incoming
+        .iter()
+        .map(|i| {
+            partials::includes(&i.prompt)
+                .iter()
+                .filter_map(|id| index.get(id).copied())
+                .collect()
+        })
+        .collect();
+    drop(index);
+    // Iterative depth-first post-order: a chain of 20,000 includes is no stack risk.
+    let mut seen = vec![false; incoming.len()];
+    let mut order = Vec::with_capacity(incoming.len());
+    for root in 0..incoming.len() {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        let mut stack = vec![(root, 0usize)];
+        while let Some((i, next)) = stack.last_mut() {
+            let i = *i;
+            if let Some(&j) = includes[i].get(*next) {
+                *next += 1;
+                if !seen[j] {
+                    seen[j] = true;
+                    stack.push((j, 0));
+                }
+            } else {
+                order.push(i);
+                stack.pop();
+            }
+        }
+    }
+    let mut slots: Vec<Option<Incoming>> = incoming.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 fn batch_write(
     prompt: &Prompt,
     expected: Option<u64>,
@@ -244,5 +291,47 @@ async fn live_prompts(catalog: &Catalog) -> Result<HashMap<PromptId, Prompt>, Ca
             Some(n) => after = Some(n),
             None => return Ok(live),
         }
+    }
+}
+
+#[cfg(test)]
+mod write_order_tests {
+    use super::*;
+
+    fn incoming(id: &str, content: &str) -> Incoming {
+        let text = format!("---\nid: {id}\nname: {id}\n---\n{content}\n");
+        let mut read = read_file(&format!("dev/{id}.md"), &text);
+        read.prompts.remove(0).0
+    }
+
+    fn ids(order: &[Incoming]) -> Vec<&str> {
+        order.iter().map(|i| i.prompt.id.as_str()).collect()
+    }
+
+    #[test]
+    fn includes_come_before_their_includers_across_the_whole_import() {
+        let order = write_order(vec![
+            incoming("page", "{{> header}} body {{> footer}}"),
+            incoming("footer", "bye {{> sign}}"),
+            incoming("solo", "plain"),
+            incoming("header", "hi"),
+            incoming("sign", "--"),
+        ]);
+        let pos = |id: &str| ids(&order).iter().position(|x| *x == id).unwrap();
+        assert_eq!(order.len(), 5);
+        assert!(pos("header") < pos("page") && pos("footer") < pos("page"));
+        assert!(pos("sign") < pos("footer"));
+    }
+
+    #[test]
+    fn a_cycle_is_cut_not_looped_and_nothing_is_lost() {
+        let order = write_order(vec![
+            incoming("a", "{{> b}}"),
+            incoming("b", "{{> a}}"),
+            incoming("c", "{{> missing}}"),
+        ]);
+        let mut got = ids(&order);
+        got.sort_unstable();
+        assert_eq!(got, ["a", "b", "c"]);
     }
 }

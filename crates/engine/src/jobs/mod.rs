@@ -7,6 +7,10 @@
 //! `list_changed` at the job's end ([`ListingGate`]); catalog event
 //! subscribers still get every change, in order.
 //!
+//! [`BulkJobs`] is what the doors call; [`ImportJobs`] is the in-process one
+//! (embedded column). The AWS column's runs on SQS with its status in DynamoDB
+//! (`mcp_prompts_aws::imports`), behind the same trait.
+//!
 //! Budgets: at most `max_queued` jobs wait (a full queue refuses the next),
 //! `max_files` files per job, `max_kept` statuses remembered (oldest finished
 //! forgotten first). Jobs and statuses are in memory: a restart forgets queued
@@ -20,13 +24,56 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::sync::{mpsc, watch};
 
 pub use gate::ListingGate;
 pub use status::{JobFailure, JobState, JobStatus, MAX_REPORTED_FAILURES};
 
+use crate::domain::ChangeEvent;
 use crate::host::SessionHost;
-use crate::import::{self, BatchWriter, Change, Options, read_files};
+use crate::import::{self, BatchWriter, Options, read_files};
+
+/// Bulk import jobs as the doors see them (`import_catalog`, `import_status`,
+/// `/imports`), whichever column runs them.
+#[async_trait]
+pub trait BulkJobs: Send + Sync {
+    /// How long an `import_catalog` call may wait for its job.
+    fn max_wait(&self) -> Duration;
+    /// Queues a job; its status can be followed on the returned watch.
+    async fn submit(
+        &self,
+        submission: Submission,
+        now: String,
+    ) -> Result<Box<dyn JobWatch>, SubmitError>;
+    /// A job's status; `Ok(None)` for a job never seen or long forgotten.
+    async fn status(&self, job_id: &str) -> Result<Option<JobStatus>, String>;
+    /// The recent jobs, newest first.
+    async fn recent(&self) -> Result<Vec<JobStatus>, String>;
+    /// The listing position a fan-out of `changes` announces: jobs' own
+    /// changes hold theirs back until the job's end.
+    fn listing(&self, changes: &[ChangeEvent]) -> Option<u64>;
+}
+
+/// One job's status as it moves.
+#[async_trait]
+pub trait JobWatch: Send {
+    /// The status now.
+    fn current(&mut self) -> JobStatus;
+    /// Waits until the status changes; `false` once it can no longer be followed.
+    async fn changed(&mut self) -> bool;
+}
+
+#[async_trait]
+impl JobWatch for watch::Receiver<JobStatus> {
+    fn current(&mut self) -> JobStatus {
+        self.borrow_and_update().clone()
+    }
+
+    async fn changed(&mut self) -> bool {
+        watch::Receiver::changed(self).await.is_ok()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -72,7 +119,46 @@ pub enum SubmitError {
     /// The index of a file whose path is empty (or blank).
     #[error("files[{0}].path is empty")]
     NoPath(usize),
+    /// The job could not be recorded or queued (a store or queue outage).
+    #[error("the import job could not be queued: {0}")]
+    Unavailable(String),
 }
+
+impl Submission {
+    /// The checks every column makes before queueing.
+    pub fn check(&self, max_files: usize) -> Result<(), SubmitError> {
+        let files = self.files.len();
+        if files == 0 {
+            return Err(SubmitError::Empty);
+        }
+        if files > max_files {
+            return Err(SubmitError::TooManyFiles {
+                files,
+                max: max_files,
+            });
+        }
+        match self
+            .files
+            .iter()
+            .position(|(path, _)| path.trim().is_empty())
+        {
+            Some(i) => Err(SubmitError::NoPath(i)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The change-log actor of job `job_id`'s writes.
+pub fn job_actor(job_id: &str) -> String {
+    format!("{JOB_ACTOR_PREFIX}{job_id}")
+}
+
+/// Whether `actor` is a bulk job's (its changes hold the listing back).
+pub fn is_job_actor(actor: &str) -> bool {
+    actor.starts_with(JOB_ACTOR_PREFIX)
+}
+
+const JOB_ACTOR_PREFIX: &str = "import:";
 
 struct Queued {
     submission: Submission,
@@ -113,23 +199,8 @@ impl ImportJobs {
         submission: Submission,
         now: String,
     ) -> Result<watch::Receiver<JobStatus>, SubmitError> {
+        submission.check(self.settings.max_files)?;
         let files = submission.files.len();
-        if files == 0 {
-            return Err(SubmitError::Empty);
-        }
-        if files > self.settings.max_files {
-            return Err(SubmitError::TooManyFiles {
-                files,
-                max: self.settings.max_files,
-            });
-        }
-        if let Some(i) = submission
-            .files
-            .iter()
-            .position(|(path, _)| path.trim().is_empty())
-        {
-            return Err(SubmitError::NoPath(i));
-        }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let status = JobStatus::queued(id, files, submission.dry_run, submission.by.clone(), now);
         let (tx, rx) = watch::channel(status);
@@ -178,6 +249,33 @@ impl ImportJobs {
     }
 }
 
+#[async_trait]
+impl BulkJobs for ImportJobs {
+    fn max_wait(&self) -> Duration {
+        self.settings.max_wait
+    }
+
+    async fn submit(
+        &self,
+        submission: Submission,
+        now: String,
+    ) -> Result<Box<dyn JobWatch>, SubmitError> {
+        Ok(Box::new(ImportJobs::submit(self, submission, now)?))
+    }
+
+    async fn status(&self, job_id: &str) -> Result<Option<JobStatus>, String> {
+        Ok(ImportJobs::status(self, job_id))
+    }
+
+    async fn recent(&self) -> Result<Vec<JobStatus>, String> {
+        Ok(ImportJobs::recent(self))
+    }
+
+    fn listing(&self, changes: &[ChangeEvent]) -> Option<u64> {
+        self.gate.listing(changes)
+    }
+}
+
 /// The worker: one job at a time, in submission order, until the jobs are dropped.
 async fn work(
     host: Weak<SessionHost>,
@@ -222,7 +320,7 @@ async fn run(host: &SessionHost, gate: &ListingGate, batch: Option<&dyn BatchWri
             s.fail(source, reason.clone());
         }
     });
-    let actor = format!("import:{}", status.borrow().job_id);
+    let actor = job_actor(&status.borrow().job_id);
     if !submission.dry_run {
         gate.hold(&actor);
     }
@@ -237,14 +335,7 @@ async fn run(host: &SessionHost, gate: &ListingGate, batch: Option<&dyn BatchWri
     let error = match outcomes {
         Ok(outcomes) => {
             status.send_modify(|s| {
-                for o in &outcomes {
-                    match &o.result {
-                        Ok((Change::Created, _)) => s.created += 1,
-                        Ok((Change::Updated, _)) => s.updated += 1,
-                        Ok((Change::Unchanged, _)) => s.unchanged += 1,
-                        Err(reason) => s.fail(&o.source, format!("prompt '{}': {reason}", o.id)),
-                    }
-                }
+                s.count(&outcomes);
                 wrote = !s.dry_run && s.created + s.updated > 0;
             });
             None

@@ -2,12 +2,14 @@
 //! `import_status` tool or `GET /imports/{id}`, and pushed as
 //! `notifications/progress` to the client that asked for it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::import::{Change, Outcome};
 
 /// Failures kept per job, at most; the counts cover all of them.
 pub const MAX_REPORTED_FAILURES: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
@@ -22,14 +24,14 @@ impl JobState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobFailure {
     /// The file it came from.
     pub source: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     pub job_id: String,
@@ -92,6 +94,18 @@ impl JobStatus {
                 source: source.to_string(),
                 reason,
             });
+        }
+    }
+
+    /// Adds what an import of (part of) the job did.
+    pub fn count(&mut self, outcomes: &[Outcome]) {
+        for o in outcomes {
+            match &o.result {
+                Ok((Change::Created, _)) => self.created += 1,
+                Ok((Change::Updated, _)) => self.updated += 1,
+                Ok((Change::Unchanged, _)) => self.unchanged += 1,
+                Err(reason) => self.fail(&o.source, format!("prompt '{}': {reason}", o.id)),
+            }
         }
     }
 

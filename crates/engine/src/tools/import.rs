@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::ToolResult;
 use super::handlers::args;
 use crate::dispatch::Ctx;
-use crate::jobs::{ImportJobs, JobStatus, Submission};
+use crate::jobs::{BulkJobs, JobStatus, Submission};
 use crate::jsonrpc;
 
 #[derive(Deserialize)]
@@ -29,7 +29,7 @@ struct FileArg {
     content: String,
 }
 
-fn jobs<'a>(ctx: &Ctx<'a>) -> Result<&'a ImportJobs, String> {
+fn jobs<'a>(ctx: &Ctx<'a>) -> Result<&'a dyn BulkJobs, String> {
     ctx.engine
         .jobs()
         .map(|j| j.as_ref())
@@ -50,15 +50,18 @@ pub async fn submit(ctx: &mut Ctx<'_>, value: Value, token: Option<Value>) -> To
         by: ctx.session.id.clone(),
     };
     let now = ctx.engine.catalog.clock().now_rfc3339();
-    let mut rx = jobs.submit(submission, now).map_err(|e| e.to_string())?;
+    let mut rx = jobs
+        .submit(submission, now)
+        .await
+        .map_err(|e| e.to_string())?;
     if !a.wait.unwrap_or(token.is_some()) {
-        return Ok(rx.borrow().to_json());
+        return Ok(rx.current().to_json());
     }
     let live = ctx.out.live.clone();
-    let deadline = Instant::now() + jobs.settings.max_wait;
+    let deadline = Instant::now() + jobs.max_wait();
     let mut reported: Option<u64> = None;
     loop {
-        let status = rx.borrow_and_update().clone();
+        let status = rx.current();
         if let (Some(token), Some(live)) = (&token, &live)
             && reported.is_none_or(|r| status.settled > r)
         {
@@ -70,9 +73,9 @@ pub async fn submit(ctx: &mut Ctx<'_>, value: Value, token: Option<Value>) -> To
         }
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.changed()).await {
-            Ok(Ok(())) => continue,
+            Ok(true) => continue,
             // The job outlives the wait (or the worker is gone): the status so far.
-            Ok(Err(_)) | Err(_) => return Ok(rx.borrow().to_json()),
+            Ok(false) | Err(_) => return Ok(rx.current().to_json()),
         }
     }
 }
@@ -99,10 +102,11 @@ struct StatusArgs {
     job_id: String,
 }
 
-pub fn status(ctx: &mut Ctx<'_>, value: Value) -> ToolResult {
+pub async fn status(ctx: &mut Ctx<'_>, value: Value) -> ToolResult {
     let a: StatusArgs = args("import_status", value)?;
     jobs(ctx)?
         .status(&a.job_id)
+        .await?
         .map(|s| s.to_json())
         .ok_or_else(|| {
             format!(

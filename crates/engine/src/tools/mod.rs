@@ -92,7 +92,7 @@ pub async fn call(ctx: &mut Ctx<'_>, params: Option<&RawValue>) -> Result<Value,
             let token = p.meta.and_then(|m| m.progress_token);
             import::submit(ctx, args, token).await
         }
-        "import_status" => import::status(ctx, args),
+        "import_status" => import::status(ctx, args).await,
         "subscribe_webhook" => subscribers::subscribe(ctx, args).await,
         "list_webhooks" => subscribers::list(ctx, args).await,
         "unsubscribe_webhook" => subscribers::unsubscribe(ctx, args).await,

@@ -46,6 +46,11 @@ pub async fn bootstrap(command: AwsCommand) -> anyhow::Result<()> {
         done.shard_queue_url
     );
     println!("shard dlq {}", done.shard_dead_letter_queue_url);
+    println!(
+        "imports  {}  (MCP_PROMPTS_IMPORT_QUEUE_URL for bulk import jobs)",
+        done.import_queue_url
+    );
+    println!("import dlq {}", done.import_dead_letter_queue_url);
     if !args.no_seed {
         let clock = Arc::new(SystemClock);
         let store = Arc::new(DynamoPromptStore::new(clients, &settings, clock.clone()));

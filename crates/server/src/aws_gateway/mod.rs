@@ -121,6 +121,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = LambdaLimits {
         session_ttl_secs: args.session_grace_secs,
         fanout: args.aws.fanout.settings(),
+        imports: args.aws.imports.settings(),
         ..Default::default()
     };
     let config = EngineConfig {
@@ -170,6 +171,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app,
     });
     let shard_queue = gateway.app.shards.as_ref().map(|q| q.url.clone());
+    let import_queue = gateway.app.limits.imports.queue_url.clone();
     let mut tasks = vec![
         tokio::spawn(sqs::poll_changes(
             gateway.clone(),
@@ -193,6 +195,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ];
     if let Some(url) = shard_queue {
         tasks.push(tokio::spawn(sqs::poll_shards(
+            gateway.clone(),
+            url,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(url) = import_queue {
+        tasks.push(tokio::spawn(sqs::poll_imports(
             gateway.clone(),
             url,
             shutdown.clone(),

@@ -3,7 +3,8 @@
 //! deletes what succeeded and makes the reported failures visible again after a
 //! short delay (so a poison message reaches `maxReceiveCount`, and the queue's
 //! redrive policy parks it in the dead-letter queue). With a shard queue it
-//! polls that one too, into the shard handler. Also runs the outbox sweeper,
+//! polls that one too, into the shard handler, and the import queue (bulk
+//! import jobs) into the import handler. Also runs the outbox sweeper,
 //! which AWS would run on a schedule.
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use tokio_util::sync::CancellationToken;
 
 use super::AwsGateway;
-use mcp_prompts_aws::lambda::{fanout, shard};
+use mcp_prompts_aws::lambda::{fanout, imports, shard};
 use mcp_prompts_aws::{DynamoPromptStore, error_chain};
 
 /// How long a failed message stays invisible before its next receive.
@@ -34,12 +35,19 @@ pub async fn poll_shards(gw: Arc<AwsGateway>, url: String, shutdown: Cancellatio
     poll(gw, Consumer::Shards(url), shutdown).await
 }
 
+/// The import handler's event source (bulk import jobs): the import queue.
+pub async fn poll_imports(gw: Arc<AwsGateway>, url: String, shutdown: CancellationToken) {
+    poll(gw, Consumer::Imports(url), shutdown).await
+}
+
 /// Which Lambda a queue triggers.
 enum Consumer {
     /// The change queue (its URL from the outbox) → the fan-out handler.
     Changes(Arc<DynamoPromptStore>),
     /// The shard queue → the shard handler.
     Shards(String),
+    /// The import queue → the import handler.
+    Imports(String),
 }
 
 async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationToken) {
@@ -57,7 +65,7 @@ async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationTok
                     continue;
                 }
             },
-            Consumer::Shards(url) => url.clone(),
+            Consumer::Shards(url) | Consumer::Imports(url) => url.clone(),
         };
         let receive = sqs
             .receive_message()
@@ -89,6 +97,10 @@ async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationTok
         let response = match &consumer {
             Consumer::Changes(_) => fanout::handle(&gw.app, event).await,
             Consumer::Shards(_) => shard::handle(&gw.app, event).await,
+            Consumer::Imports(_) => match &gw.app.imports {
+                Some(jobs) => imports::handle(&gw.app, jobs, event).await,
+                None => fanout::batch_response(Vec::new()),
+            },
         };
         let failed: Vec<&str> = response
             .batch_item_failures

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mcp_prompts_engine::jobs::{ImportJobs, JobStatus, Submission, SubmitError};
+use mcp_prompts_engine::jobs::{BulkJobs, JobStatus, Submission, SubmitError};
 use serde::{Deserialize, Serialize};
 
 use super::problem::{Problem, ProblemBody};
@@ -47,7 +47,7 @@ pub struct JobList {
     jobs: Vec<JobStatus>,
 }
 
-fn jobs(rest: &RestEdge) -> Result<&ImportJobs, Problem> {
+fn jobs(rest: &RestEdge) -> Result<&dyn BulkJobs, Problem> {
     rest.host.engine.jobs().map(|j| j.as_ref()).ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -74,7 +74,7 @@ fn jobs(rest: &RestEdge) -> Result<&ImportJobs, Problem> {
             body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, response = WrongMediaType),
         (status = 501, response = Unavailable),
-        (status = 503, description = "8 jobs are already queued: retry later",
+        (status = 503, description = "Too many jobs are queued, or the job queue is unavailable: retry later",
             body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -92,8 +92,8 @@ pub async fn submit(
         by: ACTOR.to_string(),
     };
     let now = rest.host.engine.catalog.clock().now_rfc3339();
-    let rx = jobs.submit(submission, now).map_err(|e| match e {
-        SubmitError::Busy(_) => Problem::new(
+    let mut rx = jobs.submit(submission, now).await.map_err(|e| match e {
+        SubmitError::Busy(_) | SubmitError::Unavailable(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "imports-busy",
             e.to_string(),
@@ -109,7 +109,7 @@ pub async fn submit(
             e.to_string(),
         ),
     })?;
-    let status = rx.borrow().clone();
+    let status = rx.current();
     let location = format!("/imports/{}", status.job_id);
     let mut r = (StatusCode::ACCEPTED, Json(status)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -142,13 +142,17 @@ pub async fn status(
     State(rest): State<Arc<RestEdge>>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let status = jobs(&rest)?.status(&id).ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("unknown import job: '{id}'"),
-        )
-    })?;
+    let status = jobs(&rest)?
+        .status(&id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("unknown import job: '{id}'"),
+            )
+        })?;
     Ok(Json(status).into_response())
 }
 
@@ -161,6 +165,15 @@ pub async fn status(
     )
 )]
 pub async fn recent(State(rest): State<Arc<RestEdge>>) -> Result<Response, Problem> {
-    let jobs = jobs(&rest)?.recent();
+    let jobs = jobs(&rest)?.recent().await.map_err(unavailable)?;
     Ok(Json(JobList { jobs }).into_response())
+}
+
+/// The job store could not be read (on AWS: DynamoDB).
+fn unavailable(e: String) -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "imports-store-unavailable",
+        e,
+    )
 }
