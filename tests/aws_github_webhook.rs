@@ -16,6 +16,7 @@ use mcp_prompts::adapters::aws::ApiGatewayPusher;
 use mcp_prompts::adapters::aws::catalog_files::{CatalogFiles, S3Location};
 use mcp_prompts::adapters::aws::sdk::aws_lambda_events::sqs::SqsEvent;
 use mcp_prompts::adapters::aws::sdk::aws_sdk_s3::primitives::ByteStream;
+use mcp_prompts::adapters::aws::sync_order::SyncOrder;
 use mcp_prompts::domain::{PromptDraft, PromptId};
 use mcp_prompts::edges::aws_gateway::health::Dependencies;
 use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits, s3sync};
@@ -175,7 +176,8 @@ async fn a_signed_push_on_lambda_is_queued_and_synced_by_s3sync() {
     let event: SqsEvent = serde_json::from_value(json!({"Records": records})).unwrap();
     let files = CatalogFiles::new(clients.clone());
     let source = S3Location::parse(&format!("s3://{BUCKET}/catalog")).unwrap();
-    let response = s3sync::handle(&app, &files, &source, event).await;
+    let order = SyncOrder::new(clients.clone(), moto.settings().prompts_table);
+    let response = s3sync::handle(&app, &files, &source, &order, event).await;
     assert!(response.batch_item_failures.is_empty());
     let hooked = app.engine.catalog.get(&id("hooked")).await.unwrap();
     assert_eq!(

@@ -412,3 +412,104 @@ async fn a_changed_partial_notifies_the_prompts_that_include_it() {
     let ids: std::collections::BTreeSet<&String> = r.got.iter().map(|(d, _, _)| d).collect();
     assert_eq!(ids.len(), 2, "a delivery id per includer");
 }
+
+fn create_key(data: &std::path::Path, name: &str, role: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-prompts"))
+        .args(["keys", "create", "--name", name, "--role", role, "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+}
+
+/// A URL may carry a token: a reader sees it redacted (REST list and one,
+/// `list_webhooks`), an editor whole; deliveries still go to the whole URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_sees_webhook_urls_redacted_and_an_editor_sees_them_whole() {
+    let (url, receiver) = start_receiver(false).await;
+    let url = format!("{url}?token=s3cret-in-query");
+    let data = tempfile::tempdir().unwrap();
+    let editor = create_key(data.path(), "hook-admin", "editor");
+    let reader = create_key(data.path(), "dashboard", "reader");
+    let server = TestServer::start_with(
+        Some(data.path()),
+        &["--auth", "required", "--subscriber-allow-private"],
+    );
+    let (as_editor, as_reader) = (format!("Bearer {editor}"), format!("Bearer {reader}"));
+    let bearer = |b: &str| ("Authorization", b.to_string());
+    let made = {
+        let h = bearer(&as_editor);
+        request(
+            &server.http_url,
+            "POST",
+            "/subscriptions",
+            &[JSON, (h.0, &h.1)],
+            Some(&json!({"url": url, "secret": SECRET}).to_string()),
+        )
+    };
+    assert_eq!(made.status, 201, "{made:?}");
+    assert_eq!(
+        made.json()["url"],
+        url.as_str(),
+        "the registrant sees it whole"
+    );
+    let id = made.json()["id"].as_str().unwrap().to_string();
+    let redacted = url.replace("?token=s3cret-in-query", "?redacted");
+
+    let get = |who: &str, path: &str| {
+        let h = bearer(who);
+        let r = request(&server.http_url, "GET", path, &[(h.0, &h.1)], None);
+        assert_eq!(r.status, 200, "{r:?}");
+        r
+    };
+    let one = format!("/subscriptions/{id}");
+    let list = get(&as_reader, "/subscriptions");
+    assert!(!list.body.contains("s3cret"), "{}", list.body);
+    assert_eq!(list.json()["subscriptions"][0]["url"], redacted.as_str());
+    assert_eq!(get(&as_reader, &one).json()["url"], redacted.as_str());
+    assert_eq!(
+        get(&as_editor, "/subscriptions").json()["subscriptions"][0]["url"],
+        url.as_str()
+    );
+    assert_eq!(get(&as_editor, &one).json()["url"], url.as_str());
+
+    for (key, want) in [(&reader, &redacted), (&editor, &url)] {
+        let mut ws =
+            common::ws::WsClient::initialized_with(&server.ws_url, &format!("mcp, mcp.auth.{key}"))
+                .await;
+        let listed = ws.call_tool("list_webhooks", json!({})).await;
+        assert_eq!(listed["isError"], false, "{listed}");
+        assert_eq!(
+            listed["structuredContent"]["subscriptions"][0]["url"],
+            want.as_str(),
+            "{listed}"
+        );
+        if key == &reader {
+            assert!(!listed.to_string().contains("s3cret"), "{listed}");
+        }
+    }
+
+    let h = bearer(&as_editor);
+    let r = request(
+        &server.http_url,
+        "POST",
+        "/prompts",
+        &[JSON, (h.0, &h.1)],
+        Some(&json!({"id": "tokened", "name": "T", "content": "x"}).to_string()),
+    );
+    assert!(r.status < 300, "{r:?}");
+    until(&receiver, "the delivery to the whole URL", |r| {
+        r.got.len() == 1
+    })
+    .await;
+}

@@ -34,6 +34,7 @@ pub mod pusher;
 pub mod schema;
 pub mod sessions;
 pub mod shards;
+pub mod sync_order;
 mod transact;
 mod writes;
 

@@ -17,6 +17,9 @@
 //! - `JOBS` / `J#{job id}`: a bulk import job on AWS (`imports.rs`).
 //! - `KEYS` / `H#{sha256}`: an API key (`key_id`, `name`, `role`, `created_at`,
 //!   `revoked_at` once revoked); see `keys.rs`.
+//! - `S3#{bucket}/{key}` / `SEQUENCER`: the `s3.object.sequencer` of the last S3
+//!   event the `s3sync` handler applied to that catalog file (`sequencer`,
+//!   zero-padded to 64 hex digits), moved only forward; see `sync_order.rs`.
 //!
 //! Sessions table (`id`): `record` (the `SessionRecord` JSON), `ttl`.
 //! Connections table (`pk` = connection id, `sk`): `CONN` (`session_id`,
@@ -33,6 +36,9 @@ pub const HISTORY_FLOOR_SK: &str = "FLOOR";
 pub const CHANGES_PK: &str = "CHANGES";
 pub const CURSOR_PK: &str = "CURSOR";
 pub const KEYS_PK: &str = "KEYS";
+pub const S3_ORDER_SK: &str = "SEQUENCER";
+/// The attribute holding a normalized `s3.object.sequencer`.
+pub const SEQUENCER: &str = "sequencer";
 
 pub const LIVE_INDEX: &str = "live";
 pub const LIVE_KEY: &str = "live_key";
@@ -54,6 +60,10 @@ pub const TTL: &str = "ttl";
 
 pub fn prompt_pk(id: &str) -> String {
     format!("P#{id}")
+}
+
+pub fn s3_order_pk(bucket: &str, key: &str) -> String {
+    format!("S3#{bucket}/{key}")
 }
 
 pub fn key_sk(hash: &str) -> String {

@@ -27,6 +27,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use super::app::LambdaApp;
 use super::settings::LambdaSettings;
 use crate::catalog_files::{CatalogFiles, S3Location};
+use crate::sync_order::SyncOrder;
 use crate::{ApiGatewayPusher, AwsClients, DynamoKeyStore, DynamoPromptStore, HistoryBounds};
 use mcp_prompts_auth::{AuthMode, Authenticator};
 use mcp_prompts_engine::EngineConfig;
@@ -183,11 +184,13 @@ pub async fn run() -> Result<(), Error> {
             let source = S3Location::parse(&at)
                 .ok_or_else(|| format!("MCP_PROMPTS_CATALOG_S3 '{at}': not s3://bucket/prefix"))?;
             let files = Arc::new(CatalogFiles::new(store.clients().clone()));
+            let order = Arc::new(SyncOrder::new(store.clients().clone(), store.table()));
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-                let (app, files, source) = (app.clone(), files.clone(), source.clone());
+                let (app, files, source, order) =
+                    (app.clone(), files.clone(), source.clone(), order.clone());
                 async move {
                     Ok::<_, Error>(
-                        super::s3sync::handle(&app, &files, &source, event.payload).await,
+                        super::s3sync::handle(&app, &files, &source, &order, event.payload).await,
                     )
                 }
             }))

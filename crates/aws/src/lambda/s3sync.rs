@@ -7,9 +7,20 @@
 //! history kept). Keys outside `MCP_PROMPTS_CATALOG_S3` (`s3://bucket/prefix`)
 //! are ignored.
 //!
+//! Order: S3 notifications come at least once and in no particular order.
+//! Each record's `s3.object.sequencer` orders the events of one key; the last
+//! one applied per key is kept in DynamoDB (`sync_order`), and an event whose
+//! sequencer is not newer is ignored: a duplicate is a no-op, a removal that
+//! arrives after a later creation deletes nothing. The sequencer is recorded
+//! after the event is applied (a failed one is retried by SQS, not lost);
+//! when that conditional write finds a newer event applied meanwhile, the key
+//! is synced again from what S3 holds now, which is at least that new.
+//!
 //! Failures: a file that does not parse is logged and not retried (it stays
 //! bad until it is fixed, which is a new event); a store or S3 failure fails
 //! that message, so SQS redelivers it and, after `maxReceiveCount`, parks it.
+//! A record of the catalog without a valid sequencer fails its whole message
+//! before anything of it is applied.
 
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
@@ -17,6 +28,7 @@ use serde::Deserialize;
 
 use super::app::LambdaApp;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
+use crate::sync_order::{Sequencer, SyncOrder};
 use mcp_prompts_engine::catalog::CatalogError;
 use mcp_prompts_engine::domain::PromptId;
 use mcp_prompts_engine::domain::catalog_file::layout;
@@ -33,16 +45,16 @@ pub enum Sync {
         rel: String,
         key: String,
         size: i64,
+        sequencer: Sequencer,
     },
     Remove {
         rel: String,
+        key: String,
+        sequencer: Sequencer,
     },
     /// A path a GitHub push touched: imported if the file is there, its
     /// prompt deleted if not.
-    Check {
-        rel: String,
-        key: String,
-    },
+    Check { rel: String, key: String },
 }
 
 /// The message the GitHub webhook queues on Lambda (`webhooks::aws`).
@@ -82,11 +94,30 @@ pub fn syncs_of(body: &str, source: &S3Location) -> Result<Vec<Sync>, String> {
             continue;
         };
         let rel = rel.to_string();
-        if name.starts_with("ObjectCreated") {
+        let created = name.starts_with("ObjectCreated");
+        if !created && !name.starts_with("ObjectRemoved") {
+            continue;
+        }
+        let sequencer = object
+            .sequencer
+            .as_deref()
+            .ok_or_else(|| "no s3.object.sequencer".to_string())
+            .and_then(Sequencer::parse)
+            .map_err(|why| format!("{name} of '{key}': {why} (it orders the events of a key)"))?;
+        if created {
             let size = object.size.unwrap_or(0);
-            out.push(Sync::Upsert { rel, key, size });
-        } else if name.starts_with("ObjectRemoved") {
-            out.push(Sync::Remove { rel });
+            out.push(Sync::Upsert {
+                rel,
+                key,
+                size,
+                sequencer,
+            });
+        } else {
+            out.push(Sync::Remove {
+                rel,
+                key,
+                sequencer,
+            });
         }
     }
     Ok(out)
@@ -119,6 +150,7 @@ pub async fn handle(
     app: &LambdaApp,
     files: &CatalogFiles,
     source: &S3Location,
+    order: &SyncOrder,
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let mut failures = Vec::new();
@@ -134,7 +166,7 @@ pub async fn handle(
         };
         app.refresh_catalog().await;
         for sync in syncs {
-            if let Err(e) = apply(app, files, source, &sync).await {
+            if let Err(e) = apply(app, files, source, order, &sync).await {
                 tracing::warn!(message = %id, ?sync, error = %e, "S3 sync failed; SQS will redeliver");
                 failures.push(id.clone());
                 break;
@@ -149,21 +181,65 @@ async fn apply(
     app: &LambdaApp,
     files: &CatalogFiles,
     source: &S3Location,
+    order: &SyncOrder,
     sync: &Sync,
 ) -> Result<(), String> {
+    let (rel, key, sequencer) = match sync {
+        Sync::Check { rel, key } => return check(app, files, source, rel, key).await,
+        Sync::Upsert {
+            rel,
+            key,
+            sequencer,
+            ..
+        }
+        | Sync::Remove {
+            rel,
+            key,
+            sequencer,
+        } => (rel, key, sequencer),
+    };
+    let store = |e: mcp_prompts_engine::ports::StoreError| e.to_string();
+    if let Some(last) = order.applied(&source.bucket, key).await.map_err(store)?
+        && last >= *sequencer
+    {
+        tracing::info!(%rel, sequencer = sequencer.as_str(), last = last.as_str(), "S3 sync: an older or repeated event, ignored");
+        return Ok(());
+    }
     match sync {
-        Sync::Remove { rel } => remove(app, rel).await,
-        Sync::Upsert { rel, key, size } => match fetch(files, source, rel, key, *size).await? {
-            Fetched::Text(text) => upsert(app, rel, &text).await,
+        Sync::Upsert { size, .. } => match fetch(files, source, rel, key, *size).await? {
+            Fetched::Text(text) => upsert(app, rel, &text).await?,
             // A missing object (removed since) is not worth a retry.
-            Fetched::Missing(e) => skip(rel, &e),
-            Fetched::Unreadable(why) => skip(rel, why),
+            Fetched::Missing(e) => skip(rel, &e)?,
+            Fetched::Unreadable(why) => skip(rel, why)?,
         },
-        Sync::Check { rel, key } => match fetch(files, source, rel, key, 0).await? {
-            Fetched::Text(text) => upsert(app, rel, &text).await,
-            Fetched::Missing(_) => remove(app, rel).await,
-            Fetched::Unreadable(why) => skip(rel, why),
-        },
+        _ => remove(app, rel).await?,
+    }
+    if !order
+        .record(&source.bucket, key, sequencer)
+        .await
+        .map_err(store)?
+    {
+        // A newer event of this key was applied while this one ran, maybe
+        // before it: S3 holds at least that newer state now.
+        tracing::info!(%rel, sequencer = sequencer.as_str(), "S3 sync: a newer event got there first; syncing the key from S3 again");
+        return check(app, files, source, rel, key).await;
+    }
+    Ok(())
+}
+
+/// Syncs `key` from what S3 holds now: imported if it is there, its prompt
+/// deleted if not.
+async fn check(
+    app: &LambdaApp,
+    files: &CatalogFiles,
+    source: &S3Location,
+    rel: &str,
+    key: &str,
+) -> Result<(), String> {
+    match fetch(files, source, rel, key, 0).await? {
+        Fetched::Text(text) => upsert(app, rel, &text).await,
+        Fetched::Missing(_) => remove(app, rel).await,
+        Fetched::Unreadable(why) => skip(rel, why),
     }
 }
 

@@ -20,5 +20,5 @@ pub use prompt_store::{ListQuery, PromptStore, SearchQuery, StoreError, StoreRes
 pub use pusher::{PushOutcome, Pusher};
 pub use session_store::{SessionRecord, SessionStore};
 pub use subscriber_store::{
-    SubscribeError, Subscriber, SubscriberStatus, SubscriberStore, Subscriptions,
+    SubscribeError, Subscriber, SubscriberStatus, SubscriberStore, Subscriptions, redacted_url,
 };

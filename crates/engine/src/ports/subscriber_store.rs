@@ -47,6 +47,45 @@ pub struct SubscriberStatus {
     pub last_error: Option<String>,
 }
 
+impl SubscriberStatus {
+    /// The status as `caller` may see it. A URL can carry a token (in its
+    /// query string, or as `user@`), so it is shown whole only to a caller who
+    /// may manage subscribers (editor or admin, or anyone when the hub runs
+    /// without credentials: `subscribe_webhook` and `POST /subscriptions` need
+    /// that role, so whoever registered a subscriber holds it); a reader sees
+    /// it `redacted_url`.
+    pub fn seen_by(mut self, caller: Option<&crate::domain::Principal>) -> Self {
+        if caller.is_some_and(|p| !p.role.can_write()) {
+            self.subscriber.url = redacted_url(&self.subscriber.url);
+        }
+        self
+    }
+}
+
+/// `url` without what may be a credential: its query string and fragment
+/// become `?redacted` / `#redacted` and any `user@` becomes `redacted@`;
+/// scheme, host, port and path stay (a URL with no `scheme://` is all
+/// `redacted`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "redacted".to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("redacted@{host}"),
+        None => authority.to_string(),
+    };
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let (path, after) = tail.split_at(path_end);
+    let after = match after.chars().next() {
+        Some('?') => "?redacted",
+        Some(_) => "#redacted",
+        None => "",
+    };
+    format!("{scheme}://{authority}{path}{after}")
+}
+
 /// What a door asks of the subscriber deliveries.
 #[async_trait]
 pub trait Subscriptions: Send + Sync + 'static {
@@ -70,4 +109,57 @@ pub enum SubscribeError {
     Full(usize),
     #[error("store: {0}")]
     Store(#[from] super::StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Principal, Role};
+
+    #[test]
+    fn a_redacted_url_keeps_scheme_host_port_and_path_only() {
+        assert_eq!(
+            redacted_url("https://hooks.example.com:8443/a/b?token=s3cret&x=1#frag"),
+            "https://hooks.example.com:8443/a/b?redacted"
+        );
+        assert_eq!(
+            redacted_url("http://user:pw@example.com/hook"),
+            "http://redacted@example.com/hook"
+        );
+        assert_eq!(
+            redacted_url("http://example.com#t=1"),
+            "http://example.com#redacted"
+        );
+        assert_eq!(redacted_url("http://[::1]:9/x"), "http://[::1]:9/x");
+        assert_eq!(redacted_url("no scheme?token=1"), "redacted");
+    }
+
+    #[test]
+    fn only_a_reader_sees_the_url_redacted() {
+        let status = SubscriberStatus {
+            subscriber: Subscriber {
+                id: "s".into(),
+                url: "https://h.example/x?token=t".into(),
+                secret: "a-long-enough-secret".into(),
+                filter: CatalogFilter::default(),
+                created_at: "2026-12-04T00:00:00Z".into(),
+                start_after: 0,
+            },
+            delivered: 0,
+            failed_attempts: 0,
+            last_error: None,
+        };
+        let who = |role| Principal {
+            name: "k".into(),
+            role,
+        };
+        let url = |caller: Option<&Principal>| status.clone().seen_by(caller).subscriber.url;
+        assert_eq!(
+            url(Some(&who(Role::Reader))),
+            "https://h.example/x?redacted"
+        );
+        assert_eq!(url(Some(&who(Role::Editor))), "https://h.example/x?token=t");
+        assert_eq!(url(Some(&who(Role::Admin))), "https://h.example/x?token=t");
+        assert_eq!(url(None), "https://h.example/x?token=t");
+    }
 }

@@ -337,7 +337,7 @@ pub fn all() -> Vec<Value> {
         tool(
             "list_webhooks",
             "List webhooks",
-            "Every webhook subscriber and how its deliveries stand (last position delivered, failed attempts, last error).",
+            "Every webhook subscriber and how its deliveries stand (last position delivered, failed attempts, last error). For the reader role each URL's query string, fragment and user@ are shown as redacted.",
             object(json!({}), &[]),
             object(
                 json!({"subscriptions": {"type": "array", "items": subscriber_schema()}}),

@@ -40,10 +40,14 @@ pub async fn subscribe(ctx: &mut Ctx<'_>, value: Value) -> ToolResult {
 }
 
 pub async fn list(ctx: &mut Ctx<'_>, _value: Value) -> ToolResult {
-    let all = subscriptions(ctx)?
+    let caller = ctx.session.principal.clone();
+    let all: Vec<_> = subscriptions(ctx)?
         .list()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|s| s.seen_by(caller.as_ref()))
+        .collect();
     Ok(json!({ "subscriptions": all }))
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::problem::{Problem, ProblemBody};
 use super::responses::{Forbidden, StoreUnavailable, TooLarge, Unavailable, WrongMediaType};
 use super::{RestEdge, body};
+use crate::auth::Caller;
 
 /// A webhook receiver to register.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -121,20 +122,33 @@ pub async fn register(
 #[utoipa::path(
     get, path = "/subscriptions", operation_id = "listSubscribers", tag = "subscriptions",
     summary = "Every webhook subscriber and how its deliveries stand",
+    description = "A caller with the reader role sees each URL with its query string, fragment \
+        and `user@` replaced by `redacted` (they may carry tokens); editors and admins see it whole.",
     responses(
         (status = 200, description = "The subscribers", body = SubscriberList),
         (status = 501, response = Unavailable),
         (status = 503, response = StoreUnavailable),
     )
 )]
-pub async fn list(State(rest): State<Arc<RestEdge>>) -> Result<Response, Problem> {
-    let subscriptions = subscriptions(&rest)?.list().await.map_err(problem_of)?;
+pub async fn list(
+    State(rest): State<Arc<RestEdge>>,
+    caller: Option<axum::Extension<Caller>>,
+) -> Result<Response, Problem> {
+    let caller = Caller::principal(caller);
+    let subscriptions = subscriptions(&rest)?
+        .list()
+        .await
+        .map_err(problem_of)?
+        .into_iter()
+        .map(|s| s.seen_by(caller.as_ref()))
+        .collect();
     Ok(Json(SubscriberList { subscriptions }).into_response())
 }
 
 #[utoipa::path(
     get, path = "/subscriptions/{id}", operation_id = "getSubscriber", tag = "subscriptions",
     summary = "One subscriber: its deliveries' position, failed attempts, last error",
+    description = "The URL is redacted for the reader role, as in the list.",
     params(SubscriberPath),
     responses(
         (status = 200, description = "The subscriber", body = SubscriberStatus),
@@ -146,14 +160,16 @@ pub async fn list(State(rest): State<Arc<RestEdge>>) -> Result<Response, Problem
 )]
 pub async fn get(
     State(rest): State<Arc<RestEdge>>,
+    caller: Option<axum::Extension<Caller>>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
+    let caller = Caller::principal(caller);
     let all = subscriptions(&rest)?.list().await.map_err(problem_of)?;
     let one = all
         .into_iter()
         .find(|s| s.subscriber.id == id)
         .ok_or_else(|| not_found(&id))?;
-    Ok(Json(one).into_response())
+    Ok(Json(one.seen_by(caller.as_ref())).into_response())
 }
 
 #[utoipa::path(

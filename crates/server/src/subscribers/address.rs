@@ -4,10 +4,29 @@
 //! 169.254.169.254), shared and unspecified addresses are refused, by literal
 //! and by what the host name resolves to at registration
 //! (`--subscriber-allow-private` lifts this, e.g. for a receiver on the same
-//! machine). A name that resolves elsewhere later (DNS rebinding) is not
-//! caught: put the hub behind an egress policy if editors are not trusted.
+//! machine). The name is checked at registration and again at every delivery:
+//! `resolve_checked` resolves once, refuses the delivery when any answer is
+//! internal, and the POST connects only to those checked addresses (`post`
+//! pins them in ureq's resolver), so a name that answers public first and
+//! 127.0.0.1 later (DNS rebinding) is refused, not followed.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+
+/// Turns a host name into addresses: the system resolver, or one a test
+/// controls. Blocking (called on the blocking pool).
+pub trait Resolve: Send + Sync + 'static {
+    fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>>;
+}
+
+/// `getaddrinfo`, through the standard library.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        Ok((host, port).to_socket_addrs()?.collect())
+    }
+}
 
 /// The host and port of an `http(s)://` URL; `Err` says what is wrong.
 pub fn host_port(url: &str) -> Result<(String, u16), String> {
@@ -76,28 +95,55 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link-local
 }
 
-/// Refuses a URL whose host is, or resolves to, an internal address.
-pub async fn check_public(host: &str, port: u16) -> Result<(), String> {
-    if host == "localhost" || host.ends_with(".localhost") {
+/// The addresses to connect to for `host:port`, resolved once: a literal IP
+/// is itself, a name is looked up through `resolver`. Unless `allow_private`,
+/// a name of this machine (`localhost`) or any internal answer refuses the
+/// whole lookup (one bad answer among good ones is still refused: the
+/// connection could land on it). `Err` says why.
+pub fn resolve_checked(
+    resolver: &dyn Resolve,
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    if !allow_private && (host == "localhost" || host.ends_with(".localhost")) {
         return Err(format!(
             "'{host}' is this machine: refused (see --subscriber-allow-private)"
         ));
     }
-    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("cannot resolve '{host}': {e}"))?
-            .map(|a| a.ip())
-            .collect(),
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => resolver
+            .resolve(host, port)
+            .map_err(|e| format!("cannot resolve '{host}': {e}"))?,
     };
-    match addrs.into_iter().find(|ip| is_internal(*ip)) {
-        Some(ip) => Err(format!(
-            "'{host}' is an internal address ({ip}): refused (see --subscriber-allow-private)"
-        )),
-        None => Ok(()),
+    if addrs.is_empty() {
+        return Err(format!("cannot resolve '{host}': no address"));
     }
+    if !allow_private && let Some(a) = addrs.iter().find(|a| is_internal(a.ip())) {
+        return Err(format!(
+            "'{host}' is an internal address ({}): refused (see --subscriber-allow-private)",
+            a.ip()
+        ));
+    }
+    Ok(addrs)
 }
+
+/// Refuses a URL whose host is, or resolves to, an internal address (the
+/// check at registration; every delivery checks again).
+pub async fn check_public(
+    resolver: std::sync::Arc<dyn Resolve>,
+    host: &str,
+    port: u16,
+) -> Result<(), String> {
+    let host = host.to_string();
+    tokio::task::spawn_blocking(move || resolve_checked(resolver.as_ref(), &host, port, false))
+        .await
+        .map_err(|e| format!("the address check failed: {e}"))?
+        .map(|_| ())
+}
+
+pub use mcp_prompts_engine::ports::redacted_url as redacted;
 
 #[cfg(test)]
 mod tests {
@@ -118,6 +164,34 @@ mod tests {
         assert!(host_port("http://:80/").is_err());
         assert!(host_port("http://example.com:99999/").is_err());
         assert!(host_port("gopher://example.com/").is_err());
+    }
+
+    /// Answers from a list, one per lookup: a name that rebinds.
+    struct Answers(std::sync::Mutex<Vec<&'static str>>);
+
+    impl Resolve for Answers {
+        fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            let ip = self.0.lock().unwrap().remove(0);
+            Ok(vec![SocketAddr::new(ip.parse().unwrap(), port)])
+        }
+    }
+
+    #[test]
+    fn every_lookup_is_checked_and_a_rebound_answer_is_refused() {
+        let r = Answers(std::sync::Mutex::new(vec![
+            "93.184.216.34",
+            "127.0.0.1",
+            "127.0.0.1",
+        ]));
+        assert_eq!(
+            resolve_checked(&r, "rebind.example", 80, false).unwrap(),
+            vec!["93.184.216.34:80".parse().unwrap()]
+        );
+        let e = resolve_checked(&r, "rebind.example", 80, false).unwrap_err();
+        assert!(e.contains("internal address (127.0.0.1)"), "{e}");
+        assert!(resolve_checked(&r, "rebind.example", 80, true).is_ok());
+        assert!(resolve_checked(&SystemResolver, "localhost", 80, false).is_err());
+        assert!(resolve_checked(&SystemResolver, "10.0.0.1", 80, false).is_err());
     }
 
     #[test]

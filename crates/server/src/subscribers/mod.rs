@@ -40,8 +40,10 @@ pub struct LocalSubscriptions {
     wake: Arc<Notify>,
     running: Mutex<HashMap<String, Running>>,
     shutdown: CancellationToken,
-    /// Whether URLs may point into the hub's own network (`address`).
-    allow_private: bool,
+    /// How addresses are resolved, and whether URLs may point into the
+    /// hub's own network (`address`): checked at registration and at every
+    /// delivery.
+    route: post::Route,
 }
 
 struct Running {
@@ -58,6 +60,10 @@ impl LocalSubscriptions {
         shutdown: CancellationToken,
         allow_private: bool,
     ) -> anyhow::Result<Arc<Self>> {
+        let route = post::Route {
+            resolver: Arc::new(address::SystemResolver),
+            allow_private,
+        };
         let wake = Arc::new(Notify::new());
         let hook = wake.clone();
         catalog.on_commit(Arc::new(move |_| hook.notify_waiters()));
@@ -67,7 +73,7 @@ impl LocalSubscriptions {
             wake,
             running: Mutex::new(HashMap::new()),
             shutdown,
-            allow_private,
+            route,
         });
         for s in store.subscribers().await? {
             me.spawn(s);
@@ -86,6 +92,7 @@ impl LocalSubscriptions {
             wake: self.wake.clone(),
             progress: progress.clone(),
             stop: stop.clone(),
+            route: self.route.clone(),
         };
         tokio::spawn(worker.run());
         self.lock().insert(
@@ -146,8 +153,8 @@ impl Subscriptions for LocalSubscriptions {
         filter: CatalogFilter,
     ) -> Result<Subscriber, SubscribeError> {
         let (host, port) = validate(url, secret, &filter)?;
-        if !self.allow_private {
-            address::check_public(&host, port)
+        if !self.route.allow_private {
+            address::check_public(self.route.resolver.clone(), &host, port)
                 .await
                 .map_err(|why| SubscribeError::Invalid("url", why))?;
         }

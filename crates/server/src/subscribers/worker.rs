@@ -42,6 +42,8 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     pub progress: Arc<Mutex<Progress>>,
     pub stop: CancellationToken,
+    /// How each delivery resolves and checks the receiver's address.
+    pub route: post::Route,
 }
 
 impl Worker {
@@ -109,10 +111,11 @@ impl Worker {
         let mut wait = FIRST_RETRY;
         loop {
             let (url, secret) = (self.subscriber.url.clone(), self.subscriber.secret.clone());
-            let (b, d) = (body.clone(), delivery.clone());
-            let sent = tokio::task::spawn_blocking(move || post::deliver(&url, &secret, &d, &b))
-                .await
-                .unwrap_or_else(|e| Err(format!("the delivery task failed: {e}")));
+            let (b, d, route) = (body.clone(), delivery.clone(), self.route.clone());
+            let sent =
+                tokio::task::spawn_blocking(move || post::deliver(&route, &url, &secret, &d, &b))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the delivery task failed: {e}")));
             match sent {
                 Ok(()) => {
                     self.set(|p| {
