@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::emf::Emf;
 use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
@@ -89,6 +90,9 @@ pub struct LambdaApp {
     pub poster: Poster,
     /// Where shards go (and a shard's failed connections are retried).
     pub shards: Option<Arc<ShardQueue>>,
+    /// Where the handlers' EMF metrics lines go (off unless set: the Lambda
+    /// runtime sets stdout, tests a buffer).
+    pub emf: Emf,
     /// The change-log position this instance's catalog cache reflects.
     seen_position: AtomicU64,
 }
@@ -157,6 +161,7 @@ impl LambdaApp {
             limits,
             poster,
             shards,
+            emf: Emf::default(),
             seen_position: AtomicU64::new(0),
         }
     }
