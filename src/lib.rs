@@ -38,5 +38,7 @@ pub mod edges {
     pub use mcp_prompts_aws::lambda;
     #[cfg(feature = "aws")]
     pub use mcp_prompts_server::{aws_gateway, lambda_rest};
-    pub use mcp_prompts_server::{catalog_cli, cli, gateway, http, keys_cli, metrics, stdio};
+    pub use mcp_prompts_server::{
+        catalog_cli, cli, gateway, http, keys_cli, metrics, stdio, subscribers,
+    };
 }

@@ -40,6 +40,9 @@ pub struct Bootstrapped {
     /// Bulk import batches' queue (`MCP_PROMPTS_IMPORT_QUEUE_URL`) and its DLQ.
     pub import_queue_url: String,
     pub import_dead_letter_queue_url: String,
+    /// The webhook deliveries' nudge queue (`MCP_PROMPTS_WEBHOOK_QUEUE_URL`) and its DLQ.
+    pub webhook_queue_url: String,
+    pub webhook_dead_letter_queue_url: String,
 }
 
 pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, BootstrapError> {
@@ -84,6 +87,9 @@ pub async fn run(clients: &AwsClients, s: &AwsSettings) -> Result<Bootstrapped, 
     let (imports, imports_dlq) = create_queues(clients, schema::IMPORT_QUEUE).await?;
     done.import_queue_url = imports;
     done.import_dead_letter_queue_url = imports_dlq;
+    let (webhooks, webhooks_dlq) = create_queues(clients, schema::WEBHOOK_QUEUE).await?;
+    done.webhook_queue_url = webhooks;
+    done.webhook_dead_letter_queue_url = webhooks_dlq;
     Ok(done)
 }
 

@@ -11,6 +11,7 @@
 //! - [`catalog_files`]: catalog files in S3 (`import|export s3://…`).
 //! - [`outbox`]: publishes committed changes to SQS, and sweeps what failed.
 //! - [`sessions`], [`connections`], [`keys`]: the session, connection and API key stores.
+//! - [`subscribers`]: webhook subscribers and their delivery state, the deliveries queue.
 //! - [`pusher`]: `PostToConnection` through the management API.
 //! - [`shards`]: the sharded fan-out (shard messages, the shard queue, the
 //!   audience that pages the topic index into shards).
@@ -34,6 +35,7 @@ pub mod pusher;
 pub mod schema;
 pub mod sessions;
 pub mod shards;
+pub mod subscribers;
 pub mod sync_order;
 mod transact;
 mod writes;
@@ -46,6 +48,7 @@ pub use outbox::Outbox;
 pub use prompt_store::DynamoPromptStore;
 pub use pusher::ApiGatewayPusher;
 pub use sessions::DynamoSessionStore;
+pub use subscribers::{DynamoSubscriberStore, WebhookQueue};
 
 use mcp_prompts_engine::ports::StoreError;
 

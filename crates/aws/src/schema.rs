@@ -13,7 +13,10 @@
 //!   every write transaction, which is what makes positions gapless and monotonic.
 //! - `META` / `FLOOR`: the oldest change position still kept (`position`); the
 //!   history pruner (`history.rs`) raises it before deleting older changes.
-//! - `CURSOR` / `{consumer}`: where a change-log consumer left off.
+//! - `CURSOR` / `{consumer}`: where a change-log consumer left off (a webhook
+//!   subscriber's deliveries: `subscriber:{id}`).
+//! - `SUBSCRIBERS` / `S#{id}`: a webhook subscriber (URL, secret, filter, and
+//!   how its deliveries stand while failing); see `subscribers.rs`.
 //! - `JOBS` / `J#{job id}`: a bulk import job on AWS (`imports.rs`).
 //! - `KEYS` / `H#{sha256}`: an API key (`key_id`, `name`, `role`, `created_at`,
 //!   `revoked_at` once revoked); see `keys.rs`.
@@ -36,6 +39,7 @@ pub const HISTORY_FLOOR_SK: &str = "FLOOR";
 pub const CHANGES_PK: &str = "CHANGES";
 pub const CURSOR_PK: &str = "CURSOR";
 pub const KEYS_PK: &str = "KEYS";
+pub const SUBSCRIBERS_PK: &str = "SUBSCRIBERS";
 pub const S3_ORDER_SK: &str = "SEQUENCER";
 /// The attribute holding a normalized `s3.object.sequencer`.
 pub const SEQUENCER: &str = "sequencer";
@@ -64,6 +68,10 @@ pub fn prompt_pk(id: &str) -> String {
 
 pub fn s3_order_pk(bucket: &str, key: &str) -> String {
     format!("S3#{bucket}/{key}")
+}
+
+pub fn subscriber_sk(id: &str) -> String {
+    format!("S#{id}")
 }
 
 pub fn key_sk(hash: &str) -> String {
@@ -127,6 +135,9 @@ pub const CONNECTIONS_TABLE: TableDef = TableDef {
 pub const SHARD_QUEUE: &str = "mcp-prompts-shards";
 /// The bulk import batches' queue (`MCP_PROMPTS_IMPORT_QUEUE_URL`).
 pub const IMPORT_QUEUE: &str = "mcp-prompts-imports";
+
+/// The webhook deliveries' nudge queue (`MCP_PROMPTS_WEBHOOK_QUEUE_URL`).
+pub const WEBHOOK_QUEUE: &str = "mcp-prompts-webhooks";
 
 /// Receives before a change message is parked in the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 3;

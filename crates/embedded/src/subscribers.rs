@@ -7,10 +7,7 @@ use super::store::{EmbeddedStore, sql_error};
 use mcp_prompts_engine::ports::{StoreResult, Subscriber, SubscriberStore};
 use mcp_prompts_engine::session::CatalogFilter;
 
-/// The consumer cursor of a subscriber's deliveries.
-pub fn cursor_of(id: &str) -> String {
-    format!("subscriber:{id}")
-}
+use mcp_prompts_engine::ports::subscriber_cursor as cursor_of;
 
 #[async_trait]
 impl SubscriberStore for EmbeddedStore {

@@ -5,7 +5,8 @@
 //! admitted (`requestContext.authorizer.lambda`), so roles hold as locally;
 //! each request first catches the instance's catalog cache up with the table.
 //! `/health` probes DynamoDB, S3 and SQS as `serve --backend aws` does;
-//! `/webhooks/github` queues pushes for `s3sync` (`webhooks::aws`).
+//! `/webhooks/github` queues pushes for `s3sync` (`webhooks::aws`);
+//! `/subscriptions` works with `MCP_PROMPTS_WEBHOOK_QUEUE_URL` (`subscribers::aws`).
 //! Each request (one invocation) writes one EMF line (`aws::lambda::emf`):
 //! `Requests` 1, `Errors` 1 for a 5xx, `RenderMs` when it rendered.
 
@@ -146,6 +147,7 @@ async fn per_request(
 /// `lambda_http` feeding it the HTTP API's events.
 pub async fn run() -> Result<(), lambda_http::Error> {
     let (_, app, store) = mcp_prompts_aws::lambda::runtime::init().await?;
+    crate::subscribers::aws::attach_from_env(&app, &store)?;
     let webhook = webhook_from_env(&store)?;
     lambda_http::run(service(app, Arc::new(Dependencies { store }), webhook)).await
 }

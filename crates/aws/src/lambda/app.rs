@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::imports::{AwsImportJobs, AwsJobSettings};
 use super::emf::Emf;
+use crate::imports::{AwsImportJobs, AwsJobSettings};
 use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
+    WebhookQueue,
 };
 use mcp_prompts_engine::host::{
     HostPorts, HostSettings, IndexedAudience, Pace, PostSettings, Poster, SessionHost,
@@ -42,6 +43,8 @@ pub struct LambdaLimits {
     pub request_timeout: std::time::Duration,
     /// Bulk import jobs, when an import queue is configured.
     pub imports: ImportSettings,
+    /// The webhook deliveries' queue, when subscribers are on.
+    pub webhook_queue_url: Option<String>,
 }
 
 /// Where bulk import jobs queue their batches, and how big those are.
@@ -60,6 +63,7 @@ impl Default for LambdaLimits {
             session_ttl_secs: 600,
             request_timeout: std::time::Duration::from_secs(28),
             imports: ImportSettings::default(),
+            webhook_queue_url: None,
         }
     }
 }
@@ -103,6 +107,9 @@ pub struct LambdaApp {
     pub shards: Option<Arc<ShardQueue>>,
     /// Bulk import jobs (attached to the engine too), with an import queue.
     pub imports: Option<Arc<AwsImportJobs>>,
+    /// The webhook deliveries' queue (nudged after each fan-out batch), when
+    /// subscribers are on.
+    pub webhooks: Option<Arc<WebhookQueue>>,
     /// Where the handlers' EMF metrics lines go (off unless set: the Lambda
     /// runtime sets stdout, tests a buffer).
     pub emf: Emf,
@@ -175,6 +182,7 @@ impl LambdaApp {
             poster,
             shards,
             imports: None,
+            webhooks: None,
             emf: Emf::default(),
             seen_position: AtomicU64::new(0),
         }
@@ -219,7 +227,12 @@ impl LambdaApp {
                 limits.imports.jobs.clone(),
             ))
         });
+        let webhooks = limits
+            .webhook_queue_url
+            .clone()
+            .map(|url| Arc::new(WebhookQueue::new(clients.clone(), url)));
         let mut app = Self::with_shards(engine, sessions, connections, pusher, limits, shards);
+        app.webhooks = webhooks;
         if let Some(jobs) = imports {
             app.engine.attach_jobs(jobs.clone());
             app.imports = Some(jobs);

@@ -15,6 +15,9 @@
 //! that keep failing while others were reached are logged and left to catch
 //! up on resume (in-process), or retried in a shard of their own (sharded).
 //!
+//! With webhook subscribers on (`MCP_PROMPTS_WEBHOOK_QUEUE_URL`), each batch
+//! also sends one nudge to the deliveries queue (the `webhooks` handler).
+//!
 //! Metrics (one EMF line per invocation, `super::emf`): the records, the
 //! failed ones, and the delivery's report as the poster summed it (nothing
 //! counted per connection here), with the lag from the oldest change's commit
@@ -65,6 +68,11 @@ pub async fn handle_with_stats(
     changes.sort_by_key(|c| c.position);
     changes.dedup_by_key(|c| c.position);
     let report: DeliveryReport = app.host.fan_out(&changes).await;
+    // One nudge per batch: the `webhooks` handler delivers from the change
+    // log itself, so the message only says "look now".
+    if let Some(queue) = app.webhooks.as_ref().filter(|_| !changes.is_empty()) {
+        queue.nudge(0, "changes").await;
+    }
     let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
     if !changes.is_empty() {
         let now = app.engine.catalog.clock().now_unix_ms();

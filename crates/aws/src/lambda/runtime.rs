@@ -13,7 +13,8 @@
 //! `authorizer` (API keys in the prompts table, JWTs of `MCP_PROMPTS_OIDC_ISSUER`);
 //! `s3sync` (catalog files in `MCP_PROMPTS_CATALOG_S3` → the catalog, from the
 //! bucket's notifications via SQS); `http` (the REST API) is served by the
-//! server crate's `lambda_rest`.
+//! server crate's `lambda_rest`, `webhooks` (deliveries to webhook
+//! subscribers, from `MCP_PROMPTS_WEBHOOK_QUEUE_URL`) by its `subscribers::aws`.
 //! `MCP_PROMPTS_CONNECTIONS_URL` is the management API endpoint
 //! (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
 
@@ -51,6 +52,10 @@ pub enum HandlerKind {
     /// The REST API behind the HTTP API (`mcp-prompts-server`'s
     /// `lambda_rest`, which the Lambda binary runs instead of [`run`]).
     Http,
+    /// Webhook deliveries to catalog subscribers, nudged through the
+    /// deliveries queue (`mcp-prompts-server`'s `subscribers::aws`, which the
+    /// Lambda binary runs instead of [`run`]).
+    Webhooks,
 }
 
 impl HandlerKind {
@@ -69,6 +74,7 @@ impl HandlerKind {
             "authorizer" | "auth" => Some(Self::Authorizer),
             "http" | "rest" => Some(Self::Http),
             "s3sync" | "catalog" => Some(Self::S3Sync),
+            "webhooks" | "deliveries" => Some(Self::Webhooks),
             _ => None,
         }
     }
@@ -85,6 +91,7 @@ impl HandlerKind {
             Self::S3Sync => "s3sync",
             Self::Import => "import",
             Self::Http => "http",
+            Self::Webhooks => "webhooks",
         }
     }
 
@@ -93,7 +100,7 @@ impl HandlerKind {
             .or_else(|_| std::env::var("_HANDLER"))
             .unwrap_or_else(|_| "websocket".into());
         Self::parse(&name).ok_or_else(|| {
-            format!("unknown handler '{name}': use websocket, http, fanout, shard, import, sweeper, authorizer or s3sync")
+            format!("unknown handler '{name}': use websocket, http, fanout, shard, import, sweeper, authorizer, s3sync or webhooks")
                 .into()
         })
     }
@@ -136,6 +143,14 @@ pub async fn authenticator() -> Result<Authenticator, Error> {
 }
 
 pub async fn run() -> Result<(), Error> {
+    run_with(|_, _| Ok(())).await
+}
+
+/// [`run`], with `prepare` finishing the app after init (the Lambda binary
+/// attaches the webhook subscribers, which live in the server crate).
+pub async fn run_with(
+    prepare: impl FnOnce(&Arc<LambdaApp>, &Arc<DynamoPromptStore>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let started = Instant::now();
     if HandlerKind::from_env()? == HandlerKind::Authorizer {
         let auth = Arc::new(authenticator().await?);
@@ -162,6 +177,7 @@ pub async fn run() -> Result<(), Error> {
         .await;
     }
     let (kind, app, store) = init().await?;
+    prepare(&app, &store)?;
     tracing::info!(
         handler = ?kind,
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -232,6 +248,11 @@ pub async fn run() -> Result<(), Error> {
                     let swept = async {
                         let published = store.outbox.sweep().await?;
                         let pruned = store.prune_history(history).await?;
+                        // The backstop of the webhook deliveries (a nudge lost
+                        // with a crashed instance): one pass per sweep.
+                        if let Some(queue) = &app.webhooks {
+                            queue.nudge(0, "sweep").await;
+                        }
                         Ok::<_, Error>(
                             serde_json::json!({ "published": published, "pruned": pruned }),
                         )
@@ -247,6 +268,9 @@ pub async fn run() -> Result<(), Error> {
         // Served above, without the app (it needs no connections URL).
         HandlerKind::Authorizer => Err("the authorizer has no app".into()),
         HandlerKind::Http => Err("the http handler is mcp_prompts_server::lambda_rest::run".into()),
+        HandlerKind::Webhooks => {
+            Err("the webhooks handler is mcp_prompts_server::subscribers::aws::run".into())
+        }
     }
 }
 
@@ -283,6 +307,7 @@ mod tests {
             ("sweeper", HandlerKind::Sweeper),
             ("authorizer", HandlerKind::Authorizer),
             ("s3sync", HandlerKind::S3Sync),
+            ("webhooks", HandlerKind::Webhooks),
         ] {
             assert_eq!(HandlerKind::parse(name), Some(kind), "{name}");
         }

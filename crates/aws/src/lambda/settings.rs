@@ -61,6 +61,11 @@ pub struct AwsArgs {
     pub fanout: FanoutArgs,
     #[command(flatten)]
     pub imports: ImportArgs,
+    /// The webhook deliveries' queue: when set, webhook subscribers
+    /// (`/subscriptions`, `subscribe_webhook`) work, the fan-out nudges the
+    /// `webhooks` handler through it; unset, they answer 501 / unavailable.
+    #[arg(long, env = "MCP_PROMPTS_WEBHOOK_QUEUE_URL")]
+    pub webhook_queue_url: Option<String>,
 }
 
 /// Bulk import jobs on AWS (`import_catalog`, `POST /imports`).
@@ -132,6 +137,11 @@ impl FanoutArgs {
 }
 
 impl AwsArgs {
+    /// The deliveries queue of webhook subscribers, when configured.
+    pub fn webhook_queue(&self) -> Option<String> {
+        self.webhook_queue_url.clone().filter(|u| !u.is_empty())
+    }
+
     pub fn settings(&self) -> AwsSettings {
         AwsSettings {
             endpoint_url: self.endpoint_url.clone(),
@@ -164,6 +174,10 @@ pub struct LambdaSettings {
     /// How long an MCP session outlives its connection, in seconds.
     #[arg(long, env = "MCP_PROMPTS_SESSION_GRACE_SECS", default_value_t = 600)]
     pub session_grace_secs: u64,
+    /// (`webhooks`) Let webhook subscribers point at loopback, private and
+    /// link-local addresses (refused by default), as `serve` allows them.
+    #[arg(long, env = "MCP_PROMPTS_SUBSCRIBER_ALLOW_PRIVATE")]
+    pub subscriber_allow_private: bool,
     /// Where the `s3sync` handler's catalog files live: `s3://bucket/prefix`.
     #[arg(long, env = "MCP_PROMPTS_CATALOG_S3")]
     pub catalog_s3: Option<String>,
@@ -183,6 +197,7 @@ impl LambdaSettings {
             session_ttl_secs: self.session_grace_secs,
             fanout: self.aws.fanout.settings(),
             imports: self.aws.imports.settings(),
+            webhook_queue_url: self.aws.webhook_queue(),
             ..LambdaLimits::default()
         }
     }

@@ -21,4 +21,5 @@ pub use pusher::{PushOutcome, Pusher};
 pub use session_store::{SessionRecord, SessionStore};
 pub use subscriber_store::{
     SubscribeError, Subscriber, SubscriberStatus, SubscriberStore, Subscriptions, redacted_url,
+    subscriber_cursor,
 };

@@ -25,6 +25,12 @@ pub struct Subscriber {
     pub start_after: u64,
 }
 
+/// The change-log consumer (`ChangeCursor`) of a subscriber's deliveries: the
+/// newest position it acknowledged.
+pub fn subscriber_cursor(id: &str) -> String {
+    format!("subscriber:{id}")
+}
+
 #[async_trait]
 pub trait SubscriberStore: Send + Sync + 'static {
     async fn add_subscriber(&self, subscriber: &Subscriber) -> StoreResult<()>;

@@ -51,6 +51,11 @@ pub async fn bootstrap(command: AwsCommand) -> anyhow::Result<()> {
         done.import_queue_url
     );
     println!("import dlq {}", done.import_dead_letter_queue_url);
+    println!(
+        "webhooks {}  (MCP_PROMPTS_WEBHOOK_QUEUE_URL for webhook subscribers)",
+        done.webhook_queue_url
+    );
+    println!("webhook dlq {}", done.webhook_dead_letter_queue_url);
     if !args.no_seed {
         let clock = Arc::new(SystemClock);
         let store = Arc::new(DynamoPromptStore::new(clients, &settings, clock.clone()));

@@ -3,7 +3,9 @@
 //! called in-process, on the AWS adapters against any AWS-compatible endpoint
 //! (moto locally, or a real account). It also serves the `@connections`
 //! management endpoint the handlers post to, polls SQS for the fan-out, runs
-//! the outbox sweeper and keeps the change history within its bounds. `aws
+//! the outbox sweeper and keeps the change history within its bounds; with a
+//! deliveries queue it runs the webhook deliveries (`subscribers::aws`). It
+//! serves the REST API too (the Lambda `http` function's router). `aws
 //! bootstrap` lives here too.
 
 mod authorize;
@@ -67,6 +69,9 @@ pub struct AwsGateway {
     pub exposition: crate::metrics::Exposition,
 }
 
+/// REST request bodies, as the Lambda `http` function takes them.
+const MAX_REST_BODY: usize = crate::lambda_rest::MAX_BODY;
+
 impl AwsGateway {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
@@ -85,10 +90,25 @@ impl AwsGateway {
             .route("/health/live", get(crate::gateway::health::live))
             .with_state(self.clone())
             .merge(self.metrics_route())
+            .merge(self.rest_route())
     }
 }
 
 impl AwsGateway {
+    /// The REST API (`/prompts…`, `/subscriptions`, `/openapi.json`), what
+    /// the Lambda `http` function serves behind the HTTP API, behind the
+    /// authorizer's credential check when there is one.
+    fn rest_route(self: &Arc<Self>) -> Router {
+        let mut rest = crate::rest::router(self.app.host.clone(), MAX_REST_BODY);
+        if let Some(auth) = &self.authorizer {
+            rest = rest.route_layer(axum::middleware::from_fn_with_state(
+                auth.clone(),
+                crate::auth::guard,
+            ));
+        }
+        rest
+    }
+
     /// `/metrics`, behind the `$connect` authorizer's credential check when
     /// there is one (the counts describe the traffic).
     fn metrics_route(self: &Arc<Self>) -> Router {
@@ -122,6 +142,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         session_ttl_secs: args.session_grace_secs,
         fanout: args.aws.fanout.settings(),
         imports: args.aws.imports.settings(),
+        webhook_queue_url: args.aws.webhook_queue(),
         ..Default::default()
     };
     let config = EngineConfig {
@@ -129,6 +150,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: args.hub.max_message_bytes.min(limits.max_message_bytes),
     };
     let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    let subscriptions =
+        crate::subscribers::aws::attach(&app, &store, args.subscriber_allow_private);
     let authorizer = match args.auth_mode() {
         crate::auth::AuthMode::Required => Some(Arc::new(mcp_prompts_auth::Authenticator {
             mode: crate::auth::AuthMode::Required,
@@ -204,6 +227,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(sqs::poll_imports(
             gateway.clone(),
             url,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(subscriptions) = subscriptions {
+        tasks.push(tokio::spawn(sqs::poll_webhooks(
+            gateway.clone(),
+            subscriptions,
             shutdown.clone(),
         )));
     }

@@ -4,18 +4,20 @@
 //! short delay (so a poison message reaches `maxReceiveCount`, and the queue's
 //! redrive policy parks it in the dead-letter queue). With a shard queue it
 //! polls that one too, into the shard handler, and the import queue (bulk
-//! import jobs) into the import handler. Also runs the outbox sweeper,
+//! import jobs) into the import handler, and the deliveries queue (webhook
+//! subscribers) into the webhooks handler. Also runs the outbox sweeper,
 //! which AWS would run on a schedule.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use tokio_util::sync::CancellationToken;
 
 use super::AwsGateway;
+use crate::subscribers::aws::AwsSubscriptions;
 use mcp_prompts_aws::lambda::{fanout, imports, shard};
 use mcp_prompts_aws::{DynamoPromptStore, error_chain};
 
@@ -40,6 +42,20 @@ pub async fn poll_imports(gw: Arc<AwsGateway>, url: String, shutdown: Cancellati
     poll(gw, Consumer::Imports(url), shutdown).await
 }
 
+/// The `webhooks` handler's event source: the deliveries queue, plus a pass
+/// every [`WEBHOOK_TICK`] while it is quiet (what the sweeper's nudge is on
+/// AWS: a nudge lost with a killed process delays a delivery only so long).
+pub async fn poll_webhooks(
+    gw: Arc<AwsGateway>,
+    subscriptions: Arc<AwsSubscriptions>,
+    shutdown: CancellationToken,
+) {
+    poll(gw, Consumer::Webhooks(subscriptions), shutdown).await
+}
+
+/// How often the gateway runs a webhook pass without a nudge.
+pub const WEBHOOK_TICK: Duration = Duration::from_secs(3);
+
 /// Which Lambda a queue triggers.
 enum Consumer {
     /// The change queue (its URL from the outbox) → the fan-out handler.
@@ -48,10 +64,14 @@ enum Consumer {
     Shards(String),
     /// The import queue → the import handler.
     Imports(String),
+    /// The deliveries queue → the webhooks handler.
+    Webhooks(Arc<AwsSubscriptions>),
 }
 
 async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationToken) {
     let sqs = gw.clients.sqs().clone();
+    // The first webhook pass runs at once (what a restart left undelivered).
+    let mut last_tick: Option<Instant> = None;
     loop {
         if shutdown.is_cancelled() {
             return;
@@ -66,6 +86,7 @@ async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationTok
                 }
             },
             Consumer::Shards(url) | Consumer::Imports(url) => url.clone(),
+            Consumer::Webhooks(s) => s.queue_url().to_string(),
         };
         let receive = sqs
             .receive_message()
@@ -86,7 +107,9 @@ async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationTok
                 continue;
             }
         };
-        if messages.is_empty() {
+        let tick = matches!(consumer, Consumer::Webhooks(_))
+            && last_tick.is_none_or(|t| t.elapsed() >= WEBHOOK_TICK);
+        if messages.is_empty() && !tick {
             continue;
         }
         let handles: HashMap<String, String> = messages
@@ -101,6 +124,12 @@ async fn poll(gw: Arc<AwsGateway>, consumer: Consumer, shutdown: CancellationTok
                 Some(jobs) => imports::handle(&gw.app, jobs, event).await,
                 None => fanout::batch_response(Vec::new()),
             },
+            Consumer::Webhooks(subscriptions) => {
+                last_tick = Some(Instant::now());
+                // A quiet tick sends no retry nudge: the next tick retries.
+                let nudged = !messages.is_empty();
+                subscriptions.handle(&gw.app, event, nudged).await
+            }
         };
         let failed: Vec<&str> = response
             .batch_item_failures

@@ -5,6 +5,9 @@
 //! Registered through REST (`/subscriptions`) or the `subscribe_webhook` tool.
 
 mod address;
+#[cfg(feature = "aws")]
+pub mod aws;
+mod delivery;
 mod post;
 mod worker;
 
@@ -60,10 +63,7 @@ impl LocalSubscriptions {
         shutdown: CancellationToken,
         allow_private: bool,
     ) -> anyhow::Result<Arc<Self>> {
-        let route = post::Route {
-            resolver: Arc::new(address::SystemResolver),
-            allow_private,
-        };
+        let route = delivery::system_route(allow_private);
         let wake = Arc::new(Notify::new());
         let hook = wake.clone();
         catalog.on_commit(Arc::new(move |_| hook.notify_waiters()));
@@ -144,6 +144,50 @@ fn validate(
     Ok((host, port))
 }
 
+/// Checks a registration: its fields, and unless internal addresses are
+/// allowed, where its URL's host resolves to now.
+async fn check(
+    route: &post::Route,
+    url: &str,
+    secret: &str,
+    filter: &CatalogFilter,
+) -> Result<(), SubscribeError> {
+    let (host, port) = validate(url, secret, filter)?;
+    if !route.allow_private {
+        address::check_public(route.resolver.clone(), &host, port)
+            .await
+            .map_err(|why| SubscribeError::Invalid("url", why))?;
+    }
+    Ok(())
+}
+
+/// A new subscriber (fresh id), delivering the changes after `head`.
+fn new_subscriber(
+    catalog: &Catalog,
+    url: &str,
+    secret: &str,
+    filter: CatalogFilter,
+    head: u64,
+) -> Subscriber {
+    Subscriber {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        url: url.to_string(),
+        secret: secret.to_string(),
+        filter,
+        created_at: catalog.clock().now_rfc3339(),
+        start_after: head,
+    }
+}
+
+/// Statuses in registration order.
+fn sorted(mut out: Vec<SubscriberStatus>) -> Vec<SubscriberStatus> {
+    out.sort_by(|a, b| {
+        (&a.subscriber.created_at, &a.subscriber.id)
+            .cmp(&(&b.subscriber.created_at, &b.subscriber.id))
+    });
+    out
+}
+
 #[async_trait]
 impl Subscriptions for LocalSubscriptions {
     async fn register(
@@ -152,30 +196,19 @@ impl Subscriptions for LocalSubscriptions {
         secret: &str,
         filter: CatalogFilter,
     ) -> Result<Subscriber, SubscribeError> {
-        let (host, port) = validate(url, secret, &filter)?;
-        if !self.route.allow_private {
-            address::check_public(self.route.resolver.clone(), &host, port)
-                .await
-                .map_err(|why| SubscribeError::Invalid("url", why))?;
-        }
+        check(&self.route, url, secret, &filter).await?;
         if self.lock().len() >= MAX_SUBSCRIBERS {
             return Err(SubscribeError::Full(MAX_SUBSCRIBERS));
         }
-        let subscriber = Subscriber {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            url: url.to_string(),
-            secret: secret.to_string(),
-            filter,
-            created_at: self.catalog.clock().now_rfc3339(),
-            start_after: self.store.head_position().await?,
-        };
+        let head = self.store.head_position().await?;
+        let subscriber = new_subscriber(&self.catalog, url, secret, filter, head);
         self.store.add_subscriber(&subscriber).await?;
         self.spawn(subscriber.clone());
         Ok(subscriber)
     }
 
     async fn list(&self) -> Result<Vec<SubscriberStatus>, SubscribeError> {
-        let mut out: Vec<SubscriberStatus> = self
+        let out: Vec<SubscriberStatus> = self
             .lock()
             .values()
             .map(|r| {
@@ -188,11 +221,7 @@ impl Subscriptions for LocalSubscriptions {
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            (&a.subscriber.created_at, &a.subscriber.id)
-                .cmp(&(&b.subscriber.created_at, &b.subscriber.id))
-        });
-        Ok(out)
+        Ok(sorted(out))
     }
 
     async fn remove(&self, id: &str) -> Result<bool, SubscribeError> {

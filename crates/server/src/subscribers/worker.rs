@@ -13,17 +13,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::post;
+use super::{delivery, post};
 use mcp_prompts_engine::domain::ChangeEvent;
-use mcp_prompts_engine::methods::resources::latest_uri;
-use mcp_prompts_engine::ports::{ChangeCursor, PromptStore, Subscriber};
+use mcp_prompts_engine::ports::{ChangeCursor, PromptStore, Subscriber, subscriber_cursor};
 
 /// Changes read per page of the change log.
-const PAGE: usize = 100;
+pub(super) const PAGE: usize = 100;
 /// How often to look for changes made by other processes.
 const POLL: Duration = Duration::from_secs(1);
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LAST_RETRY: Duration = Duration::from_secs(300);
 
 /// How a subscriber's deliveries stand, shared with the status.
 #[derive(Debug, Default, Clone)]
@@ -48,7 +45,7 @@ pub struct Worker {
 
 impl Worker {
     pub async fn run(self) {
-        let consumer = mcp_prompts_embedded::subscribers::cursor_of(&self.subscriber.id);
+        let consumer = subscriber_cursor(&self.subscriber.id);
         let mut position = match self.cursor.load(&consumer).await {
             Ok(p) => p.unwrap_or(self.subscriber.start_after),
             Err(e) => {
@@ -74,18 +71,8 @@ impl Worker {
                 continue;
             }
             for change in changes {
-                // The change, then the prompts that include it (their output changed).
-                let dependents = self
-                    .catalog
-                    .dependency_events(std::slice::from_ref(&change))
-                    .await;
-                for event in std::iter::once(&change).chain(&dependents) {
-                    if self
-                        .subscriber
-                        .filter
-                        .matches(event.category.as_deref(), &event.tags)
-                        && !self.deliver(event).await
-                    {
+                for event in delivery::events_for(&self.catalog, &self.subscriber, &change).await {
+                    if !self.deliver(&event).await {
                         return; // Stopped while retrying.
                     }
                 }
@@ -100,23 +87,9 @@ impl Worker {
 
     /// Delivers `change` until acknowledged; false if stopped first.
     async fn deliver(&self, change: &ChangeEvent) -> bool {
-        let mut body = serde_json::to_value(change).unwrap_or_default();
-        body["uri"] = serde_json::json!(latest_uri(&change.id));
-        let body = Arc::new(body.to_string());
-        let delivery = Arc::new(match &change.partial {
-            // One per includer of the changed partial, at the partial's position.
-            Some(_) => format!("{}:{}:{}", self.subscriber.id, change.position, change.id),
-            None => format!("{}:{}", self.subscriber.id, change.position),
-        });
-        let mut wait = FIRST_RETRY;
+        let mut failed = 0;
         loop {
-            let (url, secret) = (self.subscriber.url.clone(), self.subscriber.secret.clone());
-            let (b, d, route) = (body.clone(), delivery.clone(), self.route.clone());
-            let sent =
-                tokio::task::spawn_blocking(move || post::deliver(&route, &url, &secret, &d, &b))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("the delivery task failed: {e}")));
-            match sent {
+            match delivery::attempt(&self.route, &self.subscriber, change).await {
                 Ok(()) => {
                     self.set(|p| {
                         p.failed_attempts = 0;
@@ -126,18 +99,17 @@ impl Worker {
                 }
                 Err(e) => {
                     tracing::debug!(subscriber = %self.subscriber.id, position = change.position, error = %e, "delivery failed; retrying");
+                    failed += 1;
                     self.set(|p| {
                         p.failed_attempts += 1;
                         p.last_error = Some(e);
                     });
                 }
             }
-            let jitter = Duration::from_millis(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 4);
             tokio::select! {
                 _ = self.stop.cancelled() => return false,
-                _ = tokio::time::sleep(wait + jitter) => {}
+                _ = tokio::time::sleep(delivery::backoff(failed)) => {}
             }
-            wait = (wait * 2).min(LAST_RETRY);
         }
     }
 
