@@ -13,17 +13,13 @@
 mod aws_support;
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_support::{Gateway, Moto};
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use common::http::request;
+use common::receiver::{Receiver, SECRET, Shared, start_receiver, until_within, verify};
 use common::ws::WsClient;
-use hmac::{Hmac, KeyInit, Mac};
 use mcp_prompts::adapters::aws::subscribers::DeliveryState;
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, DynamoPromptStore, DynamoSubscriberStore};
 use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits};
@@ -34,61 +30,8 @@ use mcp_prompts::ports::{
     ChangeCursor, Subscriber, SubscriberStore, Subscriptions, subscriber_cursor,
 };
 use serde_json::{Value, json};
-use sha2::Sha256;
 
-const SECRET: &str = "a-long-enough-webhook-secret";
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-
-#[derive(Default)]
-struct Receiver {
-    /// Answer 503 while set.
-    failing: bool,
-    attempts: usize,
-    /// Acknowledged deliveries: (delivery id, signature, body).
-    got: Vec<(String, String, String)>,
-}
-
-type Shared = Arc<Mutex<Receiver>>;
-
-async fn receive(State(r): State<Shared>, headers: HeaderMap, body: String) -> StatusCode {
-    let mut r = r.lock().unwrap();
-    r.attempts += 1;
-    if r.failing {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    r.got.push((
-        header("x-mcp-prompts-delivery"),
-        header("x-mcp-prompts-signature"),
-        body,
-    ));
-    StatusCode::NO_CONTENT
-}
-
-async fn start_receiver() -> (String, Shared) {
-    let shared: Shared = Arc::default();
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, shared)
-}
-
-fn verify(signature: &str, body: &str) {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let hex_sig = signature.strip_prefix("sha256=").expect("sha256= prefix");
-    mac.verify_slice(&hex::decode(hex_sig).unwrap())
-        .expect("the signature verifies");
-}
 
 fn write(gw: &Gateway, method: &str, path: &str, body: Value) {
     let r = request(&gw.http_url, method, path, &[JSON], Some(&body.to_string()));
@@ -97,15 +40,8 @@ fn write(gw: &Gateway, method: &str, path: &str, body: Value) {
 
 /// Waits (bounded) until `done` holds for the receiver.
 async fn until(r: &Shared, what: &str, gw: Option<&Gateway>, done: impl Fn(&Receiver) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !done(&r.lock().unwrap()) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{}",
-            gw.map(Gateway::output).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let context = || gw.map(Gateway::output).unwrap_or_default();
+    until_within(r, what, Duration::from_secs(40), context, done).await
 }
 
 /// The deliveries queue URL `aws bootstrap` printed.
@@ -135,7 +71,7 @@ fn seen(r: &Receiver) -> Vec<(String, u64, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_a_subscriber_on_aws_signed_in_order_after_retries_and_kill_9() {
-    let (url, receiver) = start_receiver().await;
+    let (url, receiver) = start_receiver(false).await;
     let moto = Moto::start();
     let queue = webhook_queue(&moto.bootstrap_with(&["--no-seed"]));
     let args = [
@@ -413,7 +349,7 @@ async fn the_dynamodb_subscriber_store_and_a_pass_that_waits_out_its_backoff() {
 
     // A pass on the app: a failure persists its backoff, the next pass waits
     // it out without a POST, the one after delivers.
-    let (url, receiver) = start_receiver().await;
+    let (url, receiver) = start_receiver(false).await;
     let limits = LambdaLimits {
         webhook_queue_url: Some(queue),
         ..LambdaLimits::default()

@@ -7,75 +7,14 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use common::TestServer;
 use common::http::request;
-use hmac::{Hmac, KeyInit, Mac};
+use common::receiver::{SECRET, start_receiver, until, verify};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
-const SECRET: &str = "a-long-enough-webhook-secret";
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-
-#[derive(Default)]
-struct Receiver {
-    /// Answer 503 while set.
-    failing: bool,
-    attempts: usize,
-    /// Acknowledged deliveries: (delivery id, signature, body).
-    got: Vec<(String, String, String)>,
-}
-
-type Shared = Arc<Mutex<Receiver>>;
-
-async fn receive(State(r): State<Shared>, headers: HeaderMap, body: String) -> StatusCode {
-    let mut r = r.lock().unwrap();
-    r.attempts += 1;
-    if r.failing {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    r.got.push((
-        header("x-mcp-prompts-delivery"),
-        header("x-mcp-prompts-signature"),
-        body,
-    ));
-    StatusCode::NO_CONTENT
-}
-
-async fn start_receiver(failing: bool) -> (String, Shared) {
-    let shared: Shared = Arc::new(Mutex::new(Receiver {
-        failing,
-        ..Receiver::default()
-    }));
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, shared)
-}
-
-fn verify(signature: &str, body: &str) {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let hex_sig = signature.strip_prefix("sha256=").expect("sha256= prefix");
-    mac.verify_slice(&hex::decode(hex_sig).unwrap())
-        .expect("the signature verifies");
-}
 
 fn write(server: &TestServer, method: &str, path: &str, body: Value) {
     let r = request(
@@ -86,15 +25,6 @@ fn write(server: &TestServer, method: &str, path: &str, body: Value) {
         Some(&body.to_string()),
     );
     assert!(r.status < 300, "{method} {path}: {r:?}");
-}
-
-/// Waits (bounded) until `done` holds for the receiver.
-async fn until(r: &Shared, what: &str, done: impl Fn(&Receiver) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done(&r.lock().unwrap()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

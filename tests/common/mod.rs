@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod jwt;
+pub mod receiver;
 pub mod stdio;
 pub mod ws;
 

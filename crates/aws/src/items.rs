@@ -55,3 +55,33 @@ pub fn corrupt(what: &str) -> StoreError {
 pub fn expired(item: &Item, now: u64) -> bool {
     get_n(item, super::schema::TTL).is_some_and(|ttl| ttl <= now)
 }
+
+/// Every item of partition `pk`, page by page, consistent (for the small
+/// partitions: API keys, webhook subscribers); `what` names it in errors.
+pub async fn query_partition(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    what: &str,
+) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", super::schema::PK)
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| super::sdk_error(&format!("DynamoDB Query {what}"), e))?;
+        out.extend(page.items().iter().cloned());
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(out),
+        }
+    }
+}

@@ -39,28 +39,7 @@ impl DynamoKeyStore {
     /// Every key item, page by page (the partition is small, but unbounded pages
     /// are never assumed).
     async fn all(&self) -> StoreResult<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .clients
-                .dynamodb()
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", items::s(KEYS_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("DynamoDB Query keys", e))?;
-            out.extend(page.items().iter().cloned());
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
+        items::query_partition(self.clients.dynamodb(), &self.table, KEYS_PK, "keys").await
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::config::AwsClients;
@@ -62,30 +63,16 @@ impl DynamoSubscriberStore {
 
     /// Every subscriber with how its deliveries stand, oldest first.
     pub async fn with_states(&self) -> StoreResult<Vec<(Subscriber, DeliveryState)>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .clients
-                .dynamodb()
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", items::s(SUBSCRIBERS_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("DynamoDB Query subscribers", e))?;
-            for item in page.items() {
-                out.push(read(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let mut out = items::query_partition(
+            self.clients.dynamodb(),
+            &self.table,
+            SUBSCRIBERS_PK,
+            "subscribers",
+        )
+        .await?
+        .iter()
+        .map(read)
+        .collect::<StoreResult<Vec<_>>>()?;
         out.sort_by(|(a, _), (b, _)| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(out)
     }
@@ -100,17 +87,8 @@ impl DynamoSubscriberStore {
             .take(MAX_ERROR)
             .collect();
         let sent = self
-            .clients
-            .dynamodb()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key(SUBSCRIBERS_PK, subscriber_sk(id))))
+            .state_update(id)
             .update_expression("SET #f = :f, #e = :e, #n = :n")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#f", FAILED)
-            .expression_attribute_names("#e", LAST_ERROR)
-            .expression_attribute_names("#n", NEXT_ATTEMPT)
             .expression_attribute_values(":f", items::n(u64::from(state.failed_attempts)))
             .expression_attribute_values(":e", items::s(error))
             .expression_attribute_values(":n", items::n(state.next_attempt_ms.unwrap_or(0)))
@@ -122,23 +100,29 @@ impl DynamoSubscriberStore {
     /// Its deliveries succeed again: the failure attributes go.
     pub async fn clear_failure(&self, id: &str) -> StoreResult<bool> {
         let sent = self
-            .clients
-            .dynamodb()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key(SUBSCRIBERS_PK, subscriber_sk(id))))
+            .state_update(id)
             .update_expression("REMOVE #f, #e, #n")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#f", FAILED)
-            .expression_attribute_names("#e", LAST_ERROR)
-            .expression_attribute_names("#n", NEXT_ATTEMPT)
             .send()
             .await;
         gone_is_false(
             sent.map(|_| ()),
             "DynamoDB UpdateItem subscriber (recovered)",
         )
+    }
+
+    /// An update of the delivery state attributes (`#f`, `#e`, `#n`) of an
+    /// existing subscriber's item.
+    fn state_update(&self, id: &str) -> UpdateItemFluentBuilder {
+        self.clients
+            .dynamodb()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(SUBSCRIBERS_PK, subscriber_sk(id))))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#f", FAILED)
+            .expression_attribute_names("#e", LAST_ERROR)
+            .expression_attribute_names("#n", NEXT_ATTEMPT)
     }
 
     async fn delete(&self, item: Item, what: &str) -> StoreResult<bool> {

@@ -42,7 +42,7 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use futures_util::StreamExt;
 
-use super::{MAX_SUBSCRIBERS, check, delivery, new_subscriber, post, sorted, worker::PAGE};
+use super::{Admission, delivery, post, sorted, worker::PAGE};
 use mcp_prompts_aws::lambda::LambdaApp;
 use mcp_prompts_aws::lambda::fanout::batch_response;
 use mcp_prompts_aws::subscribers::DeliveryState;
@@ -294,14 +294,15 @@ impl Subscriptions for AwsSubscriptions {
         secret: &str,
         filter: CatalogFilter,
     ) -> Result<Subscriber, SubscribeError> {
-        check(&self.route, url, secret, &filter).await?;
-        if self.store.subscribers().await?.len() >= MAX_SUBSCRIBERS {
-            return Err(SubscribeError::Full(MAX_SUBSCRIBERS));
+        Admission {
+            route: &self.route,
+            catalog: &self.catalog,
+            registered: self.store.subscribers().await?.len(),
+            store: &self.store,
+            log: self.prompts.as_ref(),
         }
-        let head = self.prompts.head_position().await?;
-        let subscriber = new_subscriber(&self.catalog, url, secret, filter, head);
-        self.store.add_subscriber(&subscriber).await?;
-        Ok(subscriber)
+        .admit(url, secret, filter)
+        .await
     }
 
     async fn list(&self) -> Result<Vec<SubscriberStatus>, SubscribeError> {

@@ -83,7 +83,15 @@ mod tests {
 
     #[test]
     fn the_backoff_doubles_from_one_second_to_five_minutes() {
-        for (failed, secs) in [(0, 1), (1, 1), (2, 2), (3, 4), (9, 256), (10, 300), (40, 300)] {
+        for (failed, secs) in [
+            (0, 1),
+            (1, 1),
+            (2, 2),
+            (3, 4),
+            (9, 256),
+            (10, 300),
+            (40, 300),
+        ] {
             let b = backoff(failed);
             let floor = Duration::from_secs(secs);
             assert!(

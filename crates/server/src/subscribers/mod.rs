@@ -161,21 +161,40 @@ async fn check(
     Ok(())
 }
 
-/// A new subscriber (fresh id), delivering the changes after `head`.
-fn new_subscriber(
-    catalog: &Catalog,
-    url: &str,
-    secret: &str,
-    filter: CatalogFilter,
-    head: u64,
-) -> Subscriber {
-    Subscriber {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        url: url.to_string(),
-        secret: secret.to_string(),
-        filter,
-        created_at: catalog.clock().now_rfc3339(),
-        start_after: head,
+/// Where a registration goes: the checks, the limit, the store.
+struct Admission<'a> {
+    route: &'a post::Route,
+    catalog: &'a Catalog,
+    /// Subscribers registered now.
+    registered: usize,
+    store: &'a dyn SubscriberStore,
+    /// The change log whose head a new subscriber starts after.
+    log: &'a dyn PromptStore,
+}
+
+impl Admission<'_> {
+    /// Checks and stores a new subscriber (fresh id), delivering the changes
+    /// after the head: a new subscriber does not get the whole history.
+    async fn admit(
+        self,
+        url: &str,
+        secret: &str,
+        filter: CatalogFilter,
+    ) -> Result<Subscriber, SubscribeError> {
+        check(self.route, url, secret, &filter).await?;
+        if self.registered >= MAX_SUBSCRIBERS {
+            return Err(SubscribeError::Full(MAX_SUBSCRIBERS));
+        }
+        let subscriber = Subscriber {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            url: url.to_string(),
+            secret: secret.to_string(),
+            filter,
+            created_at: self.catalog.clock().now_rfc3339(),
+            start_after: self.log.head_position().await?,
+        };
+        self.store.add_subscriber(&subscriber).await?;
+        Ok(subscriber)
     }
 }
 
@@ -196,13 +215,16 @@ impl Subscriptions for LocalSubscriptions {
         secret: &str,
         filter: CatalogFilter,
     ) -> Result<Subscriber, SubscribeError> {
-        check(&self.route, url, secret, &filter).await?;
-        if self.lock().len() >= MAX_SUBSCRIBERS {
-            return Err(SubscribeError::Full(MAX_SUBSCRIBERS));
+        let registered = self.lock().len();
+        let subscriber = Admission {
+            route: &self.route,
+            catalog: &self.catalog,
+            registered,
+            store: self.store.as_ref(),
+            log: self.store.as_ref(),
         }
-        let head = self.store.head_position().await?;
-        let subscriber = new_subscriber(&self.catalog, url, secret, filter, head);
-        self.store.add_subscriber(&subscriber).await?;
+        .admit(url, secret, filter)
+        .await?;
         self.spawn(subscriber.clone());
         Ok(subscriber)
     }
