@@ -20,9 +20,10 @@ use aws_support::{Gateway, Moto};
 use common::http::request;
 use common::receiver::{Receiver, SECRET, Shared, start_receiver, until_within, verify};
 use common::ws::WsClient;
+use mcp_prompts::adapters::aws::sdk::aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use mcp_prompts::adapters::aws::subscribers::DeliveryState;
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, DynamoPromptStore, DynamoSubscriberStore};
-use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits};
+use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits, fanout};
 use mcp_prompts::edges::subscribers::aws::attach;
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::session::CatalogFilter;
@@ -278,6 +279,33 @@ async fn changes_reach_a_subscriber_on_aws_signed_in_order_after_retries_and_kil
     assert_eq!(seen(&receiver.lock().unwrap())[4].0, "tagged");
 }
 
+/// The nudges on the deliveries queue within a few seconds (taken off it).
+async fn nudges(clients: &mcp_prompts::adapters::aws::AwsClients, queue: &str) -> Vec<String> {
+    let out = clients
+        .sqs()
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let mut why = Vec::new();
+    for m in out.messages() {
+        let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+        why.push(body["nudge"].as_str().unwrap().to_string());
+        clients
+            .sqs()
+            .delete_message()
+            .queue_url(queue)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    why
+}
+
 fn subscriber(id: &str, created_at: &str) -> Subscriber {
     Subscriber {
         id: id.into(),
@@ -351,7 +379,7 @@ async fn the_dynamodb_subscriber_store_and_a_pass_that_waits_out_its_backoff() {
     // it out without a POST, the one after delivers.
     let (url, receiver) = start_receiver(false).await;
     let limits = LambdaLimits {
-        webhook_queue_url: Some(queue),
+        webhook_queue_url: Some(queue.clone()),
         ..LambdaLimits::default()
     };
     let pusher = Arc::new(ApiGatewayPusher::new(&clients, "http://127.0.0.1:9"));
@@ -368,7 +396,8 @@ async fn the_dynamodb_subscriber_store_and_a_pass_that_waits_out_its_backoff() {
         .await
         .unwrap();
     receiver.lock().unwrap().failing = true;
-    app.engine
+    let (_, change) = app
+        .engine
         .catalog
         .create(
             serde_json::from_value(json!({"id": "p", "name": "P", "content": "x"})).unwrap(),
@@ -376,6 +405,20 @@ async fn the_dynamodb_subscriber_store_and_a_pass_that_waits_out_its_backoff() {
         )
         .await
         .unwrap();
+    // The fan-out consumer nudges the deliveries once for its batch.
+    let mut record = SqsMessage::default();
+    record.message_id = Some("m1".into());
+    record.body = Some(serde_json::to_string(&change).unwrap());
+    let mut batch = SqsEvent::default();
+    batch.records = vec![record];
+    let answer = fanout::handle(&app, batch).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        nudges(&clients, &queue).await,
+        ["changes"],
+        "one nudge per batch"
+    );
+
     let first = hooks.pass().await.unwrap();
     assert_eq!((first.delivered, first.failed), (0, 1), "{first:?}");
     let wait = first.retry_in.expect("a retry is due");
@@ -391,6 +434,11 @@ async fn the_dynamodb_subscriber_store_and_a_pass_that_waits_out_its_backoff() {
     let early = hooks.pass().await.unwrap();
     assert_eq!(early.delivered, 0, "waits out its backoff: {early:?}");
     assert_eq!(receiver.lock().unwrap().attempts, 1, "no POST meanwhile");
+    // The handler, in the same state, nudges itself for the retry (delayed).
+    let answer = hooks.handle(&app, SqsEvent::default(), true).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(receiver.lock().unwrap().attempts, 1, "still waiting");
+    assert_eq!(nudges(&clients, &queue).await, ["retry"]);
     tokio::time::sleep(wait).await;
     let late = hooks.pass().await.unwrap();
     assert_eq!(
