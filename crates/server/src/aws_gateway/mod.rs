@@ -99,7 +99,10 @@ impl AwsGateway {
     /// the Lambda `http` function serves behind the HTTP API, behind the
     /// authorizer's credential check when there is one.
     fn rest_route(self: &Arc<Self>) -> Router {
-        let mut rest = crate::rest::router(self.app.host.clone(), MAX_REST_BODY);
+        let mut rest = crate::rest::router(self.app.host.clone(), MAX_REST_BODY).route_layer(
+            // Other processes write to the table too (as `lambda_rest` does).
+            axum::middleware::from_fn_with_state(self.clone(), refresh_catalog),
+        );
         if let Some(auth) = &self.authorizer {
             rest = rest.route_layer(axum::middleware::from_fn_with_state(
                 auth.clone(),
@@ -121,6 +124,16 @@ impl AwsGateway {
         }
         Router::new().route("/metrics", route)
     }
+}
+
+/// Catches the catalog cache up with the table before a REST request.
+async fn refresh_catalog(
+    axum::extract::State(gw): axum::extract::State<Arc<AwsGateway>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    gw.app.refresh_catalog().await;
+    next.run(request).await
 }
 
 async fn metrics(

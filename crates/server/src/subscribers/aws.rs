@@ -28,7 +28,9 @@
 //! need a stream consumer per table, which moto's server does not emulate.
 //!
 //! At least once: the cursor moves only after a 2xx, so a crash after a POST
-//! repeats it (same delivery id). Subscribers run up to [`CONCURRENCY`] at
+//! repeats it (same delivery id). A subscriber removed while a pass delivers
+//! to it may get that one change still, and leave its cursor item behind
+//! (ids are never reused, so it is never read again). Subscribers run up to [`CONCURRENCY`] at
 //! once in a pass, each one's deliveries one after another.
 //!
 //! `serve --backend aws` runs the same handler in-process on the deliveries
