@@ -4,7 +4,8 @@
 //! local gateway serves, on the DynamoDB store: reads, conditional writes
 //! (412 when stale), problem bodies, and the authorizer's caller (a reader
 //! gets 403 for a write); the execute-api `Host` passes the origin guard;
-//! `/openapi.json` is served there too.
+//! `/openapi.json` is served there too; `/subscriptions` answers 501 without a
+//! deliveries queue and works with one.
 
 mod aws_support;
 
@@ -159,4 +160,96 @@ async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller()
     assert_eq!(status, 200, "the same router serves its OpenAPI document");
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/prompts/{id}"]["put"].is_object(), "{doc}");
+}
+
+/// `/subscriptions` through the `http` handler: 501 without a deliveries
+/// queue; with one (as `lambda_rest::run` attaches it from
+/// `MCP_PROMPTS_WEBHOOK_QUEUE_URL`) an editor registers and lists, a reader
+/// may not register, and the subscriber is in DynamoDB for the `webhooks`
+/// handler of any instance.
+#[tokio::test]
+async fn the_http_handler_serves_subscriptions_when_a_deliveries_queue_is_set() {
+    let moto = Moto::start();
+    let printed = moto.bootstrap_with(&["--no-seed"]);
+    let queue = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("webhooks "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("bootstrap prints the webhook queue")
+        .to_string();
+    let clients = moto.clients().await;
+    let editor = Some(json!({"principal": "ci", "role": "editor"}));
+    let reader = Some(json!({"principal": "dash", "role": "reader"}));
+    let body = r#"{"url": "https://hooks.example.com/x?token=t", "secret": "a-long-enough-webhook-secret"}"#;
+    let json_type = json!({"content-type": "application/json"});
+    for queue_url in [None, Some(queue)] {
+        let configured = queue_url.is_some();
+        let pusher = Arc::new(ApiGatewayPusher::new(&clients, "http://127.0.0.1:9"));
+        let (app, store) = LambdaApp::on_aws(
+            &clients,
+            &moto.settings(),
+            pusher,
+            EngineConfig::default(),
+            LambdaLimits {
+                webhook_queue_url: queue_url,
+                ..LambdaLimits::default()
+            },
+        );
+        // A public name would be resolved: allow private so no DNS is needed.
+        mcp_prompts::edges::subscribers::aws::attach(&app, &store, true);
+        let router = lambda_rest::service(Arc::new(app), Arc::new(Dependencies { store }), None);
+        let (status, _, answer) = call(
+            &router,
+            event(
+                "POST",
+                "/subscriptions",
+                json_type.clone(),
+                Some(body),
+                editor.clone(),
+            ),
+        )
+        .await;
+        if !configured {
+            assert_eq!(status, 501, "no deliveries queue: {answer}");
+            continue;
+        }
+        assert_eq!(status, 201, "{answer}");
+        let id = answer["id"].as_str().unwrap().to_string();
+        let (status, _, answer) = call(
+            &router,
+            event(
+                "POST",
+                "/subscriptions",
+                json_type.clone(),
+                Some(body),
+                reader.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(status, 403, "a reader may not register: {answer}");
+        let (status, _, list) = call(
+            &router,
+            event("GET", "/subscriptions", json!({}), None, reader.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["subscriptions"].as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list["subscriptions"][0]["id"], id.as_str());
+        assert_eq!(
+            list["subscriptions"][0]["url"], "https://hooks.example.com/x?redacted",
+            "a reader sees it redacted"
+        );
+        let (status, _, _) = call(
+            &router,
+            event(
+                "DELETE",
+                &format!("/subscriptions/{id}"),
+                json!({}),
+                None,
+                editor.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(status, 204);
+    }
 }
