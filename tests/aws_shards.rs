@@ -24,6 +24,7 @@ use mcp_prompts::adapters::aws::sdk::aws_sdk_sqs::types::{
 use mcp_prompts::adapters::aws::{ApiGatewayPusher, AwsClients, unix_now};
 use mcp_prompts::domain::PromptId;
 use mcp_prompts::edges::aws_gateway::sqs::sqs_event;
+use mcp_prompts::edges::lambda::emf::Emf;
 use mcp_prompts::edges::lambda::{FanoutSettings, LambdaApp, LambdaLimits, fanout, shard};
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::host::PostSettings;
@@ -444,7 +445,9 @@ async fn a_throttled_endpoint_loses_nothing_and_stays_within_the_budget() {
         throttle_above: 100,
         ..Default::default()
     };
-    let hub = hub(true, settings, behaviour).await;
+    let mut hub = hub(true, settings, behaviour).await;
+    let (emf, lines) = Emf::buffer();
+    hub.app.emf = emf;
     let who: Vec<_> = (0..120)
         .map(|i| (format!("c{i:03}"), list_listener()))
         .collect();
@@ -468,6 +471,41 @@ async fn a_throttled_endpoint_loses_nothing_and_stays_within_the_budget() {
         "{posted:?}"
     );
     assert!(hub.app.poster.pace.cuts() > 0, "429s slowed the pace down");
+    // The EMF lines say the same: one per invocation, summed per handler.
+    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sum = |handler: &str, metric: &str| -> f64 {
+        docs.iter()
+            .filter(|d| d["Handler"] == handler)
+            .map(|d| d[metric].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    let of = |handler: &str| docs.iter().filter(|d| d["Handler"] == handler).count();
+    assert_eq!(of("fanout"), 1, "{text}");
+    assert_eq!(
+        sum("fanout", "FanoutConnections"),
+        120.0,
+        "paged into shards: {text}"
+    );
+    assert_eq!(sum("fanout", "FanoutPosts"), 0.0, "the shards post: {text}");
+    assert_eq!(sum("shard", "Requests"), posted.shards as f64, "{text}");
+    assert_eq!(sum("shard", "Errors"), 0.0, "{text}");
+    assert_eq!(sum("shard", "FanoutConnections"), 120.0, "{text}");
+    assert_eq!(
+        sum("shard", "FanoutPosts"),
+        240.0,
+        "the pair to each: {text}"
+    );
+    assert_eq!(sum("shard", "PostThrottled"), throttled as f64, "{text}");
+    assert!(
+        docs.iter()
+            .filter(|d| d["Handler"] == "shard")
+            .all(|d| d["FanoutLagMs"].as_f64().is_some_and(|ms| ms >= 0.0)),
+        "{text}"
+    );
     // Posts (throttled ones too) in any second stay within the budget; a
     // slower machine only lowers this.
     let peak = hub.standin.peak_posts(Duration::from_secs(1));

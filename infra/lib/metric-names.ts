@@ -1,5 +1,7 @@
 // The CloudWatch Embedded Metric Format names the Rust handlers emit. One place
 // so the dashboard and alarms follow a rename in the Rust code with one edit.
+// The Rust side is crates/aws/src/lambda/emf.rs; its unit test reads this file
+// and fails when the two lists differ.
 
 /** EMF namespace of every custom metric. */
 export const METRIC_NAMESPACE = 'McpPrompts';
@@ -18,5 +20,5 @@ export const METRICS = {
 } as const;
 
 /** `MCP_PROMPTS_HANDLER` values; also the `Handler` dimension values. */
-export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync', 'shard'] as const;
+export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync', 'shard', 'import'] as const;
 export type HandlerName = (typeof HANDLERS)[number];

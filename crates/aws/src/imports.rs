@@ -50,7 +50,8 @@ pub struct AwsJobSettings {
     pub max_files: usize,
     /// Prompts per batch (one import-queue message, one handler run).
     pub batch_size: usize,
-    /// How long `import_catalog` waits for its job: inside API Gateway's 29 s.
+    /// How long `import_catalog` waits for its job: inside the function's
+    /// timeout and API Gateway's 29 s (`MCP_PROMPTS_IMPORT_WAIT_SECS`).
     pub max_wait: Duration,
     /// How often a waiting call reads the job record.
     pub poll: Duration,
@@ -61,7 +62,7 @@ impl Default for AwsJobSettings {
         Self {
             max_files: jobs::JobSettings::default().max_files,
             batch_size: 250,
-            max_wait: Duration::from_secs(20),
+            max_wait: Duration::from_secs(8),
             poll: Duration::from_millis(250),
         }
     }

@@ -5,7 +5,15 @@
 //! from `&'static str`s, nothing is allocated per request once a method has
 //! been seen. The gateway registers these beside its own gauges and serves
 //! them at `/metrics` (`server::metrics`).
+//!
+//! The same calls also feed a per-invocation [`Tally`] when the caller runs
+//! inside [`tallied`] (a task-local scope): the Lambda handlers write it as
+//! their one CloudWatch EMF line per invocation (`aws::lambda::emf`), counted
+//! once, here, for both. Concurrent invocations in one process (the local
+//! `serve --backend aws`) each see only their own.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::time::Instant;
 
 use prometheus_client::metrics::counter::Counter;
@@ -73,9 +81,51 @@ impl Default for EngineMetrics {
     }
 }
 
+/// What the engine counted inside one [`tallied`] scope (one Lambda invocation).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Tally {
+    /// JSON-RPC requests answered.
+    pub requests: u64,
+    /// Of those, answered with a JSON-RPC error.
+    pub errors: u64,
+    /// Renders (`prompts/get`, `apply_template`, REST `apply`).
+    pub renders: u64,
+    /// Their summed time, in milliseconds.
+    pub render_ms: f64,
+}
+
+tokio::task_local! {
+    static TALLY: Cell<Tally>;
+}
+
+/// Runs `work` with a fresh [`Tally`] that every [`EngineMetrics`] call made
+/// while polling it adds to (not work it spawns onto other tasks), and returns
+/// its output with the tally. Nothing is allocated: the tally is four numbers.
+pub async fn tallied<F: Future>(work: F) -> (F::Output, Tally) {
+    TALLY
+        .scope(Cell::new(Tally::default()), async {
+            let out = work.await;
+            (out, TALLY.with(Cell::get))
+        })
+        .await
+}
+
+/// Adds to the current [`tallied`] scope, if there is one.
+fn tally(add: impl FnOnce(&mut Tally)) {
+    let _outside_a_scope = TALLY.try_with(|cell| {
+        let mut t = cell.get();
+        add(&mut t);
+        cell.set(t);
+    });
+}
+
 impl EngineMetrics {
     /// One JSON-RPC request answered: a result (`ok`) or an error.
     pub fn request(&self, method: &str, ok: bool) {
+        tally(|t| {
+            t.requests += 1;
+            t.errors += u64::from(!ok);
+        });
         let method = METHODS
             .iter()
             .find(|m| **m == method)
@@ -89,7 +139,12 @@ impl EngineMetrics {
 
     /// One render (`prompts/get`, `apply_template`) that started at `started`.
     pub fn rendered(&self, started: Instant) {
-        self.render_seconds.observe(started.elapsed().as_secs_f64());
+        let seconds = started.elapsed().as_secs_f64();
+        self.render_seconds.observe(seconds);
+        tally(|t| {
+            t.renders += 1;
+            t.render_ms += seconds * 1000.0;
+        });
     }
 
     /// One fan-out batch handed to the audience, and how many sessions it reached.
@@ -162,5 +217,32 @@ mod tests {
             out.contains(r#"mcp_prompts_requests_total{method="tools/call",outcome="error"} 0"#),
             "known series start at 0: {out}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_tallied_scope_sees_its_own_counts_and_the_registry_sees_all() {
+        let m = EngineMetrics::default();
+        m.request("ping", true); // outside any scope: the registry only
+        let work = |n: usize| {
+            let m = m.clone();
+            async move {
+                for i in 0..n {
+                    m.request("prompts/get", i != 0);
+                    m.rendered(Instant::now());
+                    tokio::task::yield_now().await;
+                }
+            }
+        };
+        // Interleaved on one task: each scope still counts only its own calls.
+        let (((), a), ((), b)) = tokio::join!(tallied(work(3)), tallied(work(2)));
+        assert_eq!((a.requests, a.errors, a.renders), (3, 1, 3));
+        assert_eq!((b.requests, b.errors, b.renders), (2, 1, 2));
+        assert!(a.render_ms >= 0.0 && a.render_ms < 1000.0);
+        let out = text(&m);
+        assert!(
+            out.contains(r#"mcp_prompts_requests_total{method="prompts/get",outcome="ok"} 3"#),
+            "{out}"
+        );
+        assert!(out.contains("mcp_prompts_render_seconds_count 5"), "{out}");
     }
 }

@@ -6,6 +6,8 @@
 //! each request first catches the instance's catalog cache up with the table.
 //! `/health` probes DynamoDB, S3 and SQS as `serve --backend aws` does;
 //! `/webhooks/github` queues pushes for `s3sync` (`webhooks::aws`).
+//! Each request (one invocation) writes one EMF line (`aws::lambda::emf`):
+//! `Requests` 1, `Errors` 1 for a 5xx, `RenderMs` when it rendered.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -19,6 +21,9 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use mcp_prompts_aws::lambda::LambdaApp;
 use mcp_prompts_aws::lambda::authorizer::principal_of;
+use mcp_prompts_aws::lambda::emf::{Metric, Metrics};
+use mcp_prompts_aws::lambda::runtime::HandlerKind;
+use mcp_prompts_engine::metrics::tallied;
 use tower::util::MapRequest;
 
 use crate::auth::Caller;
@@ -121,8 +126,20 @@ async fn per_request(
     let extensions = request.extensions_mut();
     extensions.insert(ConnectInfo(SocketAddr::new(peer, 0)));
     extensions.insert(Caller(caller));
-    app.refresh_catalog().await;
-    next.run(request).await
+    let (response, tally) = tallied(async {
+        app.refresh_catalog().await;
+        next.run(request).await
+    })
+    .await;
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    m.count(Metric::Requests, 1);
+    m.count(
+        Metric::Errors,
+        usize::from(response.status().is_server_error()),
+    );
+    m.add_tally(&tally, false);
+    app.emf.emit(HandlerKind::Http, &m);
+    response
 }
 
 /// Runs the `http` handler: the app built once per instance, then

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::imports::{AwsImportJobs, AwsJobSettings};
+use super::emf::Emf;
 use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
@@ -102,6 +103,9 @@ pub struct LambdaApp {
     pub shards: Option<Arc<ShardQueue>>,
     /// Bulk import jobs (attached to the engine too), with an import queue.
     pub imports: Option<Arc<AwsImportJobs>>,
+    /// Where the handlers' EMF metrics lines go (off unless set: the Lambda
+    /// runtime sets stdout, tests a buffer).
+    pub emf: Emf,
     /// The change-log position this instance's catalog cache reflects.
     seen_position: AtomicU64,
 }
@@ -171,6 +175,7 @@ impl LambdaApp {
             poster,
             shards,
             imports: None,
+            emf: Emf::default(),
             seen_position: AtomicU64::new(0),
         }
     }

@@ -14,10 +14,17 @@
 //! failed): a redelivery then makes nobody hear a change twice. Connections
 //! that keep failing while others were reached are logged and left to catch
 //! up on resume (in-process), or retried in a shard of their own (sharded).
+//!
+//! Metrics (one EMF line per invocation, `super::emf`): the records, the
+//! failed ones, and the delivery's report as the poster summed it (nothing
+//! counted per connection here), with the lag from the oldest change's commit
+//! to the end of its delivery.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
+use super::emf::{self, Metric, Metrics};
+use super::runtime::HandlerKind;
 use mcp_prompts_engine::domain::ChangeEvent;
 use mcp_prompts_engine::ports::DeliveryReport;
 
@@ -41,6 +48,7 @@ pub async fn handle_with_stats(
     app: &LambdaApp,
     event: SqsEvent,
 ) -> (SqsBatchResponse, FanoutStats) {
+    let records = event.records.len();
     let mut failures = Vec::new();
     let mut parsed: Vec<(String, ChangeEvent)> = Vec::new();
     for record in event.records {
@@ -57,6 +65,13 @@ pub async fn handle_with_stats(
     changes.sort_by_key(|c| c.position);
     changes.dedup_by_key(|c| c.position);
     let report: DeliveryReport = app.host.fan_out(&changes).await;
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    if !changes.is_empty() {
+        let now = app.engine.catalog.clock().now_unix_ms();
+        if let Some(lag) = emf::lag_ms(&changes, now) {
+            m.set(Metric::FanoutLagMs, lag);
+        }
+    }
     let stats = FanoutStats {
         changes: changes.len(),
         connections: report.connections,
@@ -69,6 +84,15 @@ pub async fn handle_with_stats(
         failures.extend(parsed.into_iter().map(|(id, _)| id));
     }
     tracing::debug!(?stats, failed_messages = failures.len(), "fan-out");
+    m.count(Metric::Requests, records);
+    m.count(Metric::Errors, failures.len());
+    m.add_delivery(
+        report.connections,
+        report.frames,
+        report.gone,
+        report.throttled,
+    );
+    app.emf.emit(HandlerKind::Fanout, &m);
     (batch_response(failures), stats)
 }
 

@@ -12,6 +12,8 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
+use super::emf::{Metric, Metrics};
+use super::runtime::HandlerKind;
 use crate::imports::{AwsImportJobs, BatchMessage};
 use mcp_prompts_engine::import::{self, Options};
 use mcp_prompts_engine::jobs::{JobStatus, job_actor};
@@ -20,6 +22,7 @@ use mcp_prompts_engine::jobs::{JobStatus, job_actor};
 pub const GIVE_UP_AFTER: u32 = 5;
 
 pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> SqsBatchResponse {
+    let records = event.records.len();
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.unwrap_or_default();
@@ -51,6 +54,10 @@ pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> S
             failures.push(id);
         }
     }
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    m.count(Metric::Requests, records);
+    m.count(Metric::Errors, failures.len());
+    app.emf.emit(HandlerKind::Import, &m);
     super::fanout::batch_response(failures)
 }
 

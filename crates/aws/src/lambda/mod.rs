@@ -3,10 +3,12 @@
 //! function over the real `aws_lambda_events` type and a [`LambdaApp`] holding the
 //! session host over the AWS ports, so tests call it directly and the local gateway (`serve --backend
 //! aws`) calls the very same functions in-process. `runtime` is the thin
-//! `lambda_runtime` wrapper the `mcp-prompts-lambda` binary runs.
+//! `lambda_runtime` wrapper the `mcp-prompts-lambda` binary runs. `emf`: each
+//! invocation's metrics as one CloudWatch Embedded Metric Format line on stdout.
 
 pub mod app;
 pub mod authorizer;
+pub mod emf;
 pub mod fanout;
 pub mod imports;
 pub mod runtime;

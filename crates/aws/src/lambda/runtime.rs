@@ -25,6 +25,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::LambdaApp;
+use super::emf::{Emf, Metric, Metrics};
 use super::settings::LambdaSettings;
 use crate::catalog_files::{CatalogFiles, S3Location};
 use crate::sync_order::SyncOrder;
@@ -72,6 +73,21 @@ impl HandlerKind {
         }
     }
 
+    /// The `Handler` dimension value of its EMF metrics (and the
+    /// `MCP_PROMPTS_HANDLER` value the stack sets).
+    pub const fn dimension(self) -> &'static str {
+        match self {
+            Self::WebSocket => "websocket",
+            Self::Fanout => "fanout",
+            Self::Shard => "shard",
+            Self::Sweeper => "sweeper",
+            Self::Authorizer => "authorizer",
+            Self::S3Sync => "s3sync",
+            Self::Import => "import",
+            Self::Http => "http",
+        }
+    }
+
     pub fn from_env() -> Result<Self, Error> {
         let name = std::env::var("MCP_PROMPTS_HANDLER")
             .or_else(|_| std::env::var("_HANDLER"))
@@ -83,7 +99,8 @@ impl HandlerKind {
     }
 }
 
-/// Builds the app from the environment (what a cold start pays for).
+/// Builds the app from the environment (what a cold start pays for); its
+/// handlers write their EMF metrics to stdout.
 pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStore>), Error> {
     let kind = HandlerKind::from_env()?;
     let all = LambdaSettings::from_env()?;
@@ -99,7 +116,8 @@ pub async fn init() -> Result<(HandlerKind, Arc<LambdaApp>, Arc<DynamoPromptStor
         page_size: all.page_size.max(1),
         max_message_bytes: limits.max_message_bytes,
     };
-    let (app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    let (mut app, store) = LambdaApp::on_aws(&clients, &settings, pusher, config, limits);
+    app.emf = Emf::stdout();
     Ok((kind, Arc::new(app), store))
 }
 
@@ -127,9 +145,19 @@ pub async fn run() -> Result<(), Error> {
             oidc = auth.jwt.is_some(),
             "lambda init done"
         );
+        let emf = Emf::stdout();
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-            let auth = auth.clone();
-            async move { super::authorizer::handle(&auth, event.payload).await }
+            let (auth, emf) = (auth.clone(), emf.clone());
+            async move {
+                let answer = super::authorizer::handle(&auth, event.payload).await;
+                let refused =
+                    matches!(&answer, Err(e) if e.to_string() == super::authorizer::UNAUTHORIZED);
+                emf.emit(
+                    HandlerKind::Authorizer,
+                    &invocation(answer.is_err() && !refused),
+                );
+                answer
+            }
         }))
         .await;
     }
@@ -199,11 +227,19 @@ pub async fn run() -> Result<(), Error> {
         HandlerKind::Sweeper => {
             let history = HistoryBounds::from_env()?;
             lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-                let store = store.clone();
+                let (store, app) = (store.clone(), app.clone());
                 async move {
-                    let published = store.outbox.sweep().await?;
-                    let pruned = store.prune_history(history).await?;
-                    Ok::<_, Error>(serde_json::json!({ "published": published, "pruned": pruned }))
+                    let swept = async {
+                        let published = store.outbox.sweep().await?;
+                        let pruned = store.prune_history(history).await?;
+                        Ok::<_, Error>(
+                            serde_json::json!({ "published": published, "pruned": pruned }),
+                        )
+                    }
+                    .await;
+                    app.emf
+                        .emit(HandlerKind::Sweeper, &invocation(swept.is_err()));
+                    swept
                 }
             }))
             .await
@@ -212,6 +248,14 @@ pub async fn run() -> Result<(), Error> {
         HandlerKind::Authorizer => Err("the authorizer has no app".into()),
         HandlerKind::Http => Err("the http handler is mcp_prompts_server::lambda_rest::run".into()),
     }
+}
+
+/// The metrics of a handler whose invocation is one unit of work.
+fn invocation(failed: bool) -> Metrics {
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    m.count(Metric::Requests, 1);
+    m.count(Metric::Errors, usize::from(failed));
+    m
 }
 
 /// Peak resident memory of this process (Linux), for the init log line.

@@ -27,6 +27,8 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Deserialize;
 
 use super::app::LambdaApp;
+use super::emf::{Metric, Metrics};
+use super::runtime::HandlerKind;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
 use crate::sync_order::{Sequencer, SyncOrder};
 use mcp_prompts_engine::catalog::CatalogError;
@@ -153,6 +155,7 @@ pub async fn handle(
     order: &SyncOrder,
     event: SqsEvent,
 ) -> SqsBatchResponse {
+    let records = event.records.len();
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.unwrap_or_default();
@@ -173,6 +176,10 @@ pub async fn handle(
             }
         }
     }
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    m.count(Metric::Requests, records);
+    m.count(Metric::Errors, failures.len());
+    app.emf.emit(HandlerKind::S3Sync, &m);
     super::fanout::batch_response(failures)
 }
 

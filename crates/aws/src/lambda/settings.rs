@@ -73,6 +73,11 @@ pub struct ImportArgs {
     /// Prompts per import batch (one message, one handler run).
     #[arg(long, env = "MCP_PROMPTS_IMPORT_BATCH", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=5_000))]
     pub import_batch: u64,
+    /// How long `import_catalog` waits for its job before answering with the
+    /// status so far: below the function's timeout (the stack gives the
+    /// websocket and http functions 10 s) and API Gateway's 29 s.
+    #[arg(long, env = "MCP_PROMPTS_IMPORT_WAIT_SECS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=25))]
+    pub import_wait_secs: u64,
 }
 
 impl ImportArgs {
@@ -81,6 +86,7 @@ impl ImportArgs {
             queue_url: self.import_queue_url.clone().filter(|u| !u.is_empty()),
             jobs: AwsJobSettings {
                 batch_size: self.import_batch as usize,
+                max_wait: Duration::from_secs(self.import_wait_secs),
                 ..AwsJobSettings::default()
             },
         }

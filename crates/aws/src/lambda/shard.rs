@@ -10,11 +10,17 @@
 //! last attempt (then it holds only failing connections), or a record that is
 //! not a shard, is reported as a batch item failure alone: SQS redelivers it,
 //! then parks it in the dead-letter queue after `maxReceiveCount`.
+//!
+//! Metrics (one EMF line per invocation, `super::emf`): shards, failed ones,
+//! and the summed post reports, with the lag from the oldest change's commit
+//! to the end of the last shard's posts.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
+use super::emf::{self, Metric, Metrics};
 use super::fanout::batch_response;
+use super::runtime::HandlerKind;
 use crate::shards::{ShardBuilder, ShardMessage, ShardTarget};
 use mcp_prompts_engine::fanout::Delivery;
 use mcp_prompts_engine::host::Target;
@@ -42,6 +48,8 @@ pub async fn handle(app: &LambdaApp, event: SqsEvent) -> SqsBatchResponse {
 pub async fn handle_with_stats(app: &LambdaApp, event: SqsEvent) -> (SqsBatchResponse, ShardStats) {
     let mut stats = ShardStats::default();
     let mut failures = Vec::new();
+    let records = event.records.len();
+    let mut lag: Option<f64> = None;
     for record in event.records {
         let id = record.message_id.unwrap_or_default();
         let shard = match ShardMessage::parse(record.body.as_deref().unwrap_or_default()) {
@@ -52,10 +60,24 @@ pub async fn handle_with_stats(app: &LambdaApp, event: SqsEvent) -> (SqsBatchRes
                 continue;
             }
         };
+        // Measured at the end of each shard's posts; the largest is the lag.
+        let committed = emf::committed_ms(&shard.changes);
         if !post_shard(app, shard, &mut stats).await {
             failures.push(id);
         }
+        if let Some(at) = committed {
+            let this = app.engine.catalog.clock().now_unix_ms().saturating_sub(at) as f64;
+            lag = Some(lag.map_or(this, |l: f64| l.max(this)));
+        }
     }
+    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
+    m.count(Metric::Requests, records);
+    m.count(Metric::Errors, failures.len());
+    m.add_delivery(stats.connections, stats.frames, stats.gone, stats.throttled);
+    if let Some(lag) = lag {
+        m.set(Metric::FanoutLagMs, lag);
+    }
+    app.emf.emit(HandlerKind::Shard, &m);
     (batch_response(failures), stats)
 }
 
@@ -79,7 +101,7 @@ async fn post_shard(app: &LambdaApp, shard: ShardMessage, stats: &mut ShardStats
     stats.connections += posted.report.connections;
     stats.frames += posted.report.frames;
     stats.gone += posted.report.gone;
-    stats.throttled += posted.throttled;
+    stats.throttled += posted.report.throttled;
     if posted.failed.is_empty() {
         return true;
     }

@@ -6,7 +6,9 @@
 //! by the host), pushes the notices and replay with `PostToConnection`, and
 //! returns the reply as the route response; `$disconnect` detaches the session
 //! for resume and forgets the connection, best effort (API Gateway does not
-//! wait for it).
+//! wait for it). Each invocation writes one EMF line (`super::emf`): the
+//! engine's request and render counts of it, plus the pushes that found a
+//! gone (410) or throttled (429) connection.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
@@ -18,29 +20,46 @@ use serde_json::value::RawValue;
 
 use super::app::LambdaApp;
 use super::authorizer::principal_of;
+use super::emf::{Metric, Metrics};
+use super::runtime::HandlerKind;
 use mcp_prompts_engine::host::{ConnectError, Turn};
 use mcp_prompts_engine::jsonrpc::{self, RpcError};
+use mcp_prompts_engine::metrics::tallied;
 use mcp_prompts_engine::ports::PushOutcome;
 
 /// Response header naming the session `$connect` created (the `initialize`
 /// result names it too, as `mcpSessionId`).
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
-/// Routes on `requestContext.routeKey`, as one Lambda serving all three routes.
+/// Routes on `requestContext.routeKey`, as one Lambda serving all three
+/// routes, and writes the invocation's metrics.
 pub async fn handle(
     app: &LambdaApp,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    match event.request_context.route_key.as_deref() {
-        Some("$connect") => connect(app, event).await,
-        Some("$disconnect") => disconnect(app, event).await,
-        _ => default_route(app, event).await,
-    }
+    let mut m = Metrics::zeroed(&[
+        Metric::Requests,
+        Metric::Errors,
+        Metric::Gone410,
+        Metric::PostThrottled,
+    ]);
+    let routed = async {
+        match event.request_context.route_key.as_deref() {
+            Some("$connect") => connect(app, event, &mut m).await,
+            Some("$disconnect") => disconnect(app, event).await,
+            _ => default_route(app, event, &mut m).await,
+        }
+    };
+    let (response, tally) = tallied(routed).await;
+    m.add_tally(&tally, true);
+    app.emf.emit(HandlerKind::WebSocket, &m);
+    response
 }
 
 pub async fn connect(
     app: &LambdaApp,
     event: ApiGatewayWebsocketProxyRequest,
+    m: &mut Metrics,
 ) -> ApiGatewayProxyResponse {
     let Some(connection_id) = event.request_context.connection_id.clone() else {
         return response(400, Some("no connection id".into()));
@@ -54,6 +73,7 @@ pub async fn connect(
         }
         Err(e) => {
             tracing::error!(connection = %connection_id, error = %e, "$connect could not register the connection");
+            m.count(Metric::Errors, 1);
             return response(500, Some("could not register the connection".into()));
         }
     };
@@ -77,16 +97,22 @@ pub async fn disconnect(
     response(200, None)
 }
 
+/// Runs one message; what the engine did not answer itself (a binary frame,
+/// an unknown connection, a timeout, an oversize reply) is counted in `m`.
 pub async fn default_route(
     app: &LambdaApp,
     event: ApiGatewayWebsocketProxyRequest,
+    m: &mut Metrics,
 ) -> ApiGatewayProxyResponse {
     let Some(connection_id) = event.request_context.connection_id.clone() else {
         return response(400, Some("no connection id".into()));
     };
     let text = match message_text(&event) {
         Ok(t) => t,
-        Err(reply) => return response(200, Some(reply)),
+        Err(reply) => {
+            failed_request(m, true);
+            return response(200, Some(reply));
+        }
     };
     let shape = app.engine.classify(&text);
     app.refresh_catalog().await;
@@ -101,17 +127,35 @@ pub async fn default_route(
     };
     let turn: Turn = match tokio::time::timeout(app.limits.request_timeout, handled).await {
         Ok(Ok(turn)) => turn,
-        Ok(Err(reply)) => return response(200, Some(reply)),
-        Err(_) => return response(200, Some(timed_out(shape.id.as_deref(), app))),
+        Ok(Err(reply)) => {
+            failed_request(m, shape.id.is_some());
+            return response(200, Some(reply));
+        }
+        Err(_) => {
+            failed_request(m, shape.id.is_some());
+            return response(200, Some(timed_out(shape.id.as_deref(), app)));
+        }
     };
     let frames = turn.before.into_iter().map(Bytes::from).chain(turn.after);
     for frame in frames {
-        push_retrying(app, &connection_id, frame).await;
+        push_retrying(app, &connection_id, frame, m).await;
     }
-    let reply = turn
-        .reply
-        .map(|r| enforce_limit(r, shape.id.as_deref(), app.limits.max_message_bytes));
+    let limit = app.limits.max_message_bytes;
+    let reply = turn.reply.map(|r| {
+        if r.len() > limit {
+            // The engine counted an answer; the client gets an error instead.
+            m.count(Metric::Errors, 1);
+        }
+        enforce_limit(r, shape.id.as_deref(), limit)
+    });
     response(200, reply)
+}
+
+/// A message answered with an error before the engine saw it (or instead of
+/// its answer): one more error, and one more request if it was one.
+fn failed_request(m: &mut Metrics, request: bool) {
+    m.count(Metric::Requests, usize::from(request));
+    m.count(Metric::Errors, 1);
 }
 
 fn message_text(event: &ApiGatewayWebsocketProxyRequest) -> Result<String, String> {
@@ -182,14 +226,22 @@ fn header_values(headers: &HeaderMap, name: &str) -> String {
 
 /// Posts a notification of this turn, retrying a throttled or failed post twice
 /// (the management client has no SDK retries: the fan-out paces itself).
-async fn push_retrying(app: &LambdaApp, connection_id: &str, frame: Bytes) {
+async fn push_retrying(app: &LambdaApp, connection_id: &str, frame: Bytes, m: &mut Metrics) {
     for attempt in 1..=3u32 {
-        match app.pusher.push(connection_id, frame.clone()).await {
-            PushOutcome::Delivered | PushOutcome::Gone | PushOutcome::Dropped => return,
-            other if attempt == 3 => {
-                tracing::warn!(connection = %connection_id, ?other, "could not push a notification")
+        let outcome = app.pusher.push(connection_id, frame.clone()).await;
+        match outcome {
+            PushOutcome::Delivered | PushOutcome::Dropped => return,
+            PushOutcome::Gone => {
+                m.count(Metric::Gone410, 1);
+                return;
             }
-            _ => tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await,
+            PushOutcome::Throttled => m.count(Metric::PostThrottled, 1),
+            PushOutcome::Failed(_) => {}
+        }
+        if attempt == 3 {
+            tracing::warn!(connection = %connection_id, ?outcome, "could not push a notification");
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
         }
     }
 }

@@ -51,8 +51,6 @@ pub struct Posted {
     /// Connections that still failed after every try (not gone), in no order,
     /// each with how many of its frames went out before (a retry skips them).
     pub failed: Vec<(String, usize)>,
-    /// Throttled answers seen (each was retried).
-    pub throttled: usize,
 }
 
 #[derive(Clone)]
@@ -80,10 +78,8 @@ impl Poster {
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        let mut posted = Posted {
-            throttled: throttled.into_inner(),
-            ..Posted::default()
-        };
+        let mut posted = Posted::default();
+        posted.report.throttled = throttled.into_inner();
         for o in outcomes {
             match o {
                 Outcome::Delivered(n) => {

@@ -21,6 +21,8 @@ pub struct DeliveryReport {
     /// Connections that could not be reached for another reason; the delivery
     /// should be retried for them.
     pub failed: usize,
+    /// `PostToConnection` answers that were throttled (429; each was retried).
+    pub throttled: usize,
     /// Shard messages the delivery was handed on as (sharded fan-out: the
     /// connections are then posted by the shard consumers, not counted here).
     pub shards: usize,

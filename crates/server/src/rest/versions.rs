@@ -125,7 +125,9 @@ pub async fn apply(
         ),
         (None, None) => Selector::Latest,
     };
+    let started = std::time::Instant::now();
     let rendered = rest.catalog().render(&id, &selector, &a.variables).await?;
+    rest.host.engine.metrics.rendered(started);
     Ok(Json(Applied {
         id,
         version: rendered.prompt.version,
