@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::imports::{AwsImportJobs, AwsJobSettings};
 use super::emf::Emf;
+use crate::imports::{AwsImportJobs, AwsJobSettings};
 use crate::shards::{ShardQueue, ShardingAudience};
 use crate::{
     AwsClients, AwsSettings, DynamoConnectionStore, DynamoPromptStore, DynamoSessionStore,
