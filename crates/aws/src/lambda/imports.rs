@@ -5,21 +5,23 @@
 //! batch is queued; the last one ends the job and announces the listing.
 //!
 //! Failures: a store or S3 failure fails the message (SQS redelivers it); on
-//! its fifth receive the job is ended as failed instead, with the reason, so
+//! its third receive (the last before the dead-letter queue) the job is ended as failed instead, with the reason, so
 //! no job stays `running` behind a poison batch. What earlier batches wrote
 //! stays, with its notifications.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
-use super::emf::{Metric, Metrics};
+use super::emf::Metrics;
 use super::runtime::HandlerKind;
 use crate::imports::{AwsImportJobs, BatchMessage};
 use mcp_prompts_engine::import::{self, Options};
 use mcp_prompts_engine::jobs::{JobStatus, job_actor};
 
-/// Receives of one batch before its job is ended as failed.
-pub const GIVE_UP_AFTER: u32 = 5;
+/// Receives of one batch before its job is ended as failed: the queues'
+/// `maxReceiveCount` (bootstrap and the stack), so the last receive before the
+/// dead-letter queue closes the job instead of leaving it `running`.
+pub const GIVE_UP_AFTER: u32 = 3;
 
 pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> SqsBatchResponse {
     let records = event.records.len();
@@ -54,10 +56,10 @@ pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> S
             failures.push(id);
         }
     }
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, records);
-    m.count(Metric::Errors, failures.len());
-    app.emf.emit(HandlerKind::Import, &m);
+    app.emf.emit(
+        HandlerKind::Import,
+        &Metrics::requests(records, failures.len()),
+    );
     super::fanout::batch_response(failures)
 }
 
