@@ -387,11 +387,18 @@ impl AwsImportJobs {
         stored.into_iter().collect::<Result<Vec<()>, String>>()?;
         if count == 0 {
             status.state = JobState::Done;
-            status.finished_at = Some(now);
+            status.finished_at = Some(now.clone());
         }
         self.put_record(&status, count).await?;
-        if count > 0 {
-            self.queue_batch(&job_id, 0).await?;
+        if count > 0
+            && let Err(e) = self.queue_batch(&job_id, 0).await
+        {
+            // Not left `queued` with nothing to run it: ended, with the reason.
+            let ended = self.finish(&job_id, now, Some(e.clone())).await;
+            if let Err(end) = ended {
+                tracing::warn!(job = %job_id, error = %end, "could not end an unqueued job");
+            }
+            return Err(e);
         }
         Ok(status)
     }
