@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_support::{Gateway, Moto};
+use aws_support::{Gateway, Moto, import_queue};
 use mcp_prompts::adapters::aws::ApiGatewayPusher;
 use mcp_prompts::adapters::aws::imports::AwsJobSettings;
 use mcp_prompts::adapters::aws::sdk::aws_lambda_events::sqs::SqsEvent;
@@ -22,16 +22,6 @@ use mcp_prompts::edges::lambda::{ImportSettings, LambdaApp, LambdaLimits, import
 use mcp_prompts::engine::EngineConfig;
 use mcp_prompts::engine::jobs::{JobState, Submission};
 use serde_json::json;
-
-/// The import queue URL `aws bootstrap` printed.
-fn import_queue(bootstrap: &str) -> String {
-    bootstrap
-        .lines()
-        .find_map(|l| l.strip_prefix("imports  "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("bootstrap prints the import queue")
-        .to_string()
-}
 
 #[test]
 fn python_sdk_bulk_import_job_on_the_aws_column() {

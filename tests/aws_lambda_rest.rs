@@ -14,7 +14,7 @@ use std::sync::Arc;
 use aws_support::Moto;
 use mcp_prompts::adapters::aws::ApiGatewayPusher;
 use mcp_prompts::edges::aws_gateway::health::Dependencies;
-use mcp_prompts::edges::lambda::{LambdaApp, LambdaLimits};
+use mcp_prompts::edges::lambda::{ImportSettings, LambdaApp, LambdaLimits};
 use mcp_prompts::edges::lambda_rest;
 use mcp_prompts::engine::EngineConfig;
 use serde_json::{Value, json};
@@ -161,6 +161,109 @@ async fn the_http_handler_serves_rest_on_dynamodb_with_the_authorizer_s_caller()
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/prompts/{id}"]["put"].is_object(), "{doc}");
 }
+
+/// `POST /imports` on the http Lambda, with an import queue: the job is
+/// recorded in DynamoDB and its first batch queued; `GET /imports[/{id}]`
+/// read it back (the batches themselves: tests/aws_import_jobs.rs).
+#[tokio::test]
+async fn the_http_handler_queues_bulk_import_jobs() {
+    let moto = Moto::start();
+    let queue = aws_support::import_queue(&moto.bootstrap_with(&["--no-seed"]));
+    let clients = moto.clients().await;
+    let pusher = Arc::new(ApiGatewayPusher::new(&clients, "http://127.0.0.1:9"));
+    let limits = LambdaLimits {
+        imports: ImportSettings {
+            queue_url: Some(queue.clone()),
+            ..ImportSettings::default()
+        },
+        ..LambdaLimits::default()
+    };
+    let (app, store) = LambdaApp::on_aws(
+        &clients,
+        &moto.settings(),
+        pusher,
+        EngineConfig::default(),
+        limits,
+    );
+    let router = lambda_rest::service(Arc::new(app), Arc::new(Dependencies { store }), None);
+    let editor = Some(json!({"principal": "ci", "role": "editor"}));
+    let body = json!({"files": [
+        {"path": "dev/one.md", "content": "---\nid: one\nname: One\n---\nHi {{who}}\n"},
+        {"path": "dev/two.json", "content": "{\"id\": \"two\", \"content\": \"Yo\"}"},
+    ]})
+    .to_string();
+    let json_type = json!({"content-type": "application/json"});
+    let (status, headers, job) = call(
+        &router,
+        event(
+            "POST",
+            "/imports",
+            json_type.clone(),
+            Some(&body),
+            editor.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["jobId"].as_str().unwrap().to_string();
+    assert_eq!(
+        headers["location"].to_str().unwrap(),
+        format!("/imports/{id}")
+    );
+    assert_eq!(
+        (job["state"].as_str(), job["total"].as_u64()),
+        (Some("queued"), Some(2))
+    );
+
+    let (status, _, got) = call(
+        &router,
+        event(
+            "GET",
+            &format!("/imports/{id}"),
+            json!({}),
+            None,
+            editor.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got, job, "the record reads back as submitted");
+    let (status, _, list) = call(
+        &router,
+        event("GET", "/imports", json!({}), None, editor.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["jobs"][0]["jobId"], id.as_str());
+    let (status, _, missing) = call(
+        &router,
+        event("GET", "/imports/nope", json!({}), None, editor.clone()),
+    )
+    .await;
+    assert_eq!(status, 404, "{missing}");
+
+    let queued = clients
+        .sqs()
+        .receive_message()
+        .queue_url(&queue)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = queued.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(
+        bodies,
+        [json!({"importBatch": {"job": id, "batch": 0}}).to_string()]
+    );
+
+    let empty = json!({"files": []}).to_string();
+    let (status, _, problem) = call(
+        &router,
+        event("POST", "/imports", json_type, Some(&empty), editor),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "files");
 
 /// `/subscriptions` through the `http` handler: 501 without a deliveries
 /// queue; with one (as `lambda_rest::run` attaches it from

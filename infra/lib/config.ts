@@ -44,6 +44,10 @@ export interface StackConfig {
   readonly historyMaxAgeSecs: number;
   readonly largeTemplateBytes: number;
   readonly outboxGraceMs: number;
+  /** Prompts per bulk import batch (one import-queue message, one `import` run; MCP_PROMPTS_IMPORT_BATCH). */
+  readonly importBatch: number;
+  /** How long `import_catalog` waits for its job (MCP_PROMPTS_IMPORT_WAIT_SECS): below the websocket/http timeout. */
+  readonly importWaitSecs: number;
   /** Static web UI folder deployed to the site bucket. */
   readonly webDir: string;
 }
@@ -142,6 +146,25 @@ function oidcConfig(node: Node): StackConfig['oidc'] {
   return { issuer, audience, jwks, roleClaim: str(node, 'oidcRoleClaim', 'cognito:groups') };
 }
 
+/** The websocket and http functions' timeout (functions.ts SIZING); `import_catalog`'s wait must end inside it. */
+export const API_FUNCTION_TIMEOUT_SECS = 10;
+/** settings.rs ImportArgs: MCP_PROMPTS_IMPORT_BATCH is 1..=5000. */
+export const MAX_IMPORT_BATCH = 5000;
+
+function importBatch(node: Node): number {
+  const n = int(node, 'importBatch', 250, 1);
+  if (n > MAX_IMPORT_BATCH) throw new Error(`context importBatch must be at most ${MAX_IMPORT_BATCH} (settings.rs), got ${n}`);
+  return n;
+}
+
+function importWaitSecs(node: Node): number {
+  const n = int(node, 'importWaitSecs', 8, 1);
+  if (n >= API_FUNCTION_TIMEOUT_SECS) {
+    throw new Error(`context importWaitSecs must be below the websocket/http timeout of ${API_FUNCTION_TIMEOUT_SECS} s, got ${n}`);
+  }
+  return n;
+}
+
 export function loadConfig(node: Node): StackConfig {
   const identity = str(node, 'authIdentitySource', 'route.request.header.Authorization')
     .split(',')
@@ -180,6 +203,8 @@ export function loadConfig(node: Node): StackConfig {
     historyMaxAgeSecs: int(node, 'historyMaxAgeSecs', 7 * 24 * 3600, 1),
     largeTemplateBytes: int(node, 'largeTemplateBytes', 64 * 1024, 1),
     outboxGraceMs: int(node, 'outboxGraceMs', 5000, 0),
+    importBatch: importBatch(node),
+    importWaitSecs: importWaitSecs(node),
     webDir: path.resolve(infraDir(), str(node, 'webDir', path.join('..', 'web'))),
   };
 }

@@ -1,4 +1,4 @@
-// The seven Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
+// The eight Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
 // (provided.al2023, arm64), told its role by MCP_PROMPTS_HANDLER. Each has its
 // own role (no managed policies; grants in permissions.ts), its own log group
 // with a retention, and X-Ray active tracing.
@@ -25,15 +25,26 @@
 //   under a second of posting per shard); reserved concurrency = postConsumers.
 // - s3sync: 256 MB / 60 s. Up to 10 S3 notifications a batch, each a GetObject,
 //   a parse and one import (a few conditional writes); CPU for the parse.
+// - import: 512 MB / 120 s. One bulk import batch per message (≤ importBatch =
+//   250 prompts, stored by the submitter as one S3 object of up to a few MB):
+//   a GetObject and its parse, then each prompt an import write one after
+//   another (unchanged: its reads only; changed: one TransactWriteItems with its
+//   change, the mark-published UpdateItem, the outbox SendMessage, an S3 put
+//   for a large template), ~20-40 ms each, so ~5-10 s a batch; 120 s leaves the
+//   write path's retries under throttling room. The batch that ends a job also
+//   announces list_changed to every listener itself (no shards: by-topic pages
+//   and 32 posts in flight, as fanout), hence fanout's memory for CPU and TLS.
+//   Queue visibility 720 s; maxConcurrency 2 (triggers.ts): a job's batches run
+//   one after another anyway (each queues the next), so two jobs interleave.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import type { StackConfig } from './config';
+import { API_FUNCTION_TIMEOUT_SECS, type StackConfig } from './config';
 import type { HandlerName } from './metric-names';
-import { S3SYNC_TIMEOUT_SECS, SHARD_TIMEOUT_SECS, type Queues } from './queues';
+import { IMPORT_TIMEOUT_SECS, S3SYNC_TIMEOUT_SECS, SHARD_TIMEOUT_SECS, type Queues } from './queues';
 import { CATALOG_PREFIX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
@@ -53,13 +64,14 @@ export interface Sizing {
 }
 
 export const SIZING = (config: StackConfig): Record<HandlerName, Sizing> => ({
-  websocket: { memoryMB: 256, timeoutSecs: 10 },
-  http: { memoryMB: 256, timeoutSecs: 10 },
+  websocket: { memoryMB: 256, timeoutSecs: API_FUNCTION_TIMEOUT_SECS },
+  http: { memoryMB: 256, timeoutSecs: API_FUNCTION_TIMEOUT_SECS },
   fanout: { memoryMB: 512, timeoutSecs: config.fanoutTimeoutSecs },
   sweeper: { memoryMB: 128, timeoutSecs: 55 },
   authorizer: { memoryMB: 128, timeoutSecs: 5 },
   s3sync: { memoryMB: 256, timeoutSecs: S3SYNC_TIMEOUT_SECS },
   shard: { memoryMB: 512, timeoutSecs: SHARD_TIMEOUT_SECS },
+  import: { memoryMB: 512, timeoutSecs: IMPORT_TIMEOUT_SECS },
 });
 
 /** The one asset: a folder holding only `bootstrap`, or a ready zip. */
@@ -88,9 +100,15 @@ export class Functions extends Construct {
       MCP_PROMPTS_CONNECTIONS_URL: props.connectionsUrl,
       MCP_PROMPTS_LARGE_TEMPLATE_BYTES: String(config.largeTemplateBytes),
       MCP_PROMPTS_OUTBOX_GRACE_MS: String(config.outboxGraceMs),
+      // Bulk import jobs (settings.rs ImportArgs): websocket and http submit them,
+      // import queues each next batch, and any change consumer holds a job's
+      // list_changed back until its end (the engine knows jobs only with the queue set).
+      MCP_PROMPTS_IMPORT_QUEUE_URL: queues.imports.queueUrl,
+      MCP_PROMPTS_IMPORT_BATCH: String(config.importBatch),
+      MCP_PROMPTS_IMPORT_WAIT_SECS: String(config.importWaitSecs),
       RUST_LOG: 'mcp_prompts=info',
     };
-    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'shard', 'sweeper', 's3sync'];
+    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'shard', 'sweeper', 's3sync', 'import'];
     if (config.auth === 'authorizer') handlers.push('authorizer');
     for (const handler of handlers) {
       const extra: Record<string, string> =

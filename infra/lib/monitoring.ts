@@ -72,6 +72,10 @@ export class Monitoring extends Construct {
       metric: p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
     });
+    this.alarm('ImportDeadLettersNotEmpty', 'Bulk import batches parked after 3 receives (their job stopped there)', {
+      metric: p.queues.importDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+    });
     this.alarm('ChangeQueueBacklog', 'Oldest change message waiting for fan-out', {
       metric: p.queues.changes.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: THRESHOLDS.queueOldestAgeSecs,
@@ -176,7 +180,13 @@ export class Monitoring extends Construct {
         p.queues.changes.metricApproximateNumberOfMessagesVisible(),
         p.queues.changes.metricApproximateAgeOfOldestMessage(),
       ], 12),
-      graph('Dead letters', [p.queues.deadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.catalogDeadLetters.metricApproximateNumberOfMessagesVisible(), p.queues.shardDeadLetters.metricApproximateNumberOfMessagesVisible()], 12),
+      graph(
+        'Dead letters',
+        [p.queues.deadLetters, p.queues.catalogDeadLetters, p.queues.shardDeadLetters, p.queues.importDeadLetters].map((q) =>
+          q.metricApproximateNumberOfMessagesVisible(),
+        ),
+        12,
+      ),
     );
     this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }

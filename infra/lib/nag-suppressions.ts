@@ -27,6 +27,11 @@ export const ALLOWED_WILDCARDS: ReadonlyArray<{ pattern: RegExp; reason: string;
     reason: 'Catalog files are whatever users put under catalog/ (any folder, any name); s3sync reads the one key each S3 notification names, within that prefix of one bucket.',
   },
   {
+    pattern: /^<StorageTemplates[A-Za-z0-9]+\.Arn>\/imports\/\*$/,
+    onlyActions: /^s3:(GetObject|PutObject|DeleteObject)$/,
+    reason: 'Bulk import batches are stored per job and batch (imports/{job}/{n}.json) under a job id made at run time; the grant is the imports/ prefix of the templates bucket.',
+  },
+  {
     pattern: /:execute-api:.*\/(POST|DELETE)\/@connections\/\*$/,
     reason: 'Connection ids are assigned by API Gateway at run time; the grant is one API, one stage, one method of @connections.',
   },

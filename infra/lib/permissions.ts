@@ -13,7 +13,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
-import { CATALOG_PREFIX, CATEGORY_INDEX, KEYS_PARTITION, WEBHOOK_PARTITION, LIVE_INDEX, OUTBOX_INDEX, TEMPLATE_PREFIX, TOPIC_INDEX } from './schema';
+import {
+  CATALOG_PREFIX,
+  CATEGORY_INDEX,
+  IMPORT_PREFIX,
+  KEYS_PARTITION,
+  WEBHOOK_PARTITION,
+  LIVE_INDEX,
+  OUTBOX_INDEX,
+  TEMPLATE_PREFIX,
+  TOPIC_INDEX,
+} from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
 
@@ -53,6 +63,19 @@ export interface GrantsProps {
 export function grantHandlers(stack: Stack, p: GrantsProps): void {
   const { functions: f, tables: t, queues: q, storage: s } = p;
   const templates = s.templates.arnForObjects(`${TEMPLATE_PREFIX}*`);
+  const importBatches = s.templates.arnForObjects(`${IMPORT_PREFIX}*`);
+
+  /**
+   * Submitting a bulk import job (crates/aws/src/imports.rs `start`): PutObject
+   * of its batches (`imports/{job}/{n:06}.json`) and SendMessage of the first
+   * one. The job record (`JOBS` / `J#{job}`: PutItem, consistent GetItem while
+   * waiting, Query of the recent ones) needs nothing beyond the prompts table
+   * grants a writer already has.
+   */
+  const submitsImports = (fn: IFunction) => {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [importBatches] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.imports.queueArn] }));
+  };
 
   // websocket: the whole engine behind $connect/$default/$disconnect.
   const ws = f.get('websocket');
@@ -70,6 +93,8 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
       resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST', 'DELETE']),
     }),
   );
+  // import_catalog.
+  submitsImports(ws);
 
   // http: the REST endpoints and Streamable HTTP /mcp (sessions, no connections).
   const http = f.get('http');
@@ -89,6 +114,8 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [WEBHOOK_PARTITION] } },
     }),
   );
+  // POST /imports (and import_catalog on /mcp).
+  submitsImports(http);
 
   // fanout: who listens (by-topic), forget gone connections, post frames. The
   // SQS receive/delete grants come with the event source (triggers.ts).
@@ -138,6 +165,37 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   queryIndexes(s3sync, t.prompts, [LIVE_INDEX, CATEGORY_INDEX]);
   s3sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
   s3sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+
+  // import: one batch of a bulk import job per message (lambda/imports.rs).
+  // The batch (GetObject; ListBucket on imports/ only, so a batch already
+  // counted and deleted is a NoSuchKey, not a 403) is deleted once counted;
+  // its prompts are imported through the catalog like s3sync's (reads and
+  // writes of the prompts table, the live/by-category indexes, large
+  // templates, the outbox); the job record's conditional UpdateItems are among
+  // those writes. Then it queues the job's next batch, or ends the job and
+  // announces list_changed itself through the IndexedAudience (fanout's
+  // grants without shards: who listens, forget gone connections, POST).
+  const importer = f.get('import');
+  importer.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [importBatches] }));
+  importer.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [s.templates.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${IMPORT_PREFIX}*`] } },
+    }),
+  );
+  onTable(importer, t.prompts, [...PROMPTS_READ, ...PROMPTS_WRITE]);
+  queryIndexes(importer, t.prompts, [LIVE_INDEX, CATEGORY_INDEX]);
+  importer.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [templates] }));
+  importer.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn, q.imports.queueArn] }));
+  onTable(importer, t.connections, ['dynamodb:Query', 'dynamodb:BatchWriteItem']);
+  queryIndexes(importer, t.connections, [TOPIC_INDEX]);
+  importer.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['execute-api:ManageConnections'],
+      resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST']),
+    }),
+  );
 
   // authorizer: one GetItem per check, on the API keys' partition only
   // (crates/aws/src/keys.rs: pk `KEYS`); JWTs need no AWS call.

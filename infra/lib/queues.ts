@@ -1,4 +1,4 @@
-// The change, shard and catalog-events queues, each with its dead-letter queue
+// The change, shard, catalog-events and import queues, each with its dead-letter queue
 // as `aws bootstrap` makes them (`<queue>-dlq`, maxReceiveCount 3, 14-day
 // dead-letter retention), SQS-managed encryption and TLS only.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -13,6 +13,8 @@ export const VISIBILITY_FACTOR = 6;
 export const S3SYNC_TIMEOUT_SECS = 60;
 /** The shard function's timeout: ≤ 1,000 connections at its paced share of the post budget. */
 export const SHARD_TIMEOUT_SECS = 60;
+/** The import function's timeout: one batch of ≤ importBatch (250) prompts, each an import write. */
+export const IMPORT_TIMEOUT_SECS = 120;
 
 export class Queues extends Construct {
   readonly changes: sqs.Queue;
@@ -23,6 +25,9 @@ export class Queues extends Construct {
   /** S3's object-created/removed notifications of the catalog bucket, for `s3sync`. */
   readonly catalogEvents: sqs.Queue;
   readonly catalogDeadLetters: sqs.Queue;
+  /** Bulk import batches (`{"importBatch": {job, batch}}`): submitters queue a job's first, `import` each next. */
+  readonly imports: sqs.Queue;
+  readonly importDeadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -40,6 +45,17 @@ export class Queues extends Construct {
       names.catalogQueue,
       names.catalogDeadLetterQueue,
       S3SYNC_TIMEOUT_SECS,
+    );
+    // A batch that fails 3 receives is parked (alarm ImportDeadLettersNotEmpty). Its job
+    // record then stays `running`: lambda/imports.rs ends a job as failed only at a
+    // batch's 5th receive (GIVE_UP_AFTER), which a redrive after 3 (as `aws bootstrap`
+    // makes it) never reaches.
+    [this.imports, this.importDeadLetters] = this.withDeadLetters(
+      'Imports',
+      'ImportDeadLetters',
+      names.importQueue,
+      names.importDeadLetterQueue,
+      IMPORT_TIMEOUT_SECS,
     );
   }
 

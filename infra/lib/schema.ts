@@ -78,7 +78,13 @@ export const resourceNames = (prefix: string) => ({
   shardDeadLetterQueue: `${prefix}-shards-dlq`,
   catalogQueue: `${prefix}-catalog-events`,
   catalogDeadLetterQueue: `${prefix}-catalog-events-dlq`,
+  /** Bulk import batches (schema.rs IMPORT_QUEUE). */
+  importQueue: `${prefix}-imports`,
+  importDeadLetterQueue: `${prefix}-imports-dlq`,
 });
+
+/** Bulk import batches live under this key prefix of the templates bucket (`imports/{job}/{n:06}.json`, imports.rs). */
+export const IMPORT_PREFIX = 'imports/';
 
 /** Catalog files (JSON, YAML, Markdown, text) live under this key prefix of the catalog bucket (`s3sync`). */
 export const CATALOG_PREFIX = 'catalog/';

@@ -1,4 +1,5 @@
-// S3: the large-template bucket the adapters use (`templates/{id}/v{n}.hbs`), the
+// S3: the large-template bucket the adapters use (`templates/{id}/v{n}.hbs`; bulk
+// import batches under `imports/{job}/{n:06}.json` while their job runs), the
 // catalog bucket (`catalog/**`: the files `s3sync` keeps the store in step with),
 // and one access-log bucket for every bucket's server access logs and CloudFront.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -7,7 +8,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StackConfig } from './config';
-import { CATALOG_PREFIX } from './schema';
+import { CATALOG_PREFIX, IMPORT_PREFIX } from './schema';
 
 /** Private, versioned, SSE-S3, TLS only: the settings every bucket here shares. */
 export function secureBucketProps(config: StackConfig): s3.BucketProps {
@@ -42,8 +43,15 @@ export class Storage extends Construct {
       lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
+    const secure = secureBucketProps(config);
     this.templates = new s3.Bucket(this, 'Templates', {
-      ...secureBucketProps(config),
+      ...secure,
+      lifecycleRules: [
+        ...(secure.lifecycleRules ?? []),
+        // A batch is deleted once counted; a job that stopped (failed, parked in
+        // the import DLQ) leaves the rest: gone after a week, old versions after a day.
+        { id: 'import-batches', prefix: IMPORT_PREFIX, expiration: Duration.days(7), noncurrentVersionExpiration: Duration.days(1) },
+      ],
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 's3/templates/',
     });

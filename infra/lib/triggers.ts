@@ -1,5 +1,6 @@
 // What starts the background handlers: the change queue drives fan-out; the
-// catalog bucket's notifications (via their queue) drive s3sync; a one-minute
+// catalog bucket's notifications (via their queue) drive s3sync; the import
+// queue drives the bulk import batches (import); a one-minute
 // EventBridge schedule drives the outbox sweeper + history pruning.
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,6 +15,8 @@ import type { Queues } from './queues';
 export const FANOUT_BATCH_SIZE = 10;
 /** S3 notifications per s3sync invocation. */
 export const S3SYNC_BATCH_SIZE = 10;
+/** Import batches in flight at once (jobs interleave; one job's batches are sequential). */
+export const IMPORT_MAX_CONCURRENCY = 2;
 
 export class Triggers extends Construct {
   readonly sweepSchedule: events.Rule;
@@ -46,6 +49,16 @@ export class Triggers extends Construct {
         // Two at a time: catalog edits are rare, and fewer concurrent syncs of
         // one key keep S3's unordered notifications from racing each other.
         maxConcurrency: 2,
+      }),
+    );
+    functions.get('import').addEventSource(
+      new SqsEventSource(queues.imports, {
+        // One batch per invocation: its retries and its DLQ verdict are its own.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        // Each batch queues its job's next, so a job runs one batch at a time;
+        // two jobs interleave (2 is the lowest maximum SQS allows).
+        maxConcurrency: IMPORT_MAX_CONCURRENCY,
       }),
     );
     this.sweepSchedule = new events.Rule(this, 'SweepEveryMinute', {

@@ -1,4 +1,4 @@
-// Lambda: one prebuilt arm64 bootstrap, seven handlers, sizes, tracing, logs,
+// Lambda: one prebuilt arm64 bootstrap, eight handlers, sizes, tracing, logs,
 // environment, triggers; the synth never builds Rust and says so when the
 // artifact is missing.
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../lib/config';
-import { cdkJsonContext, resources, synth } from './synth';
+import { cdkJsonContext, dummyArtifact, resources, synth } from './synth';
 
 const fnByHandler = (s: ReturnType<typeof synth>) =>
   Object.fromEntries(
@@ -18,10 +18,10 @@ const fnByHandler = (s: ReturnType<typeof synth>) =>
       .map(([id, f]) => [f.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, { id, ...f }]),
   ) as Record<string, any>;
 
-test('seven functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
+test('eight functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
   const s = synth();
   const fns = fnByHandler(s);
-  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 's3sync', 'shard', 'sweeper', 'websocket']);
+  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 'import', 's3sync', 'shard', 'sweeper', 'websocket']);
   const keys = new Set<string>();
   for (const [h, f] of Object.entries(fns)) {
     assert.equal(f.Properties.Runtime, 'provided.al2023', h);
@@ -45,6 +45,7 @@ test('memory and timeouts as justified in lib/functions.ts', () => {
     authorizer: [128, 5],
     s3sync: [256, 60],
     shard: [512, 60],
+    import: [512, 120],
   });
   // API Gateway integration limits: 29 s (WebSocket), 30 s (HTTP); the sweeper must finish before the next minute.
   assert.ok(fns.websocket.Properties.Timeout < 29 && fns.http.Properties.Timeout < 30 && fns.sweeper.Properties.Timeout < 60);
@@ -73,6 +74,10 @@ test('environment names every resource the adapters read (settings.rs, runtime.r
     assert.match(url, /\/prod/, h);
     assert.equal(env.MCP_PROMPTS_LARGE_TEMPLATE_BYTES, '65536', h);
     assert.equal(env.MCP_PROMPTS_OUTBOX_GRACE_MS, '5000', h);
+    // Bulk import jobs: submitted by websocket/http, batches queued by import, list_changed held back by every change consumer.
+    assert.deepEqual(env.MCP_PROMPTS_IMPORT_QUEUE_URL, { Ref: ref('QueuesImports') }, h);
+    assert.equal(env.MCP_PROMPTS_IMPORT_BATCH, '250', h);
+    assert.equal(env.MCP_PROMPTS_IMPORT_WAIT_SECS, '8', h);
   }
   assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_CHANGES, '100000');
   assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_AGE_SECS, '604800');
@@ -97,7 +102,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const s = synth();
   const fns = fnByHandler(s);
   const queueId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesChanges'))!;
-  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
   s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fns.fanout.id },
     EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -109,7 +114,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const r = synth({ fanoutReservedConcurrency: 20, fanoutMaxConcurrency: 8 });
   assert.equal(fnByHandler(r).fanout.Properties.ReservedConcurrentExecutions, 20);
   r.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 8 } });
-  for (const h of ['websocket', 'http', 'sweeper', 'authorizer', 's3sync']) {
+  for (const h of ['websocket', 'http', 'sweeper', 'authorizer', 's3sync', 'import']) {
     assert.equal(fnByHandler(r)[h].Properties.ReservedConcurrentExecutions, undefined, h);
   }
 });
@@ -187,6 +192,57 @@ test('s3sync: the catalog bucket notifies its queue (created and removed under c
   assert.deepEqual(q.RedrivePolicy.deadLetterTargetArn, { 'Fn::GetAtt': [id('QueuesCatalogDeadLetters'), 'Arn'] });
 });
 
+test('import: the import queue drives one batch per invocation, two at a time; redrive to -dlq after 3 receives', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const id = (prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+  const queue = id('QueuesImports');
+  const mappings = resources(s, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName.Ref === fns.import.id);
+  assert.equal(mappings.length, 1, 'one event source');
+  assert.deepEqual(mappings[0][1].Properties, {
+    FunctionName: { Ref: fns.import.id },
+    EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BatchSize: 1,
+    ScalingConfig: { MaximumConcurrency: 2 },
+  });
+  // Nothing else consumes the import queue: each batch queues its job's next one itself.
+  const consumers = resources(s, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.EventSourceArn).includes(queue));
+  assert.equal(consumers.length, 1);
+  assert.equal(fns.import.Properties.ReservedConcurrentExecutions, undefined);
+  assert.equal(fns.import.Properties.Description, 'mcp-prompts-lambda, MCP_PROMPTS_HANDLER=import');
+  const q = s.json.Resources[queue].Properties;
+  assert.equal(q.QueueName, 'mcp-prompts-imports');
+  assert.equal(q.VisibilityTimeout, 6 * fns.import.Properties.Timeout, '6x the import timeout');
+  assert.equal(q.VisibilityTimeout, 720);
+  assert.equal(q.SqsManagedSseEnabled, true);
+  const dlqId = id('QueuesImportDeadLetters');
+  assert.deepEqual(q.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 });
+  const dlq = s.json.Resources[dlqId].Properties;
+  assert.equal(dlq.QueueName, 'mcp-prompts-imports-dlq');
+  assert.equal(dlq.MessageRetentionPeriod, 14 * 24 * 3600);
+  // The prefix names the queues as it names the rest.
+  const dev = synth({ prefix: 'mcp-dev' });
+  const devQueues = resources(dev, 'AWS::SQS::Queue').map(([, x]) => x.Properties.QueueName).sort();
+  assert.ok(devQueues.includes('mcp-dev-imports') && devQueues.includes('mcp-dev-imports-dlq'), devQueues.join(','));
+});
+
+test('context importBatch / importWaitSecs reach every function; the wait stays below the 10 s API function timeout', () => {
+  const fns = fnByHandler(synth({ importBatch: 100, importWaitSecs: 9 }));
+  for (const [h, f] of Object.entries(fns)) {
+    assert.equal(f.Properties.Environment.Variables.MCP_PROMPTS_IMPORT_BATCH, '100', h);
+    assert.equal(f.Properties.Environment.Variables.MCP_PROMPTS_IMPORT_WAIT_SECS, '9', h);
+  }
+  assert.ok(9 < fns.websocket.Properties.Timeout && 9 < fns.http.Properties.Timeout);
+  const load = (ctx: Record<string, unknown>) => loadConfig(new App({ context: { ...cdkJsonContext(), lambdaArtifact: dummyArtifact(), ...ctx } }).node);
+  assert.throws(() => load({ importWaitSecs: 10 }), /importWaitSecs must be below the websocket\/http timeout of 10 s/);
+  assert.throws(() => load({ importWaitSecs: 0 }), /importWaitSecs must be an integer >= 1/);
+  assert.throws(() => load({ importBatch: 5001 }), /importBatch must be at most 5000/);
+  assert.throws(() => load({ importBatch: 0 }), /importBatch must be an integer >= 1/);
+  assert.equal(load({}).importWaitSecs, 8);
+  assert.equal(load({}).importBatch, 250);
+});
+
 test('sweeper: EventBridge rule every minute, no retries (the next run comes anyway)', () => {
   const s = synth();
   const fns = fnByHandler(s);
@@ -227,7 +283,7 @@ test('a zip artifact is used as it is', () => {
   fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
   const s = synth({ lambdaArtifact: zip });
   const fns = fnByHandler(s);
-  assert.equal(Object.keys(fns).length, 7);
+  assert.equal(Object.keys(fns).length, 8);
   assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
 });
 

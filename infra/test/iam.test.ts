@@ -81,6 +81,18 @@ test('each handler gets exactly the actions its adapters call', () => {
       // The SQS event source's own grant (CDK), on the catalog events queue.
       'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
     ]),
+    import: sorted([
+      // The catalog import (as s3sync) and the job record.
+      'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+      // The batch (read, listed for a 404, deleted once counted) and large templates.
+      's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject',
+      // The outbox and the next batch.
+      'sqs:SendMessage',
+      // The job's list_changed: who listens, forget gone connections, post.
+      'dynamodb:BatchWriteItem', 'execute-api:ManageConnections',
+      // The SQS event source's own grant (CDK), on the import queue.
+      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ]),
   });
 });
 
@@ -92,19 +104,30 @@ test('table, index, key-prefix and queue resources per handler', () => {
   const connections = `<${id(s, 'TablesConnections')}.Arn>`;
   const queue = `<${id(s, 'QueuesChanges')}.Arn>`;
   const templates = `<${id(s, 'StorageTemplates')}.Arn>/templates/*`;
+  const batches = `<${id(s, 'StorageTemplates')}.Arn>/imports/*`;
+  const imports = `<${id(s, 'QueuesImports')}.Arn>`;
   const res = (h: string, a: string) => [...(g[h].get(a) ?? [])].sort();
 
   assert.deepEqual(res('websocket', 'dynamodb:Query'), [`${connections}`, prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
   assert.deepEqual(res('websocket', 'dynamodb:DeleteItem'), [sessions]);
   assert.deepEqual(res('websocket', 'dynamodb:BatchWriteItem'), [connections]);
   assert.deepEqual(res('websocket', 'dynamodb:GetItem'), [connections, prompts, sessions].sort());
-  assert.deepEqual(res('websocket', 's3:PutObject'), [templates]);
-  assert.deepEqual(res('websocket', 'sqs:SendMessage'), [queue]);
+  // import_catalog submits jobs: batches under imports/, the first batch on the import queue.
+  assert.deepEqual(res('websocket', 's3:PutObject'), [batches, templates].sort());
+  assert.deepEqual(res('websocket', 's3:GetObject'), [templates]);
+  assert.deepEqual(res('websocket', 'sqs:SendMessage'), [imports, queue].sort());
+  assert.equal(g.websocket.get('s3:DeleteObject'), undefined);
+  assert.equal(g.websocket.get('s3:ListBucket'), undefined);
+  // The job record (JOBS / J#{job}): PutItem, GetItem, Query on the prompts table, which a writer has anyway.
+  for (const h of ['websocket', 'http']) {
+    for (const a of ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']) assert.ok(g[h].get(a)?.has(prompts), `${h} ${a}`);
+  }
 
   assert.deepEqual(res('http', 'dynamodb:Query'), [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
   assert.deepEqual(res('http', 's3:GetObject'), [templates]);
-  // The GitHub webhook: pushes to s3sync's queue, delivery ids in the WEBHOOK partition only.
-  assert.deepEqual(res('http', 'sqs:SendMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`, queue].sort());
+  // POST /imports: batches under imports/; the GitHub webhook: pushes to s3sync's queue, delivery ids in the WEBHOOK partition only.
+  assert.deepEqual(res('http', 's3:PutObject'), [batches, templates].sort());
+  assert.deepEqual(res('http', 'sqs:SendMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`, imports, queue].sort());
   assert.deepEqual(res('http', 'dynamodb:DeleteItem'), [prompts, sessions].sort());
   const forget = statements(s).http.find(
     (x) => list(x.Action).includes('dynamodb:DeleteItem') && flattenCfnReference(list(x.Resource)[0]) === prompts,
@@ -135,6 +158,39 @@ test('table, index, key-prefix and queue resources per handler', () => {
   assert.deepEqual(res('s3sync', 'sqs:ReceiveMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`]);
   assert.deepEqual(res('s3sync', 'dynamodb:Query'), [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
 
+  // import: its batch under imports/ (GetObject, DeleteObject; ListBucket on that prefix only), the
+  // catalog import as s3sync, the outbox and the next batch, and list_changed as fanout without shards.
+  assert.deepEqual(res('import', 's3:GetObject'), [batches, templates].sort());
+  assert.deepEqual(res('import', 's3:DeleteObject'), [batches]);
+  assert.deepEqual(res('import', 's3:PutObject'), [templates]);
+  assert.deepEqual(res('import', 's3:ListBucket'), [`<${id(s, 'StorageTemplates')}.Arn>`]);
+  const batchListing = statements(s).import.find((x) => list(x.Action).includes('s3:ListBucket')) as Statement & { Condition?: unknown };
+  assert.deepEqual(batchListing.Condition, { StringLike: { 's3:prefix': ['imports/*'] } });
+  assert.deepEqual(res('import', 'sqs:SendMessage'), [imports, queue].sort());
+  assert.deepEqual(res('import', 'sqs:ReceiveMessage'), [imports]);
+  assert.deepEqual(res('import', 'sqs:DeleteMessage'), [imports]);
+  for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
+    assert.deepEqual(res('import', a), [prompts], a);
+  }
+  assert.deepEqual(
+    res('import', 'dynamodb:Query'),
+    [prompts, `${prompts}/index/by-category`, `${prompts}/index/live`, connections, `${connections}/index/by-topic`].sort(),
+  );
+  assert.deepEqual(res('import', 'dynamodb:BatchWriteItem'), [connections]);
+  for (const a of ['dynamodb:DeleteItem', 'dynamodb:Scan', 's3:DeleteObjectVersion']) assert.equal(g.import.get(a), undefined, a);
+  // No one else touches the batches or the import queue.
+  for (const [h, m] of Object.entries(g)) {
+    const onBatches = [...m.entries()].filter(([, r]) => r.has(batches)).map(([a]) => a).sort();
+    const onQueue = [...m.entries()].filter(([, r]) => r.has(imports)).map(([a]) => a);
+    if (h === 'websocket' || h === 'http') {
+      assert.deepEqual(onBatches, ['s3:PutObject'], h);
+      assert.deepEqual(onQueue, ['sqs:SendMessage'], h);
+    } else if (h !== 'import') {
+      assert.deepEqual(onBatches, [], h);
+      assert.deepEqual(onQueue, [], h);
+    }
+  }
+
   // The authorizer reads API keys only: the KEYS partition of the prompts table.
   assert.deepEqual(res('authorizer', 'dynamodb:GetItem'), [prompts]);
   const keyRead = statements(s).authorizer.find((x) => list(x.Action).includes('dynamodb:GetItem')) as Statement & { Condition?: unknown };
@@ -155,6 +211,7 @@ test('execute-api:ManageConnections: this API, this stage, POST/DELETE @connecti
   assert.deepEqual([...g.websocket.get('execute-api:ManageConnections')!].sort(), [arn('DELETE'), arn('POST')]);
   assert.deepEqual([...g.fanout.get('execute-api:ManageConnections')!], [arn('POST')]);
   assert.deepEqual([...g.shard.get('execute-api:ManageConnections')!], [arn('POST')]);
+  assert.deepEqual([...g.import.get('execute-api:ManageConnections')!], [arn('POST')], "a job's end announces list_changed");
   for (const h of ['http', 'sweeper', 'authorizer', 's3sync']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
   // Environment-agnostic synth keeps the scope, with pseudo parameters.
   const agnostic = statements(synth({ stage: 'live' }));

@@ -39,13 +39,21 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
   assert.equal(dlq.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
 
   const fns = resources(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER);
-  assert.equal(fns.length, 7);
+  assert.equal(fns.length, 8);
   const catalogDlqId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesCatalogDeadLetters'))!;
   const catalogDlq = a.find(
     (x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(catalogDlqId),
   );
   assert.ok(catalogDlq, 'an alarm on the catalog events dead letters');
   assert.equal(catalogDlq.Threshold, 1);
+  for (const prefix of ['QueuesShardDeadLetters', 'QueuesImportDeadLetters']) {
+    const dlqOf = Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+    const alarm = a.find((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(dlqOf));
+    assert.ok(alarm, `an alarm on ${prefix}`);
+    assert.equal(alarm.Threshold, 1);
+    assert.equal(alarm.Statistic, 'Maximum');
+    assert.equal(alarm.Period, 60);
+  }
   for (const [fnId] of fns) {
     for (const metric of ['Errors', 'Throttles']) {
       assert.ok(
@@ -73,7 +81,7 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
 test('alarmTopicArn context: every alarm notifies the topic on alarm and on OK', () => {
   const topic = 'arn:aws:sns:us-east-1:123456789012:ops';
   const a = alarms(synth({ alarmTopicArn: topic }));
-  assert.equal(a.length, 23); // 4 queue, 7 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
+  assert.equal(a.length, 26); // 4 dead-letter queues + change backlog, 8 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
   for (const x of a) {
     assert.deepEqual(x.AlarmActions, [topic], x.id);
     assert.deepEqual(x.OKActions, [topic], x.id);
@@ -89,6 +97,19 @@ test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue m
     assert.ok(body.includes(`\\"${METRIC_NAMESPACE}\\",\\"${m}\\",\\"${HANDLER_DIMENSION}\\"`), `dashboard has ${m}`);
   }
   for (const m of ['AWS/Lambda', 'AWS/ApiGateway', 'AWS/SQS', 'ConnectCount', 'MessageCount', 'IntegrationLatency']) assert.ok(body.includes(m), m);
+  // The "Dead letters" graph holds all four dead-letter queues.
+  // Tokens (Ref / GetAtt) become `@logicalId@` so the body parses as the widgets' JSON.
+  const text = (d.Properties.DashboardBody['Fn::Join'][1] as unknown[])
+    .map((x: any) => (typeof x === 'string' ? x : `@${x.Ref ?? x['Fn::GetAtt']?.[0] ?? 'token'}@`))
+    .join('');
+  const dead = JSON.parse(text).widgets.find((w: any) => w.properties?.title === 'Dead letters');
+  assert.ok(dead, 'a Dead letters graph');
+  const graphed = JSON.stringify(dead.properties.metrics);
+  for (const prefix of ['QueuesDeadLetters', 'QueuesShardDeadLetters', 'QueuesCatalogDeadLetters', 'QueuesImportDeadLetters']) {
+    const q = Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+    assert.ok(graphed.includes(`@${q}@`), `the Dead letters graph has ${prefix}`);
+  }
+  assert.equal(dead.properties.metrics.length, 4);
 });
 
 test('outputs: WebSocket URL, HTTP URL, UI URL', () => {
@@ -100,4 +121,7 @@ test('outputs: WebSocket URL, HTTP URL, UI URL', () => {
   assert.match(JSON.stringify(o.UiUrl.Value), /https:\/\/.*DomainName/);
   assert.match(JSON.stringify(o.ConnectionsUrl.Value), /https:\/\//);
   assert.equal(o.AuthMode.Value, 'authorizer');
+  const id = (prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+  assert.deepEqual(o.ChangeQueueUrl.Value, { Ref: id('QueuesChanges') });
+  assert.deepEqual(o.ImportQueueUrl.Value, { Ref: id('QueuesImports') });
 });

@@ -30,7 +30,7 @@ test('change queue: redrive to <queue>-dlq after 3 receives, visibility >= 6x th
 test('queues refuse plain HTTP (aws:SecureTransport deny)', () => {
   const s = synth();
   const policies = resources(s, 'AWS::SQS::QueuePolicy');
-  assert.equal(policies.length, 6); // changes, shards, catalog events, and their dead letters
+  assert.equal(policies.length, 8); // changes, shards, catalog events, imports, and their dead letters
   for (const [, p] of policies) {
     assert.ok(
       p.Properties.PolicyDocument.Statement.some(
@@ -64,6 +64,20 @@ test('every bucket: versioned, encrypted, public access blocked, TLS only, acces
       assert.deepEqual(b.Properties.LoggingConfiguration.DestinationBucketName, { Ref: byPrefix(s, 'StorageAccessLogs')[0] }, id);
     }
   }
+});
+
+test('templates bucket: import batches left by a stopped job expire (imports/ only), the bucket-wide rule stays', () => {
+  const s = synth();
+  const [, b] = byPrefix(s, 'StorageTemplates');
+  const rules = b.Properties.LifecycleConfiguration.Rules;
+  assert.deepEqual(
+    rules.find((r: any) => r.Id === 'import-batches'),
+    { Id: 'import-batches', Prefix: 'imports/', Status: 'Enabled', ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+  );
+  assert.ok(rules.some((r: any) => !r.Prefix && r.NoncurrentVersionExpiration?.NoncurrentDays === 30 && r.AbortIncompleteMultipartUpload?.DaysAfterInitiation === 7));
+  assert.equal(rules.length, 2);
+  const [, catalog] = byPrefix(s, 'StorageCatalog');
+  assert.ok(!JSON.stringify(catalog.Properties.LifecycleConfiguration).includes('imports/'), 'only the templates bucket holds batches');
 });
 
 test('web UI: CloudFront with origin access control on the private site bucket, HTTPS only, index.html', () => {

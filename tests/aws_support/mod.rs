@@ -46,6 +46,16 @@ impl Moto {
     }
 }
 
+/// The import queue URL `aws bootstrap` printed (`MCP_PROMPTS_IMPORT_QUEUE_URL`).
+pub fn import_queue(bootstrap: &str) -> String {
+    bootstrap
+        .lines()
+        .find_map(|l| l.strip_prefix("imports  "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("bootstrap prints the import queue")
+        .to_string()
+}
+
 /// A binary under test: `$var` if set (e.g. a release build for measurements),
 /// else the one cargo built for this test run.
 pub fn binary(var: &str, default: &str) -> PathBuf {

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -225,6 +226,15 @@ impl AwsImportJobs {
         Ok(got.item)
     }
 
+    /// An `UpdateItem` of `job`'s record.
+    fn update(&self, job: &str) -> UpdateItemFluentBuilder {
+        self.clients
+            .dynamodb()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(job)))
+    }
+
     /// Whether batch `batch` of `job` has been counted.
     pub async fn counted(&self, job: &str, batch: u64) -> StoreResult<bool> {
         Ok(self
@@ -241,11 +251,7 @@ impl AwsImportJobs {
         part: &JobStatus,
     ) -> StoreResult<Counted> {
         let sent = self
-            .clients
-            .dynamodb()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(job)))
+            .update(job)
             .update_expression(
                 "SET #state = :running \
                  ADD settled :settled, created :created, updated :updated, \
@@ -301,21 +307,12 @@ impl AwsImportJobs {
         if failures.is_empty() || room == 0 {
             return;
         }
-        let list = failures
-            .iter()
-            .take(room)
-            .filter_map(|f| serde_json::to_string(f).ok())
-            .map(AttributeValue::S)
-            .collect();
+        let list = failure_items(&failures[..room.min(failures.len())]);
         let sent = self
-            .clients
-            .dynamodb()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(job)))
+            .update(job)
             .update_expression("SET failures = list_append(failures, :f)")
             .condition_expression("size(failures) = :kept")
-            .expression_attribute_values(":f", AttributeValue::L(list))
+            .expression_attribute_values(":f", list)
             .expression_attribute_values(":kept", items::n(kept as u64))
             .send()
             .await;
@@ -329,11 +326,7 @@ impl AwsImportJobs {
     pub async fn finish(&self, job: &str, now: String, error: Option<String>) -> StoreResult<bool> {
         let state = if error.is_some() { "failed" } else { "done" };
         let mut update = self
-            .clients
-            .dynamodb()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(job)))
+            .update(job)
             .update_expression("SET #state = :end, finished_at = :now, #error = :error")
             .condition_expression("#state IN (:queued, :running)")
             .expression_attribute_names("#state", "state")
@@ -394,11 +387,18 @@ impl AwsImportJobs {
         stored.into_iter().collect::<Result<Vec<()>, String>>()?;
         if count == 0 {
             status.state = JobState::Done;
-            status.finished_at = Some(now);
+            status.finished_at = Some(now.clone());
         }
         self.put_record(&status, count).await?;
-        if count > 0 {
-            self.queue_batch(&job_id, 0).await?;
+        if count > 0
+            && let Err(e) = self.queue_batch(&job_id, 0).await
+        {
+            // Not left `queued` with nothing to run it: ended, with the reason.
+            let ended = self.finish(&job_id, now, Some(e.clone())).await;
+            if let Err(end) = ended {
+                tracing::warn!(job = %job_id, error = %end, "could not end an unqueued job");
+            }
+            return Err(e);
         }
         Ok(status)
     }
@@ -420,12 +420,7 @@ impl AwsImportJobs {
 
     async fn put_record(&self, status: &JobStatus, batches: u64) -> Result<(), String> {
         let json = serde_json::to_string(status).map_err(|e| e.to_string())?;
-        let failures = status
-            .failures
-            .iter()
-            .filter_map(|f| serde_json::to_string(f).ok())
-            .map(AttributeValue::S)
-            .collect();
+        let failures = failure_items(&status.failures);
         let mut item = Self::key(&status.job_id);
         item.insert("status".into(), items::s(json));
         item.insert("state".into(), items::s(state_name(status.state)));
@@ -439,7 +434,7 @@ impl AwsImportJobs {
         ] {
             item.insert(name.into(), items::n(n));
         }
-        item.insert("failures".into(), AttributeValue::L(failures));
+        item.insert("failures".into(), failures);
         if let Some(at) = &status.finished_at {
             item.insert("finished_at".into(), items::s(at.clone()));
         }
@@ -582,6 +577,17 @@ fn status_of(item: &Item) -> JobStatus {
     status.finished_at = items::get_s(item, "finished_at").map(str::to_string);
     status.error = items::get_s(item, "error").map(str::to_string);
     status
+}
+
+/// Failures as the record keeps them: a list of JSON strings.
+fn failure_items(failures: &[JobFailure]) -> AttributeValue {
+    AttributeValue::L(
+        failures
+            .iter()
+            .filter_map(|f| serde_json::to_string(f).ok())
+            .map(AttributeValue::S)
+            .collect(),
+    )
 }
 
 fn has_batch(item: &Item, batch: u64) -> bool {

@@ -22,7 +22,7 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use mcp_prompts_aws::lambda::LambdaApp;
 use mcp_prompts_aws::lambda::authorizer::principal_of;
-use mcp_prompts_aws::lambda::emf::{Metric, Metrics};
+use mcp_prompts_aws::lambda::emf::Metrics;
 use mcp_prompts_aws::lambda::runtime::HandlerKind;
 use mcp_prompts_engine::metrics::tallied;
 use tower::util::MapRequest;
@@ -132,12 +132,7 @@ async fn per_request(
         next.run(request).await
     })
     .await;
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, 1);
-    m.count(
-        Metric::Errors,
-        usize::from(response.status().is_server_error()),
-    );
+    let mut m = Metrics::requests(1, usize::from(response.status().is_server_error()));
     m.add_tally(&tally, false);
     app.emf.emit(HandlerKind::Http, &m);
     response

@@ -149,6 +149,15 @@ impl Metrics {
         m
     }
 
+    /// `Requests` and `Errors` of an invocation that handled `requests`
+    /// (records, events) of which `errors` failed.
+    pub fn requests(requests: usize, errors: usize) -> Self {
+        let mut m = Self::zeroed(&[Metric::Requests, Metric::Errors]);
+        m.count(Metric::Requests, requests);
+        m.count(Metric::Errors, errors);
+        m
+    }
+
     /// Adds `n` to a count (present from now on).
     pub fn count(&mut self, metric: Metric, n: usize) {
         self.add(metric, n as f64);

@@ -2,24 +2,26 @@
 //! import batch per message ([`crate::imports`]). The batch is written through
 //! the catalog like any import (unchanged prompts get no version, each write is
 //! one transaction with its change), counted on the job once, and the next
-//! batch is queued; the last one ends the job and announces the listing.
+//! batch is queued; the last one announces the listing and ends the job.
 //!
 //! Failures: a store or S3 failure fails the message (SQS redelivers it); on
-//! its fifth receive the job is ended as failed instead, with the reason, so
+//! its third receive (the last before the dead-letter queue) the job is ended as failed instead, with the reason, so
 //! no job stays `running` behind a poison batch. What earlier batches wrote
 //! stays, with its notifications.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::app::LambdaApp;
-use super::emf::{Metric, Metrics};
+use super::emf::Metrics;
 use super::runtime::HandlerKind;
 use crate::imports::{AwsImportJobs, BatchMessage};
 use mcp_prompts_engine::import::{self, Options};
 use mcp_prompts_engine::jobs::{JobStatus, job_actor};
 
-/// Receives of one batch before its job is ended as failed.
-pub const GIVE_UP_AFTER: u32 = 5;
+/// Receives of one batch before its job is ended as failed: the queues'
+/// `maxReceiveCount` (bootstrap and the stack), so the last receive before the
+/// dead-letter queue closes the job instead of leaving it `running`.
+pub const GIVE_UP_AFTER: u32 = 3;
 
 pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> SqsBatchResponse {
     let records = event.records.len();
@@ -54,10 +56,10 @@ pub async fn handle(app: &LambdaApp, jobs: &AwsImportJobs, event: SqsEvent) -> S
             failures.push(id);
         }
     }
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, records);
-    m.count(Metric::Errors, failures.len());
-    app.emf.emit(HandlerKind::Import, &m);
+    app.emf.emit(
+        HandlerKind::Import,
+        &Metrics::requests(records, failures.len()),
+    );
     super::fanout::batch_response(failures)
 }
 
@@ -131,35 +133,34 @@ async fn run(
     end(app, jobs, &m.job, None).await
 }
 
-/// Ends the job once; the one who ends it announces the listing when the job
-/// wrote anything (its changes held theirs back).
+/// Ends the job: first the listing is announced when the job wrote anything
+/// (its changes held theirs back), then the record is closed, so a run that
+/// stops in between is redelivered and announces again rather than never.
 async fn end(
     app: &LambdaApp,
     jobs: &AwsImportJobs,
     job: &str,
     error: Option<String>,
 ) -> Result<(), String> {
-    let now = app.engine.catalog.clock().now_rfc3339();
-    if !jobs
-        .finish(job, now, error)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(());
-    }
     let Some(status) = jobs.read(job).await.map_err(|e| e.to_string())? else {
         return Ok(());
     };
-    if status.dry_run || status.created + status.updated == 0 {
+    if status.state.is_final() {
         return Ok(());
     }
-    let head = app
-        .engine
-        .catalog
-        .store()
-        .head_position()
+    if !status.dry_run && status.created + status.updated > 0 {
+        let head = app
+            .engine
+            .catalog
+            .store()
+            .head_position()
+            .await
+            .map_err(|e| e.to_string())?;
+        app.host.announce_listing(head).await;
+    }
+    let now = app.engine.catalog.clock().now_rfc3339();
+    jobs.finish(job, now, error)
         .await
-        .map_err(|e| e.to_string())?;
-    app.host.announce_listing(head).await;
-    Ok(())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -26,7 +26,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use super::app::LambdaApp;
-use super::emf::{Emf, Metric, Metrics};
+use super::emf::{Emf, Metrics};
 use super::settings::LambdaSettings;
 use crate::catalog_files::{CatalogFiles, S3Location};
 use crate::sync_order::SyncOrder;
@@ -276,10 +276,7 @@ pub async fn run_with(
 
 /// The metrics of a handler whose invocation is one unit of work.
 fn invocation(failed: bool) -> Metrics {
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, 1);
-    m.count(Metric::Errors, usize::from(failed));
-    m
+    Metrics::requests(1, usize::from(failed))
 }
 
 /// Peak resident memory of this process (Linux), for the init log line.

@@ -27,7 +27,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Deserialize;
 
 use super::app::LambdaApp;
-use super::emf::{Metric, Metrics};
+use super::emf::Metrics;
 use super::runtime::HandlerKind;
 use crate::catalog_files::{CatalogFiles, Listed, S3Location};
 use crate::sync_order::{Sequencer, SyncOrder};
@@ -176,10 +176,10 @@ pub async fn handle(
             }
         }
     }
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, records);
-    m.count(Metric::Errors, failures.len());
-    app.emf.emit(HandlerKind::S3Sync, &m);
+    app.emf.emit(
+        HandlerKind::S3Sync,
+        &Metrics::requests(records, failures.len()),
+    );
     super::fanout::batch_response(failures)
 }
 

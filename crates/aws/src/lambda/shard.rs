@@ -70,9 +70,7 @@ pub async fn handle_with_stats(app: &LambdaApp, event: SqsEvent) -> (SqsBatchRes
             lag = Some(lag.map_or(this, |l: f64| l.max(this)));
         }
     }
-    let mut m = Metrics::zeroed(&[Metric::Requests, Metric::Errors]);
-    m.count(Metric::Requests, records);
-    m.count(Metric::Errors, failures.len());
+    let mut m = Metrics::requests(records, failures.len());
     m.add_delivery(stats.connections, stats.frames, stats.gone, stats.throttled);
     if let Some(lag) = lag {
         m.set(Metric::FanoutLagMs, lag);
