@@ -264,6 +264,7 @@ async fn the_http_handler_queues_bulk_import_jobs() {
     .await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["field"], "files");
+}
 
 /// `/subscriptions` through the `http` handler: 501 without a deliveries
 /// queue; with one (as `lambda_rest::run` attaches it from
