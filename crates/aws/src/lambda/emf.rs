@@ -54,7 +54,7 @@ pub const NAMESPACE: &str = "McpPrompts";
 /// The one dimension of every metric (`HANDLER_DIMENSION`).
 pub const HANDLER_DIMENSION: &str = "Handler";
 /// Its values (`HANDLERS`): [`HandlerKind::dimension`] of each handler.
-pub const HANDLERS: [&str; 8] = [
+pub const HANDLERS: [&str; 9] = [
     "websocket",
     "http",
     "fanout",
@@ -63,6 +63,7 @@ pub const HANDLERS: [&str; 8] = [
     "s3sync",
     "shard",
     "import",
+    "webhooks",
 ];
 
 /// Every metric the handlers emit (`METRICS`).

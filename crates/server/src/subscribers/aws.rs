@@ -46,7 +46,9 @@ use futures_util::StreamExt;
 
 use super::{Admission, delivery, post, sorted, worker::PAGE};
 use mcp_prompts_aws::lambda::LambdaApp;
+use mcp_prompts_aws::lambda::emf::Metrics;
 use mcp_prompts_aws::lambda::fanout::batch_response;
+use mcp_prompts_aws::lambda::runtime::HandlerKind;
 use mcp_prompts_aws::subscribers::DeliveryState;
 use mcp_prompts_aws::{DynamoPromptStore, DynamoSubscriberStore, WebhookQueue};
 use mcp_prompts_engine::Catalog;
@@ -160,6 +162,10 @@ impl AwsSubscriptions {
         app.refresh_catalog().await;
         match self.pass().await {
             Ok(pass) => {
+                app.emf.emit(
+                    HandlerKind::Webhooks,
+                    &Metrics::requests(pass.delivered + pass.failed, pass.failed),
+                );
                 tracing::debug!(?pass, "webhook deliveries");
                 if nudge {
                     if pass.more {
@@ -172,6 +178,10 @@ impl AwsSubscriptions {
                 batch_response(Vec::new())
             }
             Err(e) => {
+                app.emf.emit(
+                    HandlerKind::Webhooks,
+                    &Metrics::requests(event.records.len(), event.records.len()),
+                );
                 tracing::warn!(error = %e, "cannot read the webhook subscribers; the nudges are retried");
                 batch_response(
                     event
