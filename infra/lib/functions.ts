@@ -1,4 +1,4 @@
-// The eight Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
+// The nine Lambda functions: one prebuilt `mcp-prompts-lambda` bootstrap
 // (provided.al2023, arm64), told its role by MCP_PROMPTS_HANDLER. Each has its
 // own role (no managed policies; grants in permissions.ts), its own log group
 // with a retention, and X-Ray active tracing.
@@ -36,6 +36,16 @@
 //   and 32 posts in flight, as fanout), hence fanout's memory for CPU and TLS.
 //   Queue visibility 720 s; maxConcurrency 2 (triggers.ts): a job's batches run
 //   one after another anyway (each queues the next), so two jobs interleave.
+// - webhooks: 256 MB / 30 s. One delivery pass per batch of ≤ 10 nudges
+//   (server/src/subscribers/aws.rs): the subscribers (one Query), then per
+//   subscriber, 8 at once, its cursor, a page of the change log and signed
+//   POSTs (TLS set-up to each subscriber, the CPU share of 256 MB as s3sync's),
+//   each cursor saved after its 2xx. A pass starts no POST after 15 s
+//   (PASS_BUDGET) and one POST waits 10 s at most, so a pass ends by ~25 s
+//   plus a few ms of writes: 30 s. Reserved concurrency 1 (one pass at a
+//   time: each subscriber's deliveries stay in log order without a lease);
+//   queue visibility 180 s. No VPC, as every function: the POSTs go to the
+//   subscribers' public URLs.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -44,7 +54,7 @@ import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { API_FUNCTION_TIMEOUT_SECS, type StackConfig } from './config';
 import type { HandlerName } from './metric-names';
-import { IMPORT_TIMEOUT_SECS, S3SYNC_TIMEOUT_SECS, SHARD_TIMEOUT_SECS, type Queues } from './queues';
+import { IMPORT_TIMEOUT_SECS, S3SYNC_TIMEOUT_SECS, SHARD_TIMEOUT_SECS, WEBHOOKS_TIMEOUT_SECS, type Queues } from './queues';
 import { CATALOG_PREFIX } from './schema';
 import type { Storage } from './storage';
 import type { Tables } from './tables';
@@ -72,7 +82,11 @@ export const SIZING = (config: StackConfig): Record<HandlerName, Sizing> => ({
   s3sync: { memoryMB: 256, timeoutSecs: S3SYNC_TIMEOUT_SECS },
   shard: { memoryMB: 512, timeoutSecs: SHARD_TIMEOUT_SECS },
   import: { memoryMB: 512, timeoutSecs: IMPORT_TIMEOUT_SECS },
+  webhooks: { memoryMB: 256, timeoutSecs: WEBHOOKS_TIMEOUT_SECS },
 });
+
+/** One delivery pass at a time: two passes never POST to one subscriber at once (its order). */
+export const WEBHOOKS_RESERVED_CONCURRENCY = 1;
 
 /** The one asset: a folder holding only `bootstrap`, or a ready zip. */
 export function artifactCode(artifact: string): lambda.Code {
@@ -106,9 +120,15 @@ export class Functions extends Construct {
       MCP_PROMPTS_IMPORT_QUEUE_URL: queues.imports.queueUrl,
       MCP_PROMPTS_IMPORT_BATCH: String(config.importBatch),
       MCP_PROMPTS_IMPORT_WAIT_SECS: String(config.importWaitSecs),
+      // Webhook subscribers (settings.rs webhook_queue_url; server/src/subscribers/aws.rs):
+      // with it websocket and http serve /subscriptions and the subscriber MCP tools,
+      // fanout nudges the webhooks function once per batch, the sweeper once per run,
+      // and webhooks nudges itself (a retry, delayed; a backlog, at once).
+      // MCP_PROMPTS_SUBSCRIBER_ALLOW_PRIVATE stays unset: no private/loopback targets.
+      MCP_PROMPTS_WEBHOOK_QUEUE_URL: queues.webhooks.queueUrl,
       RUST_LOG: 'mcp_prompts=info',
     };
-    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'shard', 'sweeper', 's3sync', 'import'];
+    const handlers: HandlerName[] = ['websocket', 'http', 'fanout', 'shard', 'sweeper', 's3sync', 'import', 'webhooks'];
     if (config.auth === 'authorizer') handlers.push('authorizer');
     for (const handler of handlers) {
       const extra: Record<string, string> =
@@ -165,8 +185,15 @@ export class Functions extends Construct {
         logGroup,
         role,
         // The shard consumers' count is the post budget's divisor: exactly that many run.
+        // webhooks: one pass at a time keeps each subscriber's deliveries in order.
         reservedConcurrentExecutions:
-          handler === 'fanout' ? config.fanoutReservedConcurrency : handler === 'shard' ? config.postConsumers : undefined,
+          handler === 'fanout'
+            ? config.fanoutReservedConcurrency
+            : handler === 'shard'
+              ? config.postConsumers
+              : handler === 'webhooks'
+                ? WEBHOOKS_RESERVED_CONCURRENCY
+                : undefined,
       });
       // CreateLogGroup is not needed (the group exists): stream + put on this group only.
       role.addToPrincipalPolicy(

@@ -20,5 +20,5 @@ export const METRICS = {
 } as const;
 
 /** `MCP_PROMPTS_HANDLER` values; also the `Handler` dimension values. */
-export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync', 'shard', 'import'] as const;
+export const HANDLERS = ['websocket', 'http', 'fanout', 'sweeper', 'authorizer', 's3sync', 'shard', 'import', 'webhooks'] as const;
 export type HandlerName = (typeof HANDLERS)[number];

@@ -76,6 +76,10 @@ export class Monitoring extends Construct {
       metric: p.queues.importDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
     });
+    this.alarm('WebhookDeadLettersNotEmpty', 'Webhook delivery nudges parked after 3 receives (passes could not read the subscribers)', {
+      metric: p.queues.webhookDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+    });
     this.alarm('ChangeQueueBacklog', 'Oldest change message waiting for fan-out', {
       metric: p.queues.changes.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: THRESHOLDS.queueOldestAgeSecs,
@@ -182,9 +186,13 @@ export class Monitoring extends Construct {
       ], 12),
       graph(
         'Dead letters',
-        [p.queues.deadLetters, p.queues.catalogDeadLetters, p.queues.shardDeadLetters, p.queues.importDeadLetters].map((q) =>
-          q.metricApproximateNumberOfMessagesVisible(),
-        ),
+        [
+          p.queues.deadLetters,
+          p.queues.catalogDeadLetters,
+          p.queues.shardDeadLetters,
+          p.queues.importDeadLetters,
+          p.queues.webhookDeadLetters,
+        ].map((q) => q.metricApproximateNumberOfMessagesVisible()),
         12,
       ),
     );

@@ -16,11 +16,14 @@ import type { Queues } from './queues';
 import {
   CATALOG_PREFIX,
   CATEGORY_INDEX,
+  CHANGES_PARTITION,
+  CURSOR_PARTITION,
   IMPORT_PREFIX,
   KEYS_PARTITION,
   WEBHOOK_PARTITION,
   LIVE_INDEX,
   OUTBOX_INDEX,
+  SUBSCRIBERS_PARTITION,
   TEMPLATE_PREFIX,
   TOPIC_INDEX,
 } from './schema';
@@ -33,6 +36,17 @@ const PROMPTS_WRITE = ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynam
 
 function onTable(fn: IFunction, table: dynamodb.ITable, actions: string[]): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
+}
+
+/** `actions` on the prompts table's items whose partition key is one of `partitions` only. */
+function inPartitions(fn: IFunction, table: dynamodb.ITable, actions: string[], partitions: string[]): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions,
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions } },
+    }),
+  );
 }
 
 function queryIndexes(fn: IFunction, table: dynamodb.ITable, indexes: string[]): void {
@@ -77,6 +91,17 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.imports.queueArn] }));
   };
 
+  /**
+   * Webhook subscribers (crates/aws/src/subscribers.rs, server/src/subscribers/aws.rs):
+   * registering is a Query of SUBSCRIBERS (the count, at most 100), the head
+   * (GetItem) and a conditional PutItem; listing reads each one's cursor
+   * (GetItem CURSOR); removing is a DeleteItem of the subscriber and one of its
+   * cursor, which is the only action not among a writer's grants: DeleteItem,
+   * in those two partitions only. Subscribing nudges nothing.
+   */
+  const managesSubscribers = (fn: IFunction) =>
+    inPartitions(fn, t.prompts, ['dynamodb:DeleteItem'], [SUBSCRIBERS_PARTITION, CURSOR_PARTITION]);
+
   // websocket: the whole engine behind $connect/$default/$disconnect.
   const ws = f.get('websocket');
   onTable(ws, t.prompts, [...PROMPTS_READ, ...PROMPTS_WRITE]);
@@ -95,6 +120,8 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   );
   // import_catalog.
   submitsImports(ws);
+  // subscribe / list / unsubscribe tools.
+  managesSubscribers(ws);
 
   // http: the REST endpoints and Streamable HTTP /mcp (sessions, no connections).
   const http = f.get('http');
@@ -116,6 +143,8 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   );
   // POST /imports (and import_catalog on /mcp).
   submitsImports(http);
+  // /subscriptions (and the subscriber tools on /mcp).
+  managesSubscribers(http);
 
   // fanout: who listens (by-topic), forget gone connections, post frames. The
   // SQS receive/delete grants come with the event source (triggers.ts).
@@ -129,8 +158,9 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
     }),
   );
 
-  // With shards the fanout function plans and sends shard messages.
-  fanout.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.shards.queueArn] }));
+  // With shards the fanout function plans and sends shard messages; one
+  // webhook nudge per batch (lambda/fanout.rs).
+  fanout.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.shards.queueArn, q.webhooks.queueArn] }));
 
   // shard: post one shard's frames, forget gone connections, send a retry
   // shard of its failing connections back to its own queue.
@@ -144,11 +174,12 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
   );
   shard.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.shards.queueArn] }));
 
-  // sweeper: republish the outbox (SendMessageBatch is authorized as SendMessage), prune history.
+  // sweeper: republish the outbox (SendMessageBatch is authorized as SendMessage), prune history,
+  // then one webhook nudge per run (lambda/runtime.rs: the backstop for a lost one).
   const sweeper = f.get('sweeper');
   onTable(sweeper, t.prompts, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem']);
   queryIndexes(sweeper, t.prompts, [OUTBOX_INDEX]);
-  sweeper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn] }));
+  sweeper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.changes.queueArn, q.webhooks.queueArn] }));
 
   // s3sync: read the changed catalog file (GetObject; ListBucket so a missing
   // key is a 404, not a 403), then the import's reads and writes as any writer.
@@ -196,6 +227,28 @@ export function grantHandlers(stack: Stack, p: GrantsProps): void {
       resources: connectionsArns(stack, p.webSocketApiId, p.stage, ['POST']),
     }),
   );
+
+  // webhooks: one delivery pass per batch of nudges (server/src/subscribers/aws.rs).
+  // Reads: the head (GetItem META/HEAD, refresh_catalog and the dependents
+  // graph), the subscribers (Query SUBSCRIBERS), each cursor (GetItem CURSOR),
+  // the change log (Query CHANGES); for `dependency-changed` the catalog's
+  // dependents graph lists the live prompts (Query of the live index: no
+  // category filter, so not by-category) and rereads changed prompts (GetItem
+  // of their `P#{id}` items, large templates from S3). GetItem reaches every
+  // prompt partition, so it is on the whole table; the table Query stays in
+  // CHANGES and SUBSCRIBERS. Writes: the cursor after each 2xx (PutItem CURSOR)
+  // and the delivery state of a failing subscriber (conditional UpdateItem
+  // SUBSCRIBERS), each in its partition only; it deletes nothing (removal is
+  // websocket's/http's). Then at most one nudge of its own queue (SendMessage,
+  // DelaySeconds for a retry); the event source's receive/delete come with it.
+  const webhooks = f.get('webhooks');
+  onTable(webhooks, t.prompts, ['dynamodb:GetItem']);
+  inPartitions(webhooks, t.prompts, ['dynamodb:Query'], [CHANGES_PARTITION, SUBSCRIBERS_PARTITION]);
+  queryIndexes(webhooks, t.prompts, [LIVE_INDEX]);
+  inPartitions(webhooks, t.prompts, ['dynamodb:PutItem'], [CURSOR_PARTITION]);
+  inPartitions(webhooks, t.prompts, ['dynamodb:UpdateItem'], [SUBSCRIBERS_PARTITION]);
+  webhooks.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [templates] }));
+  webhooks.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [q.webhooks.queueArn] }));
 
   // authorizer: one GetItem per check, on the API keys' partition only
   // (crates/aws/src/keys.rs: pk `KEYS`); JWTs need no AWS call.

@@ -1,4 +1,4 @@
-// The change, shard, catalog-events and import queues, each with its dead-letter queue
+// The change, shard, catalog-events, import and webhook queues, each with its dead-letter queue
 // as `aws bootstrap` makes them (`<queue>-dlq`, maxReceiveCount 3, 14-day
 // dead-letter retention), SQS-managed encryption and TLS only.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -15,6 +15,12 @@ export const S3SYNC_TIMEOUT_SECS = 60;
 export const SHARD_TIMEOUT_SECS = 60;
 /** The import function's timeout: one batch of ≤ importBatch (250) prompts, each an import write. */
 export const IMPORT_TIMEOUT_SECS = 120;
+/**
+ * The webhooks function's timeout: a pass starts no POST after 15 s (PASS_BUDGET,
+ * server/src/subscribers/aws.rs) and one POST waits 10 s at most, so 25 s + the
+ * cursor/state writes fit in 30 s.
+ */
+export const WEBHOOKS_TIMEOUT_SECS = 30;
 
 export class Queues extends Construct {
   readonly changes: sqs.Queue;
@@ -28,6 +34,9 @@ export class Queues extends Construct {
   /** Bulk import batches (`{"importBatch": {job, batch}}`): submitters queue a job's first, `import` each next. */
   readonly imports: sqs.Queue;
   readonly importDeadLetters: sqs.Queue;
+  /** Webhook delivery nudges (bodies carry nothing): fanout per batch, sweeper per run, `webhooks` itself (delayed retries). */
+  readonly webhooks: sqs.Queue;
+  readonly webhookDeadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -56,6 +65,17 @@ export class Queues extends Construct {
       names.importQueue,
       names.importDeadLetterQueue,
       IMPORT_TIMEOUT_SECS,
+    );
+    // Only nudges: a parked one loses nothing (the subscribers' cursors and
+    // delivery state are in the prompts table, and the sweeper nudges every
+    // minute), but 3 failed receives mean passes cannot read the subscribers
+    // (alarm WebhookDeadLettersNotEmpty). Redeliveries wait 6 x 30 s = 180 s.
+    [this.webhooks, this.webhookDeadLetters] = this.withDeadLetters(
+      'Webhooks',
+      'WebhookDeadLetters',
+      names.webhookQueue,
+      names.webhookDeadLetterQueue,
+      WEBHOOKS_TIMEOUT_SECS,
     );
   }
 

@@ -31,6 +31,12 @@ export const TTL = 'ttl';
 export const KEYS_PARTITION = 'KEYS';
 /** Seen GitHub delivery ids (server/src/webhooks/aws.rs DELIVERIES_PK). */
 export const WEBHOOK_PARTITION = 'WEBHOOK';
+/** The change log (`CHANGES` / `C#{position}`, schema.rs CHANGES_PK). */
+export const CHANGES_PARTITION = 'CHANGES';
+/** Webhook subscribers (`SUBSCRIBERS` / `S#{id}`, schema.rs SUBSCRIBERS_PK; aws/src/subscribers.rs). */
+export const SUBSCRIBERS_PARTITION = 'SUBSCRIBERS';
+/** Change-log consumers' cursors, a subscriber's `subscriber:{id}` among them (schema.rs CURSOR_PK). */
+export const CURSOR_PARTITION = 'CURSOR';
 
 export const LIVE_INDEX = 'live';
 export const CATEGORY_INDEX = 'by-category';
@@ -81,6 +87,9 @@ export const resourceNames = (prefix: string) => ({
   /** Bulk import batches (schema.rs IMPORT_QUEUE). */
   importQueue: `${prefix}-imports`,
   importDeadLetterQueue: `${prefix}-imports-dlq`,
+  /** The webhook deliveries' nudges (schema.rs WEBHOOK_QUEUE). */
+  webhookQueue: `${prefix}-webhooks`,
+  webhookDeadLetterQueue: `${prefix}-webhooks-dlq`,
 });
 
 /** Bulk import batches live under this key prefix of the templates bucket (`imports/{job}/{n:06}.json`, imports.rs). */

@@ -62,6 +62,7 @@ export class McpPromptsStack extends Stack {
     new CfnOutput(this, 'TemplatesBucket', { value: storage.templates.bucketName });
     new CfnOutput(this, 'ChangeQueueUrl', { value: queues.changes.queueUrl });
     new CfnOutput(this, 'ImportQueueUrl', { value: queues.imports.queueUrl, description: 'Bulk import batches (MCP_PROMPTS_IMPORT_QUEUE_URL)' });
+    new CfnOutput(this, 'WebhookQueueUrl', { value: queues.webhooks.queueUrl, description: 'Webhook delivery nudges (MCP_PROMPTS_WEBHOOK_QUEUE_URL)' });
     new CfnOutput(this, 'CatalogBucket', { value: storage.catalog.bucketName, description: 'Catalog files under catalog/: synced into the store on every change (s3sync)' });
     new CfnOutput(this, 'DashboardName', { value: `${config.prefix}-ops` });
     new CfnOutput(this, 'AuthMode', { value: config.auth, description: 'WebSocket $connect: authorizer or open' });

@@ -1,6 +1,7 @@
 // What starts the background handlers: the change queue drives fan-out; the
 // catalog bucket's notifications (via their queue) drive s3sync; the import
-// queue drives the bulk import batches (import); a one-minute
+// queue drives the bulk import batches (import); the webhook queue's nudges
+// drive the subscriber deliveries (webhooks); a one-minute
 // EventBridge schedule drives the outbox sweeper + history pruning.
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,6 +18,8 @@ export const FANOUT_BATCH_SIZE = 10;
 export const S3SYNC_BATCH_SIZE = 10;
 /** Import batches in flight at once (jobs interleave; one job's batches are sequential). */
 export const IMPORT_MAX_CONCURRENCY = 2;
+/** Nudges per webhooks invocation: a pass takes up to 10 and sends at most one (they merge). */
+export const WEBHOOKS_BATCH_SIZE = 10;
 
 export class Triggers extends Construct {
   readonly sweepSchedule: events.Rule;
@@ -59,6 +62,15 @@ export class Triggers extends Construct {
         // Each batch queues its job's next, so a job runs one batch at a time;
         // two jobs interleave (2 is the lowest maximum SQS allows).
         maxConcurrency: IMPORT_MAX_CONCURRENCY,
+      }),
+    );
+    functions.get('webhooks').addEventSource(
+      new SqsEventSource(queues.webhooks, {
+        batchSize: WEBHOOKS_BATCH_SIZE,
+        // A pass that cannot read the subscribers reports its nudges failed (redelivered, then parked).
+        reportBatchItemFailures: true,
+        // No maxConcurrency: the function's reserved concurrency of 1 already
+        // serializes the passes (and SQS allows no maximum below 2).
       }),
     );
     this.sweepSchedule = new events.Rule(this, 'SweepEveryMinute', {

@@ -1,4 +1,4 @@
-// Lambda: one prebuilt arm64 bootstrap, eight handlers, sizes, tracing, logs,
+// Lambda: one prebuilt arm64 bootstrap, nine handlers, sizes, tracing, logs,
 // environment, triggers; the synth never builds Rust and says so when the
 // artifact is missing.
 import { test } from 'node:test';
@@ -18,10 +18,10 @@ const fnByHandler = (s: ReturnType<typeof synth>) =>
       .map(([id, f]) => [f.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, { id, ...f }]),
   ) as Record<string, any>;
 
-test('eight functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
+test('nine functions from one artifact: provided.al2023, arm64, bootstrap, X-Ray active', () => {
   const s = synth();
   const fns = fnByHandler(s);
-  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 'import', 's3sync', 'shard', 'sweeper', 'websocket']);
+  assert.deepEqual(Object.keys(fns).sort(), ['authorizer', 'fanout', 'http', 'import', 's3sync', 'shard', 'sweeper', 'webhooks', 'websocket']);
   const keys = new Set<string>();
   for (const [h, f] of Object.entries(fns)) {
     assert.equal(f.Properties.Runtime, 'provided.al2023', h);
@@ -46,7 +46,10 @@ test('memory and timeouts as justified in lib/functions.ts', () => {
     s3sync: [256, 60],
     shard: [512, 60],
     import: [512, 120],
+    webhooks: [256, 30],
   });
+  // webhooks: a pass starts no POST after 15 s (PASS_BUDGET) and one POST waits <= 10 s.
+  assert.ok(15 + 10 < fns.webhooks.Properties.Timeout);
   // API Gateway integration limits: 29 s (WebSocket), 30 s (HTTP); the sweeper must finish before the next minute.
   assert.ok(fns.websocket.Properties.Timeout < 29 && fns.http.Properties.Timeout < 30 && fns.sweeper.Properties.Timeout < 60);
 });
@@ -78,7 +81,12 @@ test('environment names every resource the adapters read (settings.rs, runtime.r
     assert.deepEqual(env.MCP_PROMPTS_IMPORT_QUEUE_URL, { Ref: ref('QueuesImports') }, h);
     assert.equal(env.MCP_PROMPTS_IMPORT_BATCH, '250', h);
     assert.equal(env.MCP_PROMPTS_IMPORT_WAIT_SECS, '8', h);
+    // Webhook subscribers: websocket/http register them, fanout and the sweeper nudge, webhooks nudges itself.
+    assert.deepEqual(env.MCP_PROMPTS_WEBHOOK_QUEUE_URL, { Ref: ref('QueuesWebhooks') }, h);
+    assert.equal(env.MCP_PROMPTS_SUBSCRIBER_ALLOW_PRIVATE, undefined, `${h}: no private webhook targets`);
+    assert.equal(f.Properties.VpcConfig, undefined, `${h}: no VPC (webhooks POSTs to the internet)`);
   }
+  assert.equal(fns.webhooks.Properties.Environment.Variables.MCP_PROMPTS_HANDLER, 'webhooks');
   assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_CHANGES, '100000');
   assert.equal(fns.sweeper.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_AGE_SECS, '604800');
   assert.equal(fns.websocket.Properties.Environment.Variables.MCP_PROMPTS_HISTORY_MAX_CHANGES, undefined);
@@ -102,7 +110,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   const s = synth();
   const fns = fnByHandler(s);
   const queueId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesChanges'))!;
-  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+  s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
   s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fns.fanout.id },
     EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -117,6 +125,7 @@ test('fan-out: SQS event source with ReportBatchItemFailures, batch 10, maximum 
   for (const h of ['websocket', 'http', 'sweeper', 'authorizer', 's3sync', 'import']) {
     assert.equal(fnByHandler(r)[h].Properties.ReservedConcurrentExecutions, undefined, h);
   }
+  assert.equal(fnByHandler(r).webhooks.Properties.ReservedConcurrentExecutions, 1, 'fanout settings leave webhooks at 1');
 });
 
 test('sharded fan-out: fanout plans shards onto the shard queue, shard posts them paced to the budget', () => {
@@ -227,6 +236,51 @@ test('import: the import queue drives one batch per invocation, two at a time; r
   assert.ok(devQueues.includes('mcp-dev-imports') && devQueues.includes('mcp-dev-imports-dlq'), devQueues.join(','));
 });
 
+test('webhooks: the webhook queue\'s nudges drive one pass at a time (reserved concurrency 1), batches of 10; redrive to -dlq after 3 receives', () => {
+  const s = synth();
+  const fns = fnByHandler(s);
+  const id = (prefix: string) => Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
+  const queue = id('QueuesWebhooks');
+  const mappings = resources(s, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName.Ref === fns.webhooks.id);
+  assert.equal(mappings.length, 1, 'one event source');
+  // No ScalingConfig: reserved concurrency 1 serializes the passes (SQS allows no maximum concurrency below 2).
+  assert.deepEqual(mappings[0][1].Properties, {
+    FunctionName: { Ref: fns.webhooks.id },
+    EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BatchSize: 10,
+  });
+  const consumers = resources(s, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.EventSourceArn).includes(queue));
+  assert.equal(consumers.length, 1, 'only webhooks consumes the nudges');
+  // Two passes never deliver to one subscriber at once: its deliveries stay in order.
+  assert.equal(fns.webhooks.Properties.ReservedConcurrentExecutions, 1);
+  for (const ctx of [{ fanoutReservedConcurrency: 20 }, { postConsumers: 4 }]) {
+    assert.equal(fnByHandler(synth(ctx)).webhooks.Properties.ReservedConcurrentExecutions, 1, JSON.stringify(ctx));
+  }
+  assert.equal(fns.webhooks.Properties.Description, 'mcp-prompts-lambda, MCP_PROMPTS_HANDLER=webhooks');
+  const q = s.json.Resources[queue].Properties;
+  assert.equal(q.QueueName, 'mcp-prompts-webhooks');
+  assert.equal(q.VisibilityTimeout, 6 * fns.webhooks.Properties.Timeout, '6x the webhooks timeout');
+  assert.equal(q.VisibilityTimeout, 180);
+  assert.equal(q.DelaySeconds, undefined, 'no queue delay: a pass delays its own retry nudge (DelaySeconds per message)');
+  assert.equal(q.SqsManagedSseEnabled, true);
+  const dlqId = id('QueuesWebhookDeadLetters');
+  assert.deepEqual(q.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 });
+  const dlq = s.json.Resources[dlqId].Properties;
+  assert.equal(dlq.QueueName, 'mcp-prompts-webhooks-dlq');
+  assert.equal(dlq.MessageRetentionPeriod, 14 * 24 * 3600);
+  // TLS only, as every queue.
+  const policies = resources(s, 'AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(`"${queue}"`));
+  assert.ok(
+    policies.some(([, p]) => p.Properties.PolicyDocument.Statement.some((st: any) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false')),
+    'TLS only',
+  );
+  const dev = synth({ prefix: 'mcp-dev' });
+  const devQueues = resources(dev, 'AWS::SQS::Queue').map(([, x]) => x.Properties.QueueName).sort();
+  assert.ok(devQueues.includes('mcp-dev-webhooks') && devQueues.includes('mcp-dev-webhooks-dlq'), devQueues.join(','));
+  assert.deepEqual(s.json.Outputs.WebhookQueueUrl.Value, { Ref: queue });
+});
+
 test('context importBatch / importWaitSecs reach every function; the wait stays below the 10 s API function timeout', () => {
   const fns = fnByHandler(synth({ importBatch: 100, importWaitSecs: 9 }));
   for (const [h, f] of Object.entries(fns)) {
@@ -283,7 +337,7 @@ test('a zip artifact is used as it is', () => {
   fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
   const s = synth({ lambdaArtifact: zip });
   const fns = fnByHandler(s);
-  assert.equal(Object.keys(fns).length, 8);
+  assert.equal(Object.keys(fns).length, 9);
   assert.match(JSON.stringify(fns.websocket.Properties.Code.S3Key), /\.zip/);
 });
 

@@ -93,7 +93,83 @@ test('each handler gets exactly the actions its adapters call', () => {
       // The SQS event source's own grant (CDK), on the import queue.
       'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
     ]),
+    webhooks: sorted([
+      // Subscribers, cursors, the change log, the dependents graph; the cursor and the delivery state. No DeleteItem.
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+      // Large templates of the prompts it rereads; its own nudge.
+      's3:GetObject', 'sqs:SendMessage',
+      // The SQS event source's own grant (CDK), on the webhook queue.
+      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ]),
   });
+});
+
+/** The LeadingKeys partitions of a handler's statements granting `action` on `resource` (undefined: unconditioned). */
+const partitionsOf = (st: Statement[], action: string, resource: string) =>
+  st
+    .filter((x) => list(x.Action).includes(action) && list(x.Resource).map(flattenCfnReference).includes(resource))
+    .map((x) => {
+      const c = (x as Statement & { Condition?: any }).Condition;
+      if (c === undefined) return undefined;
+      assert.deepEqual(Object.keys(c), ['ForAllValues:StringEquals'], `${action}: only a LeadingKeys condition`);
+      assert.deepEqual(Object.keys(c['ForAllValues:StringEquals']), ['dynamodb:LeadingKeys']);
+      return [...c['ForAllValues:StringEquals']['dynamodb:LeadingKeys']].sort();
+    });
+
+test('webhook subscribers: the webhooks pass, nudges from fanout/sweeper, registering and removing on websocket/http', () => {
+  const s = synth();
+  const st = statements(s);
+  const g = Object.fromEntries(Object.entries(st).map(([h, x]) => [h, grants(x)]));
+  const res = (h: string, a: string) => [...(g[h].get(a) ?? [])].sort();
+  const prompts = `<${id(s, 'TablesPrompts')}.Arn>`;
+  const nudges = `<${id(s, 'QueuesWebhooks')}.Arn>`;
+  const templates = `<${id(s, 'StorageTemplates')}.Arn>/templates/*`;
+
+  // The pass: GetItem anywhere (the head, cursors, and the prompts the dependents graph rereads)...
+  assert.deepEqual(res('webhooks', 'dynamodb:GetItem'), [prompts]);
+  assert.deepEqual(partitionsOf(st.webhooks, 'dynamodb:GetItem', prompts), [undefined]);
+  // ...Query of the table in CHANGES and SUBSCRIBERS only, plus the live index (the graph lists live prompts).
+  assert.deepEqual(res('webhooks', 'dynamodb:Query'), [prompts, `${prompts}/index/live`].sort());
+  assert.deepEqual(partitionsOf(st.webhooks, 'dynamodb:Query', prompts), [['CHANGES', 'SUBSCRIBERS']]);
+  assert.deepEqual(partitionsOf(st.webhooks, 'dynamodb:Query', `${prompts}/index/live`), [undefined]);
+  // Writes: its cursor (PutItem CURSOR), a failing subscriber's state (UpdateItem SUBSCRIBERS).
+  assert.deepEqual(res('webhooks', 'dynamodb:PutItem'), [prompts]);
+  assert.deepEqual(partitionsOf(st.webhooks, 'dynamodb:PutItem', prompts), [['CURSOR']]);
+  assert.deepEqual(res('webhooks', 'dynamodb:UpdateItem'), [prompts]);
+  assert.deepEqual(partitionsOf(st.webhooks, 'dynamodb:UpdateItem', prompts), [['SUBSCRIBERS']]);
+  for (const a of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 's3:PutObject', 'execute-api:ManageConnections']) {
+    assert.equal(g.webhooks.get(a), undefined, `webhooks ${a}`);
+  }
+  assert.deepEqual(res('webhooks', 's3:GetObject'), [templates]);
+  assert.deepEqual(res('webhooks', 'sqs:SendMessage'), [nudges], 'it nudges its own queue only');
+  assert.deepEqual(res('webhooks', 'sqs:ReceiveMessage'), [nudges]);
+  assert.deepEqual(res('webhooks', 'sqs:DeleteMessage'), [nudges]);
+  for (const tbl of ['TablesSessions', 'TablesConnections']) {
+    const arn = `<${id(s, tbl)}.Arn>`;
+    for (const [a, r] of g.webhooks) assert.ok(![...r].some((x) => x.startsWith(arn)), `webhooks ${a} on ${tbl}`);
+  }
+
+  // Nudges: fanout once per batch, the sweeper once per run; no one else sends to or reads the queue.
+  assert.deepEqual(res('fanout', 'sqs:SendMessage'), [`<${id(s, 'QueuesShards')}.Arn>`, nudges].sort());
+  assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [`<${id(s, 'QueuesChanges')}.Arn>`, nudges].sort());
+  for (const [h, m] of Object.entries(g)) {
+    const onQueue = [...m.entries()].filter(([, r]) => r.has(nudges)).map(([a]) => a).sort();
+    if (h === 'fanout' || h === 'sweeper') assert.deepEqual(onQueue, ['sqs:SendMessage'], h);
+    else if (h !== 'webhooks') assert.deepEqual(onQueue, [], h);
+  }
+
+  // Registering (Query, GetItem, conditional PutItem) is among a writer's grants; unsubscribe
+  // deletes the subscriber and its cursor: DeleteItem in SUBSCRIBERS and CURSOR only.
+  for (const h of ['websocket', 'http']) {
+    for (const a of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem']) {
+      assert.deepEqual(partitionsOf(st[h], a, prompts), [undefined], `${h} ${a}`);
+    }
+    const deletes = partitionsOf(st[h], 'dynamodb:DeleteItem', prompts);
+    assert.deepEqual(deletes, h === 'http' ? [['WEBHOOK'], ['CURSOR', 'SUBSCRIBERS']] : [['CURSOR', 'SUBSCRIBERS']], h);
+  }
+  for (const h of ['fanout', 'shard', 'sweeper', 'authorizer', 's3sync', 'import']) {
+    assert.deepEqual(partitionsOf(st[h], 'dynamodb:DeleteItem', prompts), [], `${h}: no DeleteItem on the prompts table`);
+  }
 });
 
 test('table, index, key-prefix and queue resources per handler', () => {
@@ -109,13 +185,14 @@ test('table, index, key-prefix and queue resources per handler', () => {
   const res = (h: string, a: string) => [...(g[h].get(a) ?? [])].sort();
 
   assert.deepEqual(res('websocket', 'dynamodb:Query'), [`${connections}`, prompts, `${prompts}/index/by-category`, `${prompts}/index/live`].sort());
-  assert.deepEqual(res('websocket', 'dynamodb:DeleteItem'), [sessions]);
+  // Sessions, and (unsubscribe) a subscriber and its cursor.
+  assert.deepEqual(res('websocket', 'dynamodb:DeleteItem'), [prompts, sessions].sort());
   assert.deepEqual(res('websocket', 'dynamodb:BatchWriteItem'), [connections]);
   assert.deepEqual(res('websocket', 'dynamodb:GetItem'), [connections, prompts, sessions].sort());
   // import_catalog submits jobs: batches under imports/, the first batch on the import queue.
   assert.deepEqual(res('websocket', 's3:PutObject'), [batches, templates].sort());
   assert.deepEqual(res('websocket', 's3:GetObject'), [templates]);
-  assert.deepEqual(res('websocket', 'sqs:SendMessage'), [imports, queue].sort());
+  assert.deepEqual(res('websocket', 'sqs:SendMessage'), [imports, queue].sort(), 'registering a subscriber nudges nothing');
   assert.equal(g.websocket.get('s3:DeleteObject'), undefined);
   assert.equal(g.websocket.get('s3:ListBucket'), undefined);
   // The job record (JOBS / J#{job}): PutItem, GetItem, Query on the prompts table, which a writer has anyway.
@@ -129,23 +206,27 @@ test('table, index, key-prefix and queue resources per handler', () => {
   assert.deepEqual(res('http', 's3:PutObject'), [batches, templates].sort());
   assert.deepEqual(res('http', 'sqs:SendMessage'), [`<${id(s, 'QueuesCatalogEvents')}.Arn>`, imports, queue].sort());
   assert.deepEqual(res('http', 'dynamodb:DeleteItem'), [prompts, sessions].sort());
-  const forget = statements(s).http.find(
+  const forget = statements(s).http.filter(
     (x) => list(x.Action).includes('dynamodb:DeleteItem') && flattenCfnReference(list(x.Resource)[0]) === prompts,
-  ) as Statement & { Condition?: unknown };
-  assert.deepEqual(forget.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK'] } });
+  ) as Array<Statement & { Condition?: unknown }>;
+  // The GitHub delivery ids, and (unsubscribe) a subscriber and its cursor: nothing else of the prompts table.
+  assert.deepEqual(forget.map((x) => x.Condition), [
+    { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK'] } },
+    { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SUBSCRIBERS', 'CURSOR'] } },
+  ]);
 
   assert.deepEqual(res('fanout', 'dynamodb:Query'), [connections, `${connections}/index/by-topic`].sort());
   assert.deepEqual(res('fanout', 'dynamodb:BatchWriteItem'), [connections]);
   assert.deepEqual(res('fanout', 'sqs:ReceiveMessage'), [queue]);
   const shards = `<${id(s, 'QueuesShards')}.Arn>`;
-  assert.deepEqual(res('fanout', 'sqs:SendMessage'), [shards]);
+  assert.deepEqual(res('fanout', 'sqs:SendMessage'), [shards, `<${id(s, 'QueuesWebhooks')}.Arn>`].sort());
   assert.deepEqual(res('shard', 'sqs:SendMessage'), [shards], 'retry shards go back to its own queue');
   assert.deepEqual(res('shard', 'sqs:ReceiveMessage'), [shards]);
   assert.deepEqual(res('shard', 'dynamodb:BatchWriteItem'), [connections]);
 
   assert.deepEqual(res('sweeper', 'dynamodb:Query'), [prompts, `${prompts}/index/outbox`].sort());
   assert.deepEqual(res('sweeper', 'dynamodb:BatchWriteItem'), [prompts]);
-  assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [queue]);
+  assert.deepEqual(res('sweeper', 'sqs:SendMessage'), [queue, `<${id(s, 'QueuesWebhooks')}.Arn>`].sort());
 
   // s3sync reads catalog files under catalog/ (and lists only that prefix), imports them as any writer.
   const catalog = `<${id(s, 'StorageCatalog')}.Arn>`;
@@ -212,7 +293,7 @@ test('execute-api:ManageConnections: this API, this stage, POST/DELETE @connecti
   assert.deepEqual([...g.fanout.get('execute-api:ManageConnections')!], [arn('POST')]);
   assert.deepEqual([...g.shard.get('execute-api:ManageConnections')!], [arn('POST')]);
   assert.deepEqual([...g.import.get('execute-api:ManageConnections')!], [arn('POST')], "a job's end announces list_changed");
-  for (const h of ['http', 'sweeper', 'authorizer', 's3sync']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
+  for (const h of ['http', 'sweeper', 'authorizer', 's3sync', 'webhooks']) assert.equal(g[h].get('execute-api:ManageConnections'), undefined, h);
   // Environment-agnostic synth keeps the scope, with pseudo parameters.
   const agnostic = statements(synth({ stage: 'live' }));
   const flat = JSON.stringify(agnostic.websocket);

@@ -39,17 +39,18 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
   assert.equal(dlq.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
 
   const fns = resources(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER);
-  assert.equal(fns.length, 8);
+  assert.equal(fns.length, 9);
   const catalogDlqId = Object.keys(s.json.Resources).find((k) => k.startsWith('QueuesCatalogDeadLetters'))!;
   const catalogDlq = a.find(
     (x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(catalogDlqId),
   );
   assert.ok(catalogDlq, 'an alarm on the catalog events dead letters');
   assert.equal(catalogDlq.Threshold, 1);
-  for (const prefix of ['QueuesShardDeadLetters', 'QueuesImportDeadLetters']) {
+  for (const prefix of ['QueuesShardDeadLetters', 'QueuesImportDeadLetters', 'QueuesWebhookDeadLetters']) {
     const dlqOf = Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
     const alarm = a.find((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(dlqOf));
     assert.ok(alarm, `an alarm on ${prefix}`);
+    if (prefix === 'QueuesWebhookDeadLetters') assert.match(alarm.id, /^MonitoringWebhookDeadLettersNotEmpty/);
     assert.equal(alarm.Threshold, 1);
     assert.equal(alarm.Statistic, 'Maximum');
     assert.equal(alarm.Period, 60);
@@ -81,7 +82,7 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
 test('alarmTopicArn context: every alarm notifies the topic on alarm and on OK', () => {
   const topic = 'arn:aws:sns:us-east-1:123456789012:ops';
   const a = alarms(synth({ alarmTopicArn: topic }));
-  assert.equal(a.length, 26); // 4 dead-letter queues + change backlog, 8 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
+  assert.equal(a.length, 29); // 5 dead-letter queues + change backlog, 9 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
   for (const x of a) {
     assert.deepEqual(x.AlarmActions, [topic], x.id);
     assert.deepEqual(x.OKActions, [topic], x.id);
@@ -97,7 +98,7 @@ test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue m
     assert.ok(body.includes(`\\"${METRIC_NAMESPACE}\\",\\"${m}\\",\\"${HANDLER_DIMENSION}\\"`), `dashboard has ${m}`);
   }
   for (const m of ['AWS/Lambda', 'AWS/ApiGateway', 'AWS/SQS', 'ConnectCount', 'MessageCount', 'IntegrationLatency']) assert.ok(body.includes(m), m);
-  // The "Dead letters" graph holds all four dead-letter queues.
+  // The "Dead letters" graph holds all five dead-letter queues.
   // Tokens (Ref / GetAtt) become `@logicalId@` so the body parses as the widgets' JSON.
   const text = (d.Properties.DashboardBody['Fn::Join'][1] as unknown[])
     .map((x: any) => (typeof x === 'string' ? x : `@${x.Ref ?? x['Fn::GetAtt']?.[0] ?? 'token'}@`))
@@ -105,11 +106,19 @@ test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue m
   const dead = JSON.parse(text).widgets.find((w: any) => w.properties?.title === 'Dead letters');
   assert.ok(dead, 'a Dead letters graph');
   const graphed = JSON.stringify(dead.properties.metrics);
-  for (const prefix of ['QueuesDeadLetters', 'QueuesShardDeadLetters', 'QueuesCatalogDeadLetters', 'QueuesImportDeadLetters']) {
+  for (const prefix of ['QueuesDeadLetters', 'QueuesShardDeadLetters', 'QueuesCatalogDeadLetters', 'QueuesImportDeadLetters', 'QueuesWebhookDeadLetters']) {
     const q = Object.keys(s.json.Resources).find((k) => k.startsWith(prefix))!;
     assert.ok(graphed.includes(`@${q}@`), `the Dead letters graph has ${prefix}`);
   }
-  assert.equal(dead.properties.metrics.length, 4);
+  assert.equal(dead.properties.metrics.length, 5);
+  // The per-function graphs iterate HANDLERS: webhooks among them, like every deployed handler.
+  for (const title of ['Lambda invocations', 'Lambda errors / throttles', 'Lambda duration p99']) {
+    const w = JSON.parse(text).widgets.find((x: any) => x.properties?.title === title);
+    const fnRefs = resources(s, 'AWS::Lambda::Function')
+      .filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER)
+      .map(([id]) => id);
+    for (const fnId of fnRefs) assert.ok(JSON.stringify(w.properties.metrics).includes(`@${fnId}@`), `${title}: ${fnId}`);
+  }
 });
 
 test('outputs: WebSocket URL, HTTP URL, UI URL', () => {

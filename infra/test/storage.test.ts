@@ -30,7 +30,7 @@ test('change queue: redrive to <queue>-dlq after 3 receives, visibility >= 6x th
 test('queues refuse plain HTTP (aws:SecureTransport deny)', () => {
   const s = synth();
   const policies = resources(s, 'AWS::SQS::QueuePolicy');
-  assert.equal(policies.length, 8); // changes, shards, catalog events, imports, and their dead letters
+  assert.equal(policies.length, 10); // changes, shards, catalog events, imports, webhooks, and their dead letters
   for (const [, p] of policies) {
     assert.ok(
       p.Properties.PolicyDocument.Statement.some(

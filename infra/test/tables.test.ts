@@ -6,7 +6,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { infraDir } from '../lib/config';
-import { CONNECTIONS_TABLE, MAX_RECEIVE_COUNT, PROMPTS_TABLE, SESSIONS_TABLE, type TableDef } from '../lib/schema';
+import {
+  CHANGES_PARTITION,
+  CONNECTIONS_TABLE,
+  CURSOR_PARTITION,
+  KEYS_PARTITION,
+  MAX_RECEIVE_COUNT,
+  PROMPTS_TABLE,
+  SESSIONS_TABLE,
+  SUBSCRIBERS_PARTITION,
+  resourceNames,
+  type TableDef,
+} from '../lib/schema';
 import { resources, synth } from './synth';
 
 const schemaRs = fs.readFileSync(path.join(infraDir(), '..', 'crates', 'aws', 'src', 'schema.rs'), 'utf8');
@@ -48,6 +59,16 @@ test('lib/schema.ts matches crates/aws/src/schema.rs', () => {
     PROMPTS_TABLE.indexes.map((i) => i.name).concat(CONNECTIONS_TABLE.indexes.map((i) => i.name)),
     ['live', 'by-category', 'outbox', 'by-topic'],
   );
+  // The partitions the IAM LeadingKeys conditions name (permissions.ts), and the queues `aws bootstrap` creates.
+  const rs = rsConsts();
+  assert.equal(KEYS_PARTITION, rs.KEYS_PK);
+  assert.equal(CHANGES_PARTITION, rs.CHANGES_PK);
+  assert.equal(SUBSCRIBERS_PARTITION, rs.SUBSCRIBERS_PK);
+  assert.equal(CURSOR_PARTITION, rs.CURSOR_PK);
+  const names = resourceNames('mcp-prompts');
+  assert.equal(names.shardQueue, rs.SHARD_QUEUE);
+  assert.equal(names.importQueue, rs.IMPORT_QUEUE);
+  assert.equal(names.webhookQueue, rs.WEBHOOK_QUEUE);
 });
 
 const expected: Array<[string, TableDef]> = [
