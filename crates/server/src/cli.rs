@@ -311,3 +311,16 @@ impl ServeArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's arguments are consistent (clap checks names, groups
+    /// and defaults only when a command is built: e.g. two flattened structs
+    /// of one name collide at `import` run time otherwise).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

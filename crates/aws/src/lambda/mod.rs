@@ -18,4 +18,4 @@ pub mod shard;
 pub mod websocket;
 
 pub use app::{FanoutSettings, ImportSettings, LambdaApp, LambdaLimits};
-pub use settings::{AwsArgs, ImportArgs, LambdaSettings};
+pub use settings::{AwsArgs, ImportJobArgs, LambdaSettings};

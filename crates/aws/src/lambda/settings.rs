@@ -60,7 +60,7 @@ pub struct AwsArgs {
     #[command(flatten)]
     pub fanout: FanoutArgs,
     #[command(flatten)]
-    pub imports: ImportArgs,
+    pub imports: ImportJobArgs,
     /// The webhook deliveries' queue: when set, webhook subscribers
     /// (`/subscriptions`, `subscribe_webhook`) work, the fan-out nudges the
     /// `webhooks` handler through it; unset, they answer 501 / unavailable.
@@ -70,7 +70,7 @@ pub struct AwsArgs {
 
 /// Bulk import jobs on AWS (`import_catalog`, `POST /imports`).
 #[derive(Args, Debug, Clone)]
-pub struct ImportArgs {
+pub struct ImportJobArgs {
     /// The import queue: when set, bulk import jobs run as batches through it
     /// (the `import` handler consumes it); unset, `import_catalog` is refused.
     #[arg(long, env = "MCP_PROMPTS_IMPORT_QUEUE_URL")]
@@ -85,7 +85,7 @@ pub struct ImportArgs {
     pub import_wait_secs: u64,
 }
 
-impl ImportArgs {
+impl ImportJobArgs {
     pub fn settings(&self) -> ImportSettings {
         ImportSettings {
             queue_url: self.import_queue_url.clone().filter(|u| !u.is_empty()),
@@ -200,5 +200,15 @@ impl LambdaSettings {
             webhook_queue_url: self.aws.webhook_queue(),
             ..LambdaLimits::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_lambda_settings_are_well_formed() {
+        super::LambdaSettings::command().debug_assert();
     }
 }
