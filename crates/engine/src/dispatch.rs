@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use super::catalog::Catalog;
 use super::jsonrpc::{self, Incoming, Reply, RpcError};
@@ -295,7 +296,8 @@ impl Engine {
         };
         out.session_changed |= changes_session(method);
         let Some(id) = msg.id else {
-            methods::notification(self, session, method, msg.params, out);
+            let span = tracing::info_span!("rpc", method, session = %session.id);
+            span.in_scope(|| methods::notification(self, session, method, msg.params, out));
             return None;
         };
         if !msg.valid_id() {
@@ -305,7 +307,13 @@ impl Engine {
             );
             return Some(jsonrpc::failure(None, &err));
         }
-        let (reply, ok) = self.request(session, method, id, msg.params, out).await;
+        // What a request logs (and any OpenTelemetry layer exports) carries
+        // its JSON-RPC id and method, and the session it ran in.
+        let span = tracing::info_span!("rpc", method, id = id.get(), session = %session.id);
+        let (reply, ok) = self
+            .request(session, method, id, msg.params, out)
+            .instrument(span)
+            .await;
         self.metrics.request(method, ok);
         reply
     }
