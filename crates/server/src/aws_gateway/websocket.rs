@@ -167,7 +167,10 @@ async fn write_loop(
     closed: CancellationToken,
 ) {
     loop {
+        // Frames already posted go out before a close that came after them,
+        // as API Gateway delivers them (a takeover's notice, then its DELETE).
         let next = tokio::select! {
+            biased;
             next = rx.recv() => next,
             _ = closed.cancelled() => {
                 let frame = CloseFrame { code: 1000, reason: Utf8Bytes::from_static("closed by the server") };
