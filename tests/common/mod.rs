@@ -117,7 +117,9 @@ impl TestServer {
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // The hub gives closing WebSockets up to 5 s (gateway SHUTDOWN_GRACE)
+        // before it exits: wait longer than that before calling it stuck.
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
                 return Some(status);
