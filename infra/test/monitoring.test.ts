@@ -1,7 +1,19 @@
 // Alarms, the dashboard over the EMF metrics, and the stack outputs.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { StackConfig } from '../lib/config';
+import type { Functions } from '../lib/functions';
 import { HANDLER_DIMENSION, METRICS, METRIC_NAMESPACE } from '../lib/metric-names';
+import { Monitoring } from '../lib/monitoring';
+import type { Queues } from '../lib/queues';
 import { resources, synth } from './synth';
 
 /** Alarms, with a single-metric alarm in `Metrics` form (CDK uses it when a label is set) flattened. */
@@ -21,6 +33,15 @@ const alarms = (s: ReturnType<typeof synth>) =>
       ...(stat.startsWith('p') ? { ExtendedStatistic: stat } : { Statistic: stat }),
     };
   });
+
+/** The dashboard's widgets; tokens (Ref / GetAtt) become `@logicalId@` so the body parses as JSON. */
+const widgets = (s: ReturnType<typeof synth>): any[] => {
+  const [, d] = resources(s, 'AWS::CloudWatch::Dashboard')[0];
+  const text = (d.Properties.DashboardBody['Fn::Join'][1] as unknown[])
+    .map((x: any) => (typeof x === 'string' ? x : `@${x.Ref ?? x['Fn::GetAtt']?.[0] ?? 'token'}@`))
+    .join('');
+  return JSON.parse(text).widgets;
+};
 
 test('EMF names live in one constants file', () => {
   assert.equal(METRIC_NAMESPACE, 'McpPrompts');
@@ -71,10 +92,26 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
   assert.deepEqual(names, ['ExecutionError', 'IntegrationError']);
   const p99 = a.filter((x) => x.MetricName === 'IntegrationLatency' && x.ExtendedStatistic === 'p99');
   assert.equal(p99.length, 2, 'HTTP and WebSocket integration latency p99');
-  const lag = a.find((x) => x.Namespace === METRIC_NAMESPACE && x.MetricName === METRICS.fanoutLagMs);
-  assert.ok(lag);
-  assert.deepEqual(lag!.Dimensions, [{ Name: HANDLER_DIMENSION, Value: 'fanout' }]);
-  assert.equal(lag!.ExtendedStatistic, 'p99');
+  // Fan-out lag: with the shard function (always in this stack) the end-to-end lag is shard's.
+  const lag = a.find((x) => x.id.startsWith('MonitoringFanoutLagP99'));
+  assert.ok(lag, 'the FanoutLagP99 alarm keeps its logical id');
+  assert.equal(lag!.Threshold, 5000);
+  assert.equal(lag!.EvaluationPeriods, 3);
+  const expr = lag!.Metrics.find((m: any) => m.Expression);
+  assert.equal(expr?.Expression, 'MAX([fanoutP99, shardP99])');
+  assert.equal(expr.ReturnData ?? true, true);
+  const lagStats = Object.fromEntries(lag!.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m]));
+  for (const [id, handler] of [['fanoutP99', 'fanout'], ['shardP99', 'shard']]) {
+    const m = lagStats[id];
+    assert.ok(m, `the lag alarm reads ${handler}`);
+    assert.equal(m.ReturnData, false);
+    assert.equal(m.MetricStat.Metric.Namespace, METRIC_NAMESPACE);
+    assert.equal(m.MetricStat.Metric.MetricName, METRICS.fanoutLagMs);
+    assert.deepEqual(m.MetricStat.Metric.Dimensions, [{ Name: HANDLER_DIMENSION, Value: handler }]);
+    assert.equal(m.MetricStat.Stat, 'p99');
+    assert.equal(m.MetricStat.Period, 300);
+  }
+  assert.equal(lag!.Metrics.length, 3);
   for (const x of a) assert.equal(x.TreatMissingData, 'notBreaching', x.id);
   for (const x of a) assert.equal(x.AlarmActions, undefined, 'no actions without alarmTopicArn');
 });
@@ -82,7 +119,7 @@ test('alarms: dead letters, per-function errors and throttles, API 5xx, integrat
 test('alarmTopicArn context: every alarm notifies the topic on alarm and on OK', () => {
   const topic = 'arn:aws:sns:us-east-1:123456789012:ops';
   const a = alarms(synth({ alarmTopicArn: topic }));
-  assert.equal(a.length, 29); // 5 dead-letter queues + change backlog, 9 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag
+  assert.equal(a.length, 29); // 5 dead-letter queues + change backlog, 9 x (errors, throttles), HTTP + WebSocket 5xx, 2 latency p99, fan-out lag (fanout, shard)
   for (const x of a) {
     assert.deepEqual(x.AlarmActions, [topic], x.id);
     assert.deepEqual(x.OKActions, [topic], x.id);
@@ -99,11 +136,8 @@ test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue m
   }
   for (const m of ['AWS/Lambda', 'AWS/ApiGateway', 'AWS/SQS', 'ConnectCount', 'MessageCount', 'IntegrationLatency']) assert.ok(body.includes(m), m);
   // The "Dead letters" graph holds all five dead-letter queues.
-  // Tokens (Ref / GetAtt) become `@logicalId@` so the body parses as the widgets' JSON.
-  const text = (d.Properties.DashboardBody['Fn::Join'][1] as unknown[])
-    .map((x: any) => (typeof x === 'string' ? x : `@${x.Ref ?? x['Fn::GetAtt']?.[0] ?? 'token'}@`))
-    .join('');
-  const dead = JSON.parse(text).widgets.find((w: any) => w.properties?.title === 'Dead letters');
+  const ws = widgets(s);
+  const dead = ws.find((w: any) => w.properties?.title === 'Dead letters');
   assert.ok(dead, 'a Dead letters graph');
   const graphed = JSON.stringify(dead.properties.metrics);
   for (const prefix of ['QueuesDeadLetters', 'QueuesShardDeadLetters', 'QueuesCatalogDeadLetters', 'QueuesImportDeadLetters', 'QueuesWebhookDeadLetters']) {
@@ -113,12 +147,78 @@ test('dashboard graphs every EMF metric by Handler, plus Lambda, API and queue m
   assert.equal(dead.properties.metrics.length, 5);
   // The per-function graphs iterate HANDLERS: webhooks among them, like every deployed handler.
   for (const title of ['Lambda invocations', 'Lambda errors / throttles', 'Lambda duration p99']) {
-    const w = JSON.parse(text).widgets.find((x: any) => x.properties?.title === title);
+    const w = ws.find((x: any) => x.properties?.title === title);
     const fnRefs = resources(s, 'AWS::Lambda::Function')
       .filter(([, f]) => f.Properties.Environment?.Variables?.MCP_PROMPTS_HANDLER)
       .map(([id]) => id);
     for (const fnId of fnRefs) assert.ok(JSON.stringify(w.properties.metrics).includes(`@${fnId}@`), `${title}: ${fnId}`);
   }
+});
+
+test('dashboard: the fan-out graphs hold the shard series beside fanout', () => {
+  const w = widgets(synth());
+  /** `[metric, handler, stat]` of each series in the graph titled `title`. */
+  const series = (title: string) => {
+    const g = w.find((x: any) => x.properties?.title === title);
+    assert.ok(g, `a ${title} graph`);
+    return g.properties.metrics.map((m: any[]) => {
+      assert.deepEqual(m.slice(0, 3), [METRIC_NAMESPACE, m[1], HANDLER_DIMENSION], title);
+      return [m[1], m[3], m[4]?.stat];
+    });
+  };
+  const both = ['fanout', 'shard'];
+  assert.deepEqual(
+    series('Fan-out connections / posts'),
+    both.flatMap((h) => [[METRICS.fanoutConnections, h, 'Sum'], [METRICS.fanoutPosts, h, 'Sum']]),
+  );
+  assert.deepEqual(
+    series('FanoutLagMs p50 / p99 / max'),
+    both.flatMap((h) => ['p50', 'p99', 'Maximum'].map((stat) => [METRICS.fanoutLagMs, h, stat])),
+  );
+  assert.deepEqual(
+    series('Gone (410) / PostToConnection throttled'),
+    [...both, 'websocket'].flatMap((h) => [[METRICS.gone410, h, 'Sum'], [METRICS.postThrottled, h, 'Sum']]),
+  );
+});
+
+test('without a shard function: the lag alarm and the fan-out graphs read fanout alone', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-prompts-cdk-out-'));
+  const stack = new Stack(new App({ outdir }), 'NoShards');
+  const fanout = new lambda.Function(stack, 'Fanout', {
+    runtime: lambda.Runtime.NODEJS_20_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => {};'),
+  });
+  const byHandler = { fanout };
+  const queue = (id: string) => new sqs.Queue(stack, id);
+  new Monitoring(stack, 'Monitoring', {
+    config: { prefix: 'mcp-prompts' } as StackConfig,
+    functions: { byHandler, get: (h: keyof typeof byHandler) => byHandler[h] } as unknown as Functions,
+    queues: {
+      changes: queue('Changes'),
+      deadLetters: queue('DeadLetters'),
+      shardDeadLetters: queue('ShardDeadLetters'),
+      catalogDeadLetters: queue('CatalogDeadLetters'),
+      importDeadLetters: queue('ImportDeadLetters'),
+      webhookDeadLetters: queue('WebhookDeadLetters'),
+    } as unknown as Queues,
+    webSocketApi: new apigwv2.WebSocketApi(stack, 'Ws'),
+    webSocketStage: 'prod',
+    httpApi: new apigwv2.HttpApi(stack, 'Http'),
+  });
+  const json = Template.fromStack(stack).toJSON();
+  const s = { json } as ReturnType<typeof synth>;
+  const lag = alarms(s).find((x) => x.id.startsWith('MonitoringFanoutLagP99'));
+  assert.ok(lag);
+  assert.equal(lag!.MetricName, METRICS.fanoutLagMs);
+  assert.deepEqual(lag!.Dimensions, [{ Name: HANDLER_DIMENSION, Value: 'fanout' }]);
+  assert.equal(lag!.ExtendedStatistic, 'p99');
+  for (const title of ['Fan-out connections / posts', 'FanoutLagMs p50 / p99 / max', 'Gone (410) / PostToConnection throttled']) {
+    const g = widgets(s).find((x: any) => x.properties?.title === title);
+    const handlers = new Set(g.properties.metrics.map((m: any[]) => m[3]));
+    assert.ok(handlers.has('fanout') && !handlers.has('shard'), `${title}: ${[...handlers]}`);
+  }
+  fs.rmSync(outdir, { recursive: true, force: true });
 });
 
 test('outputs: WebSocket URL, HTTP URL, UI URL', () => {
