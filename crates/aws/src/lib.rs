@@ -20,6 +20,7 @@
 
 pub mod blobs;
 pub mod bootstrap;
+mod bulk;
 pub mod catalog_files;
 pub mod config;
 pub mod connections;

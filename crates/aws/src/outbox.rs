@@ -81,6 +81,61 @@ impl Outbox {
         }
     }
 
+    /// Publishes the changes of one batch write (`SendMessageBatch`, ten per
+    /// call); as with [`Outbox::publish`], what fails is left to the sweeper.
+    pub async fn publish_all(&self, events: &[ChangeEvent]) {
+        let bodies: Result<Vec<(u64, String)>, _> = events
+            .iter()
+            .map(|e| serde_json::to_string(e).map(|body| (e.position, body)))
+            .collect();
+        let result = match bodies {
+            Ok(bodies) => self.send_and_mark(&bodies).await,
+            Err(e) => Err(StoreError::Backend(e.to_string())),
+        };
+        if let Err(e) = result {
+            tracing::warn!(changes = events.len(), error = %e, "changes not all published yet; the outbox sweeper will retry");
+        }
+    }
+
+    /// Sends `(position, body)` pairs in batches of ten and marks each one SQS
+    /// took as published; returns how many were.
+    async fn send_and_mark(&self, due: &[(u64, String)]) -> StoreResult<usize> {
+        let url = self.queue_url().await?;
+        let mut published = 0;
+        for chunk in due.chunks(10) {
+            let entries = chunk
+                .iter()
+                .map(|(position, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(position.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| sdk_error("SQS batch entry", e))
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let sent = self
+                .clients
+                .sqs()
+                .send_message_batch()
+                .queue_url(&url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error("SQS SendMessageBatch", e))?;
+            // The ten marks of a batch at once: an import's changes come 32 at a time.
+            let marks = sent
+                .successful()
+                .iter()
+                .filter_map(|ok| ok.id().parse::<u64>().ok())
+                .map(|position| self.mark_published(position));
+            for marked in futures_util::future::join_all(marks).await {
+                marked?;
+                published += 1;
+            }
+        }
+        Ok(published)
+    }
+
     /// Republishes changes committed more than the grace period ago and still
     /// unpublished; returns how many were published. Bounded: one page per call.
     pub async fn sweep(&self) -> StoreResult<usize> {
@@ -112,35 +167,7 @@ impl Outbox {
         if due.is_empty() {
             return Ok(0);
         }
-        let url = self.queue_url().await?;
-        let mut published = 0;
-        for chunk in due.chunks(10) {
-            let entries = chunk
-                .iter()
-                .map(|(position, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(position.to_string())
-                        .message_body(body)
-                        .build()
-                        .map_err(|e| sdk_error("SQS batch entry", e))
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let sent = self
-                .clients
-                .sqs()
-                .send_message_batch()
-                .queue_url(&url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| sdk_error("SQS SendMessageBatch", e))?;
-            for ok in sent.successful() {
-                if let Ok(position) = ok.id().parse::<u64>() {
-                    self.mark_published(position).await?;
-                    published += 1;
-                }
-            }
-        }
+        let published = self.send_and_mark(&due).await?;
         tracing::info!(published, "outbox sweeper republished changes");
         Ok(published)
     }

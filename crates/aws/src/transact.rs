@@ -22,8 +22,14 @@ pub(super) enum Condition {
 
 impl DynamoPromptStore {
     pub(super) fn head_move(&self, head: u64) -> StoreResult<TransactWriteItem> {
+        self.head_move_by(head, 1)
+    }
+
+    /// Moves the head from `head` (as read) by `count` positions: a batch
+    /// write takes `count` consecutive positions in one move.
+    pub(super) fn head_move_by(&self, head: u64, count: u64) -> StoreResult<TransactWriteItem> {
         let mut item = items::key(schema::HEAD_PK, schema::HEAD_SK);
-        item.insert("position".into(), items::n(head + 1));
+        item.insert("position".into(), items::n(head + count));
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = if head == 0 {
             put.condition_expression("attribute_not_exists(#pk)")

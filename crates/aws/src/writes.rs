@@ -330,7 +330,9 @@ fn fields(p: &Prompt) -> EventFields {
     }
 }
 
-fn is_cancelled<R>(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+pub(super) fn is_cancelled<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> bool {
     matches!(
         e.as_service_error(),
         Some(TransactWriteItemsError::TransactionCanceledException(_))

@@ -18,6 +18,7 @@ use crate::{
 use mcp_prompts_engine::host::{
     HostPorts, HostSettings, IndexedAudience, Pace, PostSettings, Poster, SessionHost,
 };
+use mcp_prompts_engine::import::BatchWriter;
 use mcp_prompts_engine::ports::{
     Audience, Clock, ConnectionStore, Pusher, SessionStore, SystemClock,
 };
@@ -110,6 +111,9 @@ pub struct LambdaApp {
     /// The webhook deliveries' queue (nudged after each fan-out batch), when
     /// subscribers are on.
     pub webhooks: Option<Arc<WebhookQueue>>,
+    /// The store's batch write path, for the import handler (one transaction
+    /// per group of prompts instead of one per prompt).
+    pub batch: Option<Arc<dyn BatchWriter>>,
     /// Where the handlers' EMF metrics lines go (off unless set: the Lambda
     /// runtime sets stdout, tests a buffer).
     pub emf: Emf,
@@ -183,6 +187,7 @@ impl LambdaApp {
             shards,
             imports: None,
             webhooks: None,
+            batch: None,
             emf: Emf::default(),
             seen_position: AtomicU64::new(0),
         }
@@ -233,6 +238,7 @@ impl LambdaApp {
             .map(|url| Arc::new(WebhookQueue::new(clients.clone(), url)));
         let mut app = Self::with_shards(engine, sessions, connections, pusher, limits, shards);
         app.webhooks = webhooks;
+        app.batch = Some(store.clone());
         if let Some(jobs) = imports {
             app.engine.attach_jobs(jobs.clone());
             app.imports = Some(jobs);

@@ -107,7 +107,7 @@ async fn run(
         let options = Options {
             dry_run: status.dry_run,
             actor: &actor,
-            batch: None,
+            batch: app.batch.as_deref(),
         };
         let outcomes = import::import(&app.engine.catalog, incoming, options, &|_| {})
             .await
