@@ -127,9 +127,12 @@ struct Drained {
     rates: Vec<f64>,
 }
 
-/// k consumers, each with its own app, polling the shard queue (batch size 1,
+/// k consumers, each with its own app, fed by its own poller (batch size 1,
 /// as the stack configures the shard function) until `expected` connections
-/// were posted or the deadline passes.
+/// were posted or the deadline passes. The poller receives the next shard
+/// while the consumer posts, and deletes a handled one in the background:
+/// Lambda's SQS event source polls and deletes outside the function, so its
+/// round trips are not part of an invocation's time.
 async fn drain(run: &Run, apps: Vec<LambdaApp>, expected: usize, deadline: Instant) -> Drained {
     let posted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let results = futures_util::future::join_all(apps.into_iter().map(|app| {
@@ -139,35 +142,71 @@ async fn drain(run: &Run, apps: Vec<LambdaApp>, expected: usize, deadline: Insta
             run.boot.shard_queue_url.clone(),
         );
         async move {
+            let (next, mut shards) = tokio::sync::mpsc::channel::<SqsMessage>(1);
+            let done = tokio_util::sync::CancellationToken::new();
+            let poller = tokio::spawn({
+                let (sqs, url, done) = (sqs.clone(), url.clone(), done.clone());
+                async move {
+                    // A receive is never cut short: moto would still take a
+                    // message for the dropped request and hide it for the
+                    // visibility timeout. What arrives after the end (or finds
+                    // the consumer gone) is made visible again.
+                    while !done.is_cancelled() && Instant::now() < deadline {
+                        let received = sqs
+                            .receive_message()
+                            .queue_url(&url)
+                            .max_number_of_messages(1)
+                            .wait_time_seconds(1)
+                            .send()
+                            .await;
+                        let Ok(out) = received else { continue };
+                        for m in out.messages() {
+                            let mut record = SqsMessage::default();
+                            record.message_id = m.message_id().map(str::to_string);
+                            record.body = m.body().map(str::to_string);
+                            record.receipt_handle = m.receipt_handle().map(str::to_string);
+                            if done.is_cancelled() || next.send(record).await.is_err() {
+                                release(&sqs, &url, m.receipt_handle()).await;
+                            }
+                        }
+                    }
+                }
+            });
             let mut rates = Vec::new();
+            let mut deletes = Vec::new();
             while posted.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-                let Ok(out) = sqs
-                    .receive_message()
-                    .queue_url(&url)
-                    .max_number_of_messages(1)
-                    .wait_time_seconds(1)
-                    .send()
-                    .await
-                else {
-                    continue;
-                };
-                for m in out.messages() {
-                    let mut record = SqsMessage::default();
-                    record.message_id = m.message_id().map(str::to_string);
-                    record.body = m.body().map(str::to_string);
-                    let mut event = SqsEvent::default();
-                    event.records = vec![record];
-                    let started = Instant::now();
-                    let (_, stats) = shard::handle_with_stats(&app, event).await;
-                    rates.push(stats.frames as f64 / started.elapsed().as_secs_f64());
-                    posted.fetch_add(stats.connections, Ordering::Relaxed);
+                // Short waits: another consumer may post the last shard.
+                let record =
+                    match tokio::time::timeout(Duration::from_millis(50), shards.recv()).await {
+                        Ok(Some(record)) => record,
+                        Ok(None) => break,
+                        Err(_) => continue,
+                    };
+                let receipt = record.receipt_handle.clone().unwrap_or_default();
+                let mut event = SqsEvent::default();
+                event.records = vec![record];
+                let started = Instant::now();
+                let (_, stats) = shard::handle_with_stats(&app, event).await;
+                rates.push(stats.frames as f64 / started.elapsed().as_secs_f64());
+                posted.fetch_add(stats.connections, Ordering::Relaxed);
+                let (sqs, url) = (sqs.clone(), url.clone());
+                deletes.push(tokio::spawn(async move {
                     let _ = sqs
                         .delete_message()
                         .queue_url(&url)
-                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .receipt_handle(receipt)
                         .send()
                         .await;
-                }
+                }));
+            }
+            done.cancel();
+            shards.close();
+            while let Some(unhandled) = shards.recv().await {
+                release(&sqs, &url, unhandled.receipt_handle.as_deref()).await;
+            }
+            let _ = poller.await;
+            for d in deletes {
+                let _ = d.await;
             }
             rates
         }
@@ -178,6 +217,21 @@ async fn drain(run: &Run, apps: Vec<LambdaApp>, expected: usize, deadline: Insta
         invocations: rates.len(),
         rates,
     }
+}
+
+/// Makes a received shard visible again at once (it was not handled).
+async fn release(
+    sqs: &mcp_prompts::adapters::aws::sdk::aws_sdk_sqs::Client,
+    url: &str,
+    receipt: Option<&str>,
+) {
+    let _ = sqs
+        .change_message_visibility()
+        .queue_url(url)
+        .receipt_handle(receipt.unwrap_or_default())
+        .visibility_timeout(0)
+        .send()
+        .await;
 }
 
 fn median(v: &mut [f64]) -> f64 {
