@@ -16,7 +16,7 @@ use std::time::Instant;
 use clap::Parser;
 use mcp_prompts::adapters::aws::metrics::CallCounter;
 use mcp_prompts::adapters::aws::{DynamoPromptStore, bootstrap};
-use mcp_prompts::domain::{ChangeKind, PendingChange, PromptDraft};
+use mcp_prompts::domain::PromptDraft;
 use mcp_prompts::engine::Catalog;
 use mcp_prompts::engine::import::{BatchWrite, BatchWriter};
 use mcp_prompts::ports::SystemClock;
@@ -39,16 +39,12 @@ struct Args {
 fn batch_item(id: &str) -> BatchWrite {
     let draft: PromptDraft =
         serde_json::from_value(json!({"id": id, "name": id, "content": "x"})).expect("a draft");
-    BatchWrite {
-        prompt: draft.into_prompt(0, "", "").expect("a prompt"),
-        expected: None,
-        includes: Vec::new(),
-        change: PendingChange {
-            kind: ChangeKind::Created,
-            actor: "bench".into(),
-            label: None,
-        },
-    }
+    BatchWrite::new(
+        draft.into_prompt(0, "", "").expect("a prompt"),
+        None,
+        Vec::new(),
+        "bench",
+    )
 }
 
 /// One create through the catalog (the same path a `create_prompt` takes).

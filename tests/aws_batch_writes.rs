@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aws_support::Moto;
 use mcp_prompts::adapters::aws::outbox::pending_count;
 use mcp_prompts::adapters::aws::{AwsClients, AwsSettings, DynamoPromptStore, bootstrap};
-use mcp_prompts::domain::{ChangeKind, PendingChange, PromptDraft, PromptId};
+use mcp_prompts::domain::{ChangeKind, PromptDraft, PromptId};
 use mcp_prompts::engine::Catalog;
 use mcp_prompts::engine::import::{BatchWrite, BatchWriter};
 use mcp_prompts::ports::{PromptStore, StoreError, SystemClock};
@@ -45,20 +45,7 @@ fn item(name: &str, content: &str, expected: Option<u64>) -> BatchWrite {
     .into_prompt(0, "", "")
     .unwrap();
     let includes = prompt.template_facts().partials;
-    BatchWrite {
-        prompt,
-        expected,
-        includes,
-        change: PendingChange {
-            kind: if expected.is_some() {
-                ChangeKind::Updated
-            } else {
-                ChangeKind::Created
-            },
-            actor: "import:test".into(),
-            label: None,
-        },
-    }
+    BatchWrite::new(prompt, expected, includes, "import:test")
 }
 
 fn transactions(clients: &AwsClients) -> u64 {

@@ -16,20 +16,16 @@
 //! refusal is still exact.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Get, TransactGetItem, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::items::{self, Item};
 use super::outbox::Outbox;
 use super::prompt_store::DynamoPromptStore;
 use super::schema::{self, LATEST};
 use super::sdk_error;
-use super::transact::Condition;
-use super::writes::is_cancelled;
+use super::transact::{Condition, MAX_ATTEMPTS, contention_backoff, gave_up};
 use mcp_prompts_engine::domain::{ChangeEvent, Prompt, PromptId};
 use mcp_prompts_engine::import::{BatchWrite, BatchWriter};
 use mcp_prompts_engine::ports::{StoreError, StoreResult};
@@ -40,7 +36,6 @@ pub const GROUP_PROMPTS: usize = 32;
 const MAX_TRANSACT_ITEMS: usize = 100;
 /// Estimated item bytes per transaction, below its 4 MB.
 const GROUP_BYTES: usize = 3 * 1024 * 1024;
-const MAX_ATTEMPTS: u32 = 8;
 /// Items per `TransactGetItems` of a group's read.
 const READ_CHUNK: usize = 25;
 
@@ -150,44 +145,25 @@ impl DynamoPromptStore {
                 }
                 Err(GroupError::Group(e)) => return fail_all(&pending, results, e),
             };
-            let sent = self
-                .clients
-                .dynamodb()
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => {
+            match self.transact(writes).await {
+                Ok(true) => {
                     for (event, &at) in events.iter().zip(&pending) {
                         results[at] = Some(Ok(event.clone()));
                     }
                     return events;
                 }
-                Err(e) if is_cancelled(&e) => {
+                Ok(false) => {
                     tracing::debug!(
                         attempt,
                         prompts = pending.len(),
                         "batch transaction cancelled; re-reading"
                     );
-                    tokio::time::sleep(Duration::from_millis(5u64 << attempt.min(6))).await;
+                    contention_backoff(attempt).await;
                 }
-                Err(e) => {
-                    return fail_all(
-                        &pending,
-                        results,
-                        sdk_error("DynamoDB TransactWriteItems", e),
-                    );
-                }
+                Err(e) => return fail_all(&pending, results, e),
             }
         }
-        fail_all(
-            &pending,
-            results,
-            StoreError::Backend(format!(
-                "too much write contention on the change log: gave up after {MAX_ATTEMPTS} attempts"
-            )),
-        )
+        fail_all(&pending, results, gave_up())
     }
 
     /// One consistent read of the group's pointers, its includes and the head.
@@ -202,17 +178,9 @@ impl DynamoPromptStore {
                 }
             }
         }
-        let get = |key: Item| -> StoreResult<TransactGetItem> {
-            let g = Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .build()
-                .map_err(|e| sdk_error("build Get", e))?;
-            Ok(TransactGetItem::builder().get(g).build())
-        };
-        let mut gets = vec![get(items::key(schema::HEAD_PK, schema::HEAD_SK))?];
+        let mut gets = vec![self.transact_get(items::key(schema::HEAD_PK, schema::HEAD_SK))?];
         for id in &ids {
-            gets.push(get(items::key(schema::prompt_pk(id.as_str()), LATEST))?);
+            gets.push(self.transact_get(items::key(schema::prompt_pk(id.as_str()), LATEST))?);
         }
         // Chunks of 25, the limit moto keeps (DynamoDB takes 100). Each is
         // consistent; a change between them only fails the transaction's
@@ -303,19 +271,6 @@ impl DynamoPromptStore {
                 .map_err(GroupError::Group)?,
         );
         Ok((writes, events))
-    }
-
-    /// "This prompt is still live", for an include written before the group.
-    fn live_check(&self, id: &PromptId) -> StoreResult<TransactWriteItem> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(items::key(schema::prompt_pk(id.as_str()), LATEST)))
-            .condition_expression("#live = :true")
-            .expression_attribute_names("#live", "live")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .build()
-            .map_err(|e| sdk_error("build ConditionCheck", e))?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 }
 
@@ -420,7 +375,7 @@ fn fail_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_prompts_engine::domain::{ChangeKind, PendingChange, PromptDraft};
+    use mcp_prompts_engine::domain::PromptDraft;
 
     fn item(id: &str, content: &str) -> BatchWrite {
         let prompt = PromptDraft {
@@ -431,16 +386,8 @@ mod tests {
         }
         .into_prompt(0, "", "")
         .unwrap();
-        BatchWrite {
-            includes: prompt.template_facts().partials,
-            prompt,
-            expected: None,
-            change: PendingChange {
-                kind: ChangeKind::Created,
-                actor: "t".into(),
-                label: None,
-            },
-        }
+        let includes = prompt.template_facts().partials;
+        BatchWrite::new(prompt, None, includes, "t")
     }
 
     fn sizes(groups: &[Vec<usize>]) -> Vec<usize> {

@@ -1,15 +1,24 @@
-//! The items of a write transaction: the version, the latest pointer under its
-//! condition, the head move and the change item. Kept apart from `writes.rs`,
-//! which decides what to write.
+//! A write transaction: its items (the version, the latest pointer under its
+//! condition, the head move, the change item, a liveness check) and sending it,
+//! where a cancelled transaction means "read again". Kept apart from
+//! `writes.rs` and `bulk.rs`, which decide what to write.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem,
+};
 
 use super::items::{self, Item};
 use super::prompt_store::DynamoPromptStore;
 use super::schema::{self, CATEGORY_KEY, ID, LATEST, LIVE_KEY, LIVE_VALUE};
 use super::sdk_error;
-use mcp_prompts_engine::domain::Prompt;
+use mcp_prompts_engine::domain::{Prompt, PromptId};
 use mcp_prompts_engine::ports::{StoreError, StoreResult};
+
+/// Tries of a write (read, plan, transact) before it gives up on contention.
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 /// Room left in a 400 KB item for keys and attributes besides the body.
 const MAX_BODY_BYTES: usize = 350 * 1024;
@@ -21,6 +30,48 @@ pub(super) enum Condition {
 }
 
 impl DynamoPromptStore {
+    /// Sends one write transaction. `Ok(false)`: cancelled (another writer
+    /// moved the head or a pointer first); the caller reads again after
+    /// [`contention_backoff`].
+    pub(super) async fn transact(&self, writes: Vec<TransactWriteItem>) -> StoreResult<bool> {
+        let sent = self
+            .clients
+            .dynamodb()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if is_cancelled(&e) => Ok(false),
+            Err(e) => Err(sdk_error("DynamoDB TransactWriteItems", e)),
+        }
+    }
+
+    /// A consistent read of one item inside a `TransactGetItems`.
+    pub(super) fn transact_get(&self, key: Item) -> StoreResult<TransactGetItem> {
+        let get = Get::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .build()
+            .map_err(|e| sdk_error("build Get", e))?;
+        Ok(TransactGetItem::builder().get(get).build())
+    }
+
+    /// "This prompt is still live": a label's target, a batch's include
+    /// written before its group.
+    pub(super) fn live_check(&self, id: &PromptId) -> StoreResult<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::key(schema::prompt_pk(id.as_str()), LATEST)))
+            .condition_expression("#live = :true")
+            .expression_attribute_names("#live", "live")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .build()
+            .map_err(|e| sdk_error("build ConditionCheck", e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     pub(super) fn head_move(&self, head: u64) -> StoreResult<TransactWriteItem> {
         self.head_move_by(head, 1)
     }
@@ -119,4 +170,24 @@ fn body(stored: &Prompt) -> StoreResult<String> {
         )));
     }
     Ok(json)
+}
+
+/// The wait before attempt `attempt + 1` of a cancelled write (5 ms doubling).
+pub(super) async fn contention_backoff(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(5u64 << attempt.min(6))).await;
+}
+
+/// What a write that lost every attempt answers.
+pub(super) fn gave_up() -> StoreError {
+    StoreError::Backend(format!(
+        "too much write contention on the change log: gave up after {MAX_ATTEMPTS} attempts"
+    ))
+}
+
+fn is_cancelled<R>(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(_))
+            | Some(TransactWriteItemsError::TransactionInProgressException(_))
+    )
 }

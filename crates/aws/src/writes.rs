@@ -9,23 +9,16 @@
 //! version or a vanished prompt becomes the precise error; otherwise another
 //! writer took the head first and the write is retried (bounded).
 
-use std::time::Duration;
-
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::items::{self, Item};
 use super::outbox::Outbox;
 use super::prompt_store::{DynamoPromptStore, decode_body};
 use super::schema::{self, CATEGORY_KEY, LATEST, LIVE_KEY};
 use super::sdk_error;
-use super::transact::Condition;
+use super::transact::{Condition, MAX_ATTEMPTS, contention_backoff, gave_up};
 use mcp_prompts_engine::domain::{ChangeEvent, Label, PendingChange, Prompt, PromptId};
 use mcp_prompts_engine::ports::{StoreError, StoreResult};
-
-const MAX_ATTEMPTS: u32 = 8;
 
 /// The latest pointer as a write reads it.
 struct Pointer {
@@ -207,25 +200,15 @@ impl DynamoPromptStore {
                 Ok(p) => p,
                 Err(e) => return Plan::Refuse(e),
             };
-            let live_check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(items::key(schema::prompt_pk(id.as_str()), LATEST)))
-                .condition_expression("#live = :true")
-                .expression_attribute_names("#live", "live")
-                .expression_attribute_values(":true", AttributeValue::Bool(true))
-                .build();
-            match live_check {
+            match self.live_check(id) {
                 Ok(check) => Plan::Write(
-                    vec![
-                        TransactWriteItem::builder().condition_check(check).build(),
-                        self.put_plain(label_item.clone()),
-                    ],
+                    vec![check, self.put_plain(label_item.clone())],
                     EventFields {
                         version,
                         ..fields(&labelled)
                     },
                 ),
-                Err(e) => Plan::Refuse(sdk_error("build ConditionCheck", e)),
+                Err(e) => Plan::Refuse(e),
             }
         })
         .await
@@ -259,51 +242,28 @@ impl DynamoPromptStore {
             };
             writes.push(self.head_move(head)?);
             writes.push(self.put_new(Outbox::pending_item(&event)?));
-            let sent = self
-                .clients
-                .dynamodb()
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => {
-                    self.outbox.publish(&event).await;
-                    return Ok(event);
-                }
-                Err(e) if is_cancelled(&e) => {
-                    tracing::debug!(
-                        attempt,
-                        position = head + 1,
-                        "write transaction cancelled; re-reading"
-                    );
-                    let backoff = 5u64 << attempt.min(6);
-                    tokio::time::sleep(Duration::from_millis(backoff)).await;
-                }
-                Err(e) => return Err(sdk_error("DynamoDB TransactWriteItems", e)),
+            if self.transact(writes).await? {
+                self.outbox.publish(&event).await;
+                return Ok(event);
             }
+            tracing::debug!(
+                attempt,
+                position = head + 1,
+                "write transaction cancelled; re-reading"
+            );
+            contention_backoff(attempt).await;
         }
-        Err(StoreError::Backend(format!(
-            "too much write contention on the change log: gave up after {MAX_ATTEMPTS} attempts"
-        )))
+        Err(gave_up())
     }
 
     /// One consistent `TransactGetItems` for the pointer and the head.
     async fn read_pointer_and_head(&self, id: &PromptId) -> StoreResult<(Option<Pointer>, u64)> {
-        let get = |key: Item| -> StoreResult<TransactGetItem> {
-            let g = Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .build()
-                .map_err(|e| sdk_error("build Get", e))?;
-            Ok(TransactGetItem::builder().get(g).build())
-        };
         let out = self
             .clients
             .dynamodb()
             .transact_get_items()
-            .transact_items(get(items::key(schema::prompt_pk(id.as_str()), LATEST))?)
-            .transact_items(get(items::key(schema::HEAD_PK, schema::HEAD_SK))?)
+            .transact_items(self.transact_get(items::key(schema::prompt_pk(id.as_str()), LATEST))?)
+            .transact_items(self.transact_get(items::key(schema::HEAD_PK, schema::HEAD_SK))?)
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB TransactGetItems", e))?;
@@ -328,14 +288,4 @@ fn fields(p: &Prompt) -> EventFields {
         category: p.category.clone(),
         tags: p.tags.clone(),
     }
-}
-
-pub(super) fn is_cancelled<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> bool {
-    matches!(
-        e.as_service_error(),
-        Some(TransactWriteItemsError::TransactionCanceledException(_))
-            | Some(TransactWriteItemsError::TransactionInProgressException(_))
-    )
 }

@@ -86,7 +86,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use mcp_prompts_engine::domain::{ChangeKind, PendingChange, PromptDraft, PromptId};
+    use mcp_prompts_engine::domain::{ChangeKind, PromptDraft, PromptId};
     use mcp_prompts_engine::ports::{PromptStore, SystemClock};
 
     fn item(id: &str, content: &str, expected: Option<u64>) -> BatchWrite {
@@ -99,20 +99,7 @@ mod tests {
         .into_prompt(0, "", "")
         .unwrap();
         let includes = prompt.template_facts().partials;
-        BatchWrite {
-            prompt,
-            expected,
-            includes,
-            change: PendingChange {
-                kind: if expected.is_some() {
-                    ChangeKind::Updated
-                } else {
-                    ChangeKind::Created
-                },
-                actor: "test".into(),
-                label: None,
-            },
-        }
+        BatchWrite::new(prompt, expected, includes, "test")
     }
 
     #[tokio::test]

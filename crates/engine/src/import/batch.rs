@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{ChangeEvent, PendingChange, Prompt, PromptId};
+use crate::domain::{ChangeEvent, ChangeKind, PendingChange, Prompt, PromptId};
 use crate::ports::StoreResult;
 
 /// One prompt to write.
@@ -23,6 +23,33 @@ pub struct BatchWrite {
     /// written (written earlier in the same batch counts), else `NotFound`.
     pub includes: Vec<PromptId>,
     pub change: PendingChange,
+}
+
+impl BatchWrite {
+    /// `prompt` as a create (`expected: None`) or as an update of version
+    /// `expected`, logged with `actor`.
+    pub fn new(
+        prompt: Prompt,
+        expected: Option<u64>,
+        includes: Vec<PromptId>,
+        actor: &str,
+    ) -> Self {
+        let kind = if expected.is_some() {
+            ChangeKind::Updated
+        } else {
+            ChangeKind::Created
+        };
+        Self {
+            prompt,
+            expected,
+            includes,
+            change: PendingChange {
+                kind,
+                actor: actor.to_string(),
+                label: None,
+            },
+        }
+    }
 }
 
 #[async_trait]

@@ -27,7 +27,7 @@ pub use file::{ReadFile, read_file};
 
 use crate::domain::catalog_file::resolve::{draft_of, patch_of};
 use crate::domain::catalog_file::same_fields;
-use crate::domain::{ChangeEvent, ChangeKind, PendingChange, Prompt, PromptId};
+use crate::domain::{ChangeEvent, Prompt, PromptId};
 use crate::ports::{ListQuery, StoreError, StoreResult};
 use crate::{Catalog, CatalogError};
 
@@ -239,20 +239,7 @@ fn batch_write(
     if let Some(current) = live.get(&prompt.id) {
         prompt.created_at = current.created_at.clone();
     }
-    BatchWrite {
-        prompt,
-        expected,
-        includes,
-        change: PendingChange {
-            kind: if expected.is_some() {
-                ChangeKind::Updated
-            } else {
-                ChangeKind::Created
-            },
-            actor: actor.to_string(),
-            label: None,
-        },
-    }
+    BatchWrite::new(prompt, expected, includes, actor)
 }
 
 fn batch_outcome(
