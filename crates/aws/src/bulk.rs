@@ -4,8 +4,8 @@
 //! transaction (and one contended move of `META/HEAD`) per prompt
 //! (ARCHITECTURE.md, "Write contention", way out 1).
 //!
-//! A group is planned from one consistent read of its pointers, its includes
-//! and the head. Refusals (the id is live, a stale or missing version, an
+//! A group is planned from one read of its pointers, its includes and the
+//! head (consistent `TransactGetItems`, 25 items each). Refusals (the id is live, a stale or missing version, an
 //! include that is not live) are decided there and never enter the
 //! transaction, so one refused prompt does not stop the others. The
 //! transaction writes each accepted prompt's version item, its pointer under
@@ -166,7 +166,7 @@ impl DynamoPromptStore {
         fail_all(&pending, results, gave_up())
     }
 
-    /// One consistent read of the group's pointers, its includes and the head.
+    /// The group's pointers, its includes and the head, read consistently.
     async fn read_group(&self, items: &[BatchWrite], pending: &[usize]) -> StoreResult<GroupRead> {
         let mut ids: Vec<&PromptId> = Vec::new();
         let mut seen = HashSet::new();
