@@ -81,11 +81,9 @@ fn groups(items: &[BatchWrite], threshold: usize) -> Vec<Vec<usize>> {
         let size = estimated_bytes(&item.prompt, threshold);
         let mut with: HashSet<&PromptId> = includes.clone();
         with.extend(item.includes.iter());
-        let keys = ids.len() + 1 + with.len();
         let full = group.len() >= GROUP_PROMPTS
             || ids.contains(&item.prompt.id)
             || 3 * (group.len() + 1) + with.len() + 1 > MAX_TRANSACT_ITEMS
-            || keys + 1 > MAX_TRANSACT_ITEMS
             || bytes + size > GROUP_BYTES;
         if full && !group.is_empty() {
             out.push(std::mem::take(&mut group));
